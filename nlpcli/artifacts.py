@@ -1,0 +1,286 @@
+"""Saving and loading every nlpcli artifact (vectorizers and models; joblib and torch files).
+
+Every artifact carries a manifest: its kind, the nlpcli version and artifact format that wrote
+it, the parameters, the preprocessing recipe raw text must go through, a summary of the data
+it was trained on, and when it was made. Files are written atomically (temporary file, then
+rename) and checked on load, with a distinct error for each way a file can be wrong: missing,
+not an nlpcli artifact, truncated or corrupt, written by a newer nlpcli, of the wrong kind, or
+asking to run code that nlpcli does not allow.
+
+A joblib file is a pickle, and unpickling can run any code the file names. So joblib
+artifacts are read with an allowlisting unpickler (the approach of skops.io): only numpy,
+scipy.sparse, scikit-learn and nlpcli classes and a handful of known constructors may be named;
+anything else (``os.system``, ``builtins.eval``, ...) is replaced by an inert placeholder and
+the load is refused, unless the user says ``--trust-artifact``. Torch artifacts hold tensors and
+plain JSON-like config only and are read with ``torch.load(weights_only=True)``.
+
+The joblib layout is a plain dict ``{"nlpcli": manifest, "payload": object}``, so
+``joblib.load(path)["payload"]`` still works for users who continue in Python.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import pickle
+import platform
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from nlpcli import __version__
+from nlpcli.errors import (ArtifactError, ArtifactKindError, ArtifactVersionError,
+                           CorruptArtifactError, UntrustedArtifactError)
+from nlpcli.textio import atomic_path
+
+#: Bumped when the layout of artifact files changes incompatibly.
+FORMAT_VERSION = 1
+MANIFEST_KEY = "nlpcli"
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_JOBLIB_MAGICS = (b"\x80", b"\x1f\x8b", b"ZF", b"\x78", b"BZh", b"\xfd7zXZ", b"\x28\xb5\x2f\xfd", b"\x04\x22\x4d\x18")
+
+
+@dataclass
+class Artifact:
+    manifest: dict
+    payload: Any
+    path: str
+
+    @property
+    def kind(self) -> str:
+        return self.manifest["kind"]
+
+    @property
+    def recipe(self) -> dict | None:
+        return self.manifest.get("recipe")
+
+
+def make_manifest(kind: str, *, params: dict | None = None, recipe: dict | None = None,
+                  data: dict | None = None, extra: dict | None = None) -> dict:
+    manifest = {
+        "kind": kind,
+        "format": FORMAT_VERSION,
+        "nlpcli_version": __version__,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "params": params or {},
+        "recipe": recipe,
+        "data": data or {},
+    }
+    if extra:
+        manifest.update(extra)
+    return manifest
+
+
+# --------------------------------------------------------------------------------------------
+# the allowlist
+
+
+_SAFE_GLOBALS = {
+    ("builtins", n) for n in ("dict", "list", "set", "frozenset", "tuple", "slice", "complex",
+                              "bytearray", "bytes", "str", "int", "float", "bool", "range")
+} | {
+    ("collections", "OrderedDict"), ("collections", "defaultdict"), ("collections", "Counter"),
+    ("copyreg", "_reconstructor"),
+    ("joblib.numpy_pickle", "NumpyArrayWrapper"),
+    ("numpy", "dtype"), ("numpy", "ndarray"),
+    ("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "scalar"), ("numpy.core.multiarray", "scalar"),
+    ("numpy.random._pickle", "__randomstate_ctor"), ("numpy.random._pickle", "__generator_ctor"),
+    ("numpy.random._pickle", "__bit_generator_ctor"),
+    ("numpy.random.bit_generator", "__pyx_unpickle_SeedSequence"),
+}
+
+_SAFE_PREFIX_CLASSES = ("sklearn.", "nlpcli.", "scipy.sparse.", "numpy.random.", "numpy.dtypes")
+
+#: nlpcli functions that artifacts may refer to (e.g. a tokenizer); see :func:`picklable`.
+_SAFE_FUNCTIONS: set[tuple[str, str]] = set()
+
+
+def picklable(func):
+    """Mark an nlpcli module-level function as safe to name from an artifact (a tokenizer...)."""
+    _SAFE_FUNCTIONS.add((func.__module__, func.__qualname__))
+    return func
+
+
+def _is_allowed(module: str, name: str, obj: Any) -> bool:
+    if (module, name) in _SAFE_GLOBALS or (module, name) in _SAFE_FUNCTIONS:
+        return True
+    if not isinstance(obj, type):
+        return False
+    if module == "numpy":
+        import numpy as np
+
+        return issubclass(obj, np.generic)
+    return module.startswith(_SAFE_PREFIX_CLASSES) or module in ("numpy.dtypes",)
+
+
+class _Refused:
+    """Stands in for a global the allowlist refused: calling it does nothing."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __setstate__(self, state):
+        pass
+
+
+def _restricted_unpickler_class():
+    from joblib.numpy_pickle import NumpyUnpickler
+
+    class RestrictedUnpickler(NumpyUnpickler):
+        refused: list[str]
+
+        def find_class(self, module, name):
+            try:
+                obj = super().find_class(module, name)
+            except Exception:  # unknown module or name: maybe a newer nlpcli
+                self.refused.append(f"{module}.{name} (not found)")
+                return _Refused
+            if _is_allowed(module, name, obj):
+                return obj
+            self.refused.append(f"{module}.{name}")
+            return _Refused
+
+    return RestrictedUnpickler
+
+
+def _load_joblib(path: str, trust: bool) -> tuple[Any, list[str]]:
+    """Unpickle a joblib file; return the object and the globals the allowlist refused."""
+    import joblib
+    from joblib import numpy_pickle
+
+    if trust:
+        return joblib.load(path), []
+    unpickler_cls = _restricted_unpickler_class()
+    with open(path, "rb") as f:
+        with numpy_pickle._validate_fileobject_and_memmap(f, path, None) as (fobj, _):
+            if isinstance(fobj, str):
+                raise CorruptArtifactError(f"{path}: an old-style joblib file, not an nlpcli artifact")
+            unpickler = unpickler_cls(path, fobj, True)
+            unpickler.refused = []
+            try:
+                obj = unpickler.load()
+            except Exception:
+                if unpickler.refused:
+                    return None, unpickler.refused
+                raise
+            return obj, unpickler.refused
+
+
+# --------------------------------------------------------------------------------------------
+# saving
+
+
+def save(path: str | os.PathLike, kind: str, payload: Any, *, params: dict | None = None,
+         recipe: dict | None = None, data: dict | None = None, extra: dict | None = None,
+         compress: int = 0) -> dict:
+    """Write a joblib artifact atomically; returns its manifest."""
+    import joblib
+
+    manifest = make_manifest(kind, params=params, recipe=recipe, data=data, extra=extra)
+    with atomic_path(path) as tmp:
+        joblib.dump({MANIFEST_KEY: manifest, "payload": payload}, tmp, compress=compress)
+    return manifest
+
+
+def save_torch(path: str | os.PathLike, kind: str, state: dict, *, params: dict | None = None,
+               recipe: dict | None = None, data: dict | None = None, extra: dict | None = None) -> dict:
+    """Write a torch artifact atomically: ``state`` holds tensors, state dicts and plain values."""
+    import torch
+
+    manifest = make_manifest(kind, params=params, recipe=recipe, data=data, extra=extra)
+    with atomic_path(path) as tmp:
+        torch.save({MANIFEST_KEY: manifest, **state}, tmp)
+    return manifest
+
+
+# --------------------------------------------------------------------------------------------
+# loading
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    parts = []
+    for piece in str(version).split("."):
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts)
+
+
+def _check_manifest(path: str, manifest: Any, kinds: Iterable[str] | None) -> dict:
+    if not isinstance(manifest, dict) or "kind" not in manifest:
+        raise ArtifactError(f"{path}: not an nlpcli artifact (no manifest); was it written by nlpcli?")
+    if (manifest.get("format", 0) > FORMAT_VERSION
+            or _version_tuple(manifest.get("nlpcli_version", "0")) > _version_tuple(__version__)):
+        raise ArtifactVersionError(
+            f"{path}: written by nlpcli {manifest.get('nlpcli_version')} (artifact format "
+            f"{manifest.get('format')}), newer than this nlpcli {__version__}; "
+            "upgrade with 'pip install -U nlpcli'")
+    kinds = tuple(kinds) if kinds else ()
+    if kinds and manifest["kind"] not in kinds:
+        raise ArtifactKindError(
+            f"{path}: is a {manifest['kind']} artifact, but this command needs "
+            f"{' or '.join(kinds)}")
+    return manifest
+
+
+def _sniff(path: str) -> str:
+    if not os.path.exists(path):
+        raise ArtifactError(f"{path}: no such file; check the path")
+    if os.path.isdir(path):
+        raise ArtifactError(f"{path}: is a directory, expected an artifact file")
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if not head:
+        raise CorruptArtifactError(f"{path}: empty file; the artifact is corrupt, re-create it")
+    if head.startswith(_ZIP_MAGIC):
+        return "torch"
+    if head.startswith(_JOBLIB_MAGICS):
+        return "joblib"
+    raise ArtifactError(f"{path}: not an nlpcli artifact (neither a joblib nor a torch file)")
+
+
+def read_manifest(path: str | os.PathLike, trust: bool = False) -> dict:
+    return load(path, trust=trust).manifest
+
+
+def load(path: str | os.PathLike, kinds: Iterable[str] | None = None, *, trust: bool = False,
+         map_location: str = "cpu") -> Artifact:
+    """Load and check an artifact of one of ``kinds`` (any kind when None), joblib or torch."""
+    path = os.fspath(path)
+    if _sniff(path) == "torch":
+        return _load_torch(path, kinds, map_location)
+    try:
+        obj, refused = _load_joblib(path, trust)
+    except (EOFError, pickle.UnpicklingError, ValueError, IndexError, KeyError, TypeError,
+            AttributeError, OSError, UnicodeDecodeError, MemoryError) as exc:
+        raise CorruptArtifactError(
+            f"{path}: truncated or corrupt ({type(exc).__name__}); re-create the artifact") from None
+    manifest = obj.get(MANIFEST_KEY) if isinstance(obj, dict) else None
+    if isinstance(manifest, dict) and "kind" in manifest:
+        _check_manifest(path, manifest, None)  # a newer version explains unknown classes
+    if refused:
+        shown = ", ".join(dict.fromkeys(refused))
+        raise UntrustedArtifactError(
+            f"{path}: refused to load: the file asks to run code nlpcli does not allow ({shown}); "
+            "if you made this file yourself and trust it, pass --trust-artifact")
+    manifest = _check_manifest(path, manifest, kinds)
+    return Artifact(manifest, obj["payload"], path)
+
+
+def _load_torch(path: str, kinds: Iterable[str] | None, map_location: str) -> Artifact:
+    import torch
+
+    try:
+        obj = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise UntrustedArtifactError(
+            f"{path}: refused to load: the torch file holds more than tensors and plain values "
+            f"({str(exc).splitlines()[0][:120]})") from None
+    except (RuntimeError, EOFError, OSError, ValueError) as exc:
+        raise CorruptArtifactError(
+            f"{path}: truncated or corrupt torch file ({type(exc).__name__}); re-create the artifact") from None
+    manifest = obj.get(MANIFEST_KEY) if isinstance(obj, dict) else None
+    manifest = _check_manifest(path, manifest, kinds)
+    payload = {k: v for k, v in obj.items() if k != MANIFEST_KEY}
+    return Artifact(manifest, payload, path)

@@ -1,0 +1,107 @@
+"""The Typer layer: ``app``, the global options, and :func:`main`, which maps errors to exit codes.
+
+Commands live in one module each and stay thin: parse options, call one core function. Nothing
+here imports torch, gensim or scikit-learn at start-up.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from typing import Annotated
+
+import typer
+
+from nlpcli import __version__, progress
+from nlpcli.errors import ExitStatus, NlpcliError
+
+app = typer.Typer(
+    name="nlpcli",
+    help="Korean text processing and modelling from the command line.\n\n"
+         "stdout carries data only; messages and progress go to stderr. "
+         "Exit codes: 0 ok, 1 data or runtime error, 2 usage error, 130 interrupted.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"nlpcli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global(
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no warnings on stderr.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    progress.configure(quiet=quiet, debug=debug)
+
+
+def _register() -> None:
+    from nlpcli.cli import preprocess, vectorize  # noqa: F401  (each module adds its commands)
+
+
+_register()
+
+
+def _silence_stdout() -> None:
+    """After a closed pipe (``| head``): point stdout at /dev/null so the final flush is quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: run the app, turn every failure into one line and an exit code."""
+    import click
+
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    code: int = ExitStatus.OK
+    try:
+        result = app(args=args, prog_name="nlpcli", standalone_mode=False)
+        code = result if isinstance(result, int) else ExitStatus.OK
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.exceptions.UsageError as exc:
+        exc.show()
+        code = ExitStatus.USAGE
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        code = ExitStatus.ERROR
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        print("\nnlpcli: interrupted", file=sys.stderr)
+        code = ExitStatus.INTERRUPTED
+    except BrokenPipeError:
+        _silence_stdout()
+        code = ExitStatus.OK
+    except NlpcliError as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"nlpcli: error: {exc}", file=sys.stderr)
+        code = exc.exit_code
+    except MemoryError:
+        print("nlpcli: error: out of memory; try smaller chunks, fewer --jobs or a smaller model",
+              file=sys.stderr)
+        code = ExitStatus.ERROR
+    except Exception as exc:  # a bug or an unexpected failure: one line unless --debug
+        if debug:
+            traceback.print_exc()
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        print(f"nlpcli: error: {type(exc).__name__}: {first} (run with --debug for the traceback)",
+              file=sys.stderr)
+        code = ExitStatus.ERROR
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+    sys.exit(int(code))

@@ -1,0 +1,42 @@
+"""Option types shared by every command, so each flag means the same thing everywhere."""
+
+from __future__ import annotations
+
+from typing import Annotated, List, Optional
+
+import typer
+
+from nlpcli.textio import InputSpec
+
+Inputs = Annotated[List[str], typer.Argument(
+    help="Input files ('-' or nothing: stdin). Plain text (one document a line), .tsv/.csv with a "
+         "header, .jsonl; gzip is read transparently.", show_default=False)]
+Format = Annotated[Optional[str], typer.Option(
+    "--format", "-f", help="Input format: text, tsv, csv or jsonl (default: from the extension).")]
+TextColumn = Annotated[Optional[str], typer.Option(
+    "--text-column", "-c", help="TSV/CSV column holding the text (default: text, document, sentence, "
+                                "review, or the only column).")]
+LabelColumn = Annotated[Optional[str], typer.Option(
+    "--label-column", help="TSV/CSV column (JSONL field) holding the label.")]
+TextField = Annotated[Optional[str], typer.Option(
+    "--text-field", help="JSONL field holding the text (default: text).")]
+EncodingErrors = Annotated[str, typer.Option(
+    "--encoding-errors", help="On invalid UTF-8: strict (stop with file:line), replace or ignore.")]
+Output = Annotated[Optional[str], typer.Option(
+    "--output", "-o", help="Output file, written atomically ('-' or nothing: stdout).")]
+OutputFormat = Annotated[Optional[str], typer.Option(
+    "--output-format", "-F", help="text, tsv or jsonl (default: the shape of the input: TSV/CSV gives "
+                                  "TSV with the other columns passed through, JSONL gives JSONL).")]
+Jobs = Annotated[int, typer.Option(
+    "--jobs", "-j", min=1, help="Parallel workers: processes for KoNLPy taggers (one JVM each), "
+                                "threads for Kiwi. Output order is always the input order.")]
+Seed = Annotated[int, typer.Option("--seed", help="Random seed.")]
+TrustArtifact = Annotated[bool, typer.Option(
+    "--trust-artifact", help="Load artifacts that name code outside nlpcli's allowlist. "
+                             "Only for files you made yourself: a pickle can run any code.")]
+
+
+def input_spec(fmt: str | None, text_column: str | None, label_column: str | None,
+               text_field: str | None, encoding_errors: str) -> InputSpec:
+    return InputSpec(format=fmt, text_column=text_column, label_column=label_column,
+                     text_field=text_field, encoding_errors=encoding_errors)

@@ -1,0 +1,82 @@
+"""``nlpcli preprocess``: normalize and tokenize Korean text, streamed."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from nlpcli.cli import app
+from nlpcli.cli.options import (EncodingErrors, Format, Inputs, Jobs, LabelColumn, Output,
+                                OutputFormat, TextColumn, TextField, input_spec)
+
+OPERATION_HELP = ("normalize (NFC, spaces, --squash, --keep; --norm for Okt's spelling fixes), "
+                  "morphs, pos (token/TAG), nouns, phrases (Okt; words joined by _), "
+                  "split (pre-tokenized: filters only)")
+
+
+def read_stopwords(path: str | None) -> list[str]:
+    """One stop word a line; '#' starts a comment."""
+    if not path:
+        return []
+    from nlpcli.textio import iter_lines
+
+    words = []
+    for _, line in iter_lines(path):
+        line = line.split("#", 1)[0].strip()
+        if line:
+            words.extend(line.split())
+    return words
+
+
+def build_recipe(operation: str, tagger: str, stem: bool, norm: bool, nfc: bool, keep: str | None,
+                 squash: int, stopwords: str | None, min_length: int, lowercase: bool):
+    from nlpcli.text.recipe import Recipe
+
+    return Recipe(operation=operation, tagger=tagger, stem=stem, norm=norm, nfc=nfc, keep=keep,
+                  squash=squash, stopwords=read_stopwords(stopwords), min_length=min_length,
+                  lowercase=lowercase)
+
+
+Tagger = Annotated[str, typer.Option("--tagger", "-t", help="okt (default, KoNLPy's Okt exactly), kkma, "
+                                     "komoran, hannanum (KoNLPy, need Java) or kiwi (kiwipiepy: fast, no Java).")]
+Stem = Annotated[bool, typer.Option("--stem", help="Okt/Kiwi: verbs and adjectives to their dictionary form.")]
+Norm = Annotated[bool, typer.Option("--norm", help="Okt: normalize colloquial spellings (안녕하세욬 -> 안녕하세요).")]
+Nfc = Annotated[bool, typer.Option("--nfc/--no-nfc", help="Unicode NFC first.")]
+Keep = Annotated[Optional[str], typer.Option(
+    "--keep", help="Keep only these characters (others become spaces): hangul, hangul-digits, "
+                   "hangul-latin, no-punct, or a class such as '[가-힣0-9]'.")]
+Squash = Annotated[int, typer.Option(
+    "--squash", min=0, help="Cut runs of one repeated character to N (ㅋㅋㅋㅋㅋ -> ㅋㅋ with 2); 0: off.")]
+Stopwords = Annotated[Optional[str], typer.Option("--stopwords", help="File of stop words to drop (one a line).")]
+MinLength = Annotated[int, typer.Option("--min-length", min=0, help="Drop tokens shorter than this.")]
+Lowercase = Annotated[bool, typer.Option("--lowercase", help="Lowercase tokens (Latin script).")]
+
+
+@app.command(help="Normalize and tokenize Korean text, one output line per input document.\n\n"
+                  f"OPERATION: {OPERATION_HELP}.")
+def preprocess(
+    operation: Annotated[str, typer.Argument(help="normalize | morphs | pos | nouns | phrases | split")],
+    inputs: Inputs = None,
+    tagger: Tagger = "okt",
+    stem: Stem = False,
+    norm: Norm = False,
+    nfc: Nfc = True,
+    keep: Keep = None,
+    squash: Squash = 0,
+    stopwords: Stopwords = None,
+    min_length: MinLength = 1,
+    lowercase: Lowercase = False,
+    fmt: Format = None,
+    text_column: TextColumn = None,
+    text_field: TextField = None,
+    encoding_errors: EncodingErrors = "strict",
+    output: Output = None,
+    output_format: OutputFormat = None,
+    jobs: Jobs = 1,
+) -> None:
+    from nlpcli.text.stream import preprocess_files
+
+    recipe = build_recipe(operation, tagger, stem, norm, nfc, keep, squash, stopwords, min_length, lowercase)
+    spec = input_spec(fmt, text_column, None, text_field, encoding_errors)
+    preprocess_files(inputs or ["-"], recipe, spec, output=output, output_format=output_format, jobs=jobs)

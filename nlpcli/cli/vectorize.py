@@ -1,0 +1,133 @@
+"""``nlpcli vectorize fit | transform | inspect``: count and tf-idf features."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Optional
+
+import typer
+
+from nlpcli.cli import app
+from nlpcli.cli.options import (EncodingErrors, Format, Inputs, Jobs, LabelColumn, TextColumn,
+                                TextField, TrustArtifact, input_spec)
+from nlpcli.cli.preprocess import Keep, Nfc, Norm, Squash, Stem, Stopwords, build_recipe
+
+vectorize_app = typer.Typer(help="Count and tf-idf features (n-grams, document-frequency bounds).",
+                            no_args_is_help=True)
+app.add_typer(vectorize_app, name="vectorize")
+
+
+@vectorize_app.command("fit", help="Fit a count or tf-idf vectorizer and save it as an artifact.\n\n"
+                       "Input is pre-tokenized text (whitespace tokens, as 'nlpcli preprocess' writes), "
+                       "or raw text with --tagger: the preprocessing recipe is then stored in the artifact, "
+                       "so 'transform' and 'predict' accept raw text and tokenize it the same way.")
+def fit_cmd(
+    inputs: Inputs = None,
+    output: Annotated[str, typer.Option("--output", "-o", help="Where to save the vectorizer (.joblib).")] = "vectorizer.joblib",
+    kind: Annotated[str, typer.Option("--kind", help="count or tfidf.")] = "tfidf",
+    ngram: Annotated[str, typer.Option("--ngram", help="Word n-gram range MIN,MAX.")] = "1,1",
+    analyzer: Annotated[str, typer.Option("--analyzer", help="word (the tokens), char or char_wb.")] = "word",
+    char_ngram: Annotated[Optional[str], typer.Option(
+        "--char-ngram", help="Also add character n-grams of this range MIN,MAX (char_wb tf-idf, sublinear) "
+                             "next to the word features, e.g. 1,4.")] = None,
+    min_df: Annotated[str, typer.Option("--min-df", help="Ignore terms in fewer documents: count (3) or fraction (0.001).")] = "1",
+    max_df: Annotated[str, typer.Option("--max-df", help="Ignore terms in more documents: count or fraction (0.9).")] = "1.0",
+    binary: Annotated[bool, typer.Option("--binary", help="0/1 term presence instead of counts.")] = False,
+    max_features: Annotated[Optional[int], typer.Option("--max-features", help="Keep the most frequent N terms.")] = None,
+    sublinear_tf: Annotated[bool, typer.Option("--sublinear-tf", help="tf-idf: 1 + log(tf).")] = False,
+    lowercase: Annotated[bool, typer.Option("--lowercase", help="Lowercase tokens (default: used as they are).")] = False,
+    weighting: Annotated[str, typer.Option(
+        "--weighting", help="tf-idf weighting: sklearn, or lecture (augmented tf 0.5 + 0.5·f/max f, "
+                            "idf log(|D|/(1+df))).")] = "sklearn",
+    norm_rows: Annotated[str, typer.Option("--row-norm", help="Row normalization for tf-idf: l2, l1 or none.")] = "l2",
+    tagger: Annotated[Optional[str], typer.Option(
+        "--tagger", "-t", help="Raw input: tokenize with this tagger (okt, kiwi, ...) and store the recipe.")] = None,
+    operation: Annotated[str, typer.Option("--operation", help="With --tagger: morphs, nouns or pos.")] = "morphs",
+    stem: Stem = False,
+    norm: Norm = False,
+    nfc: Nfc = True,
+    keep: Keep = None,
+    squash: Squash = 0,
+    stopwords: Stopwords = None,
+    matrix_out: Annotated[Optional[str], typer.Option("--matrix-out", help="Also save the training matrix (.npz, scipy sparse).")] = None,
+    labels_out: Annotated[Optional[str], typer.Option("--labels-out", help="Also save the label column (one a line); needs --label-column.")] = None,
+    fmt: Format = None,
+    text_column: TextColumn = None,
+    label_column: LabelColumn = None,
+    text_field: TextField = None,
+    encoding_errors: EncodingErrors = "strict",
+    jobs: Jobs = 1,
+) -> None:
+    from nlpcli.errors import UsageError
+    from nlpcli.features import vectorize
+    from nlpcli.features.vectorizers import VectorizerConfig
+
+    if labels_out and not label_column:
+        raise UsageError("--labels-out needs --label-column")
+    config = VectorizerConfig(kind=kind, ngram=ngram, analyzer=analyzer, min_df=min_df, max_df=max_df,
+                              binary=binary, max_features=max_features, sublinear_tf=sublinear_tf,
+                              lowercase=lowercase, weighting=weighting,
+                              norm=None if norm_rows == "none" else norm_rows, char_ngram=char_ngram)
+    recipe = build_recipe(operation if tagger else "split", tagger or "okt", stem, norm, nfc, keep,
+                          squash, stopwords, 1, False)
+    spec = input_spec(fmt, text_column, label_column, text_field, encoding_errors)
+    vectorize.fit(inputs or ["-"], spec, config, recipe, output, jobs=jobs, matrix_out=matrix_out,
+                  labels_out=labels_out)
+
+
+@vectorize_app.command("transform", help="The features of new text (raw or tokenized, as the artifact's "
+                       "recipe says) as a scipy sparse matrix (.npz).")
+def transform_cmd(
+    artifact: Annotated[str, typer.Argument(help="A vectorizer from 'vectorize fit'.")],
+    inputs: Inputs = None,
+    output: Annotated[str, typer.Option("--output", "-o", help="Matrix file (.npz).")] = "X.npz",
+    labels_out: Annotated[Optional[str], typer.Option("--labels-out", help="Also save the label column.")] = None,
+    fmt: Format = None,
+    text_column: TextColumn = None,
+    label_column: LabelColumn = None,
+    text_field: TextField = None,
+    encoding_errors: EncodingErrors = "strict",
+    jobs: Jobs = 1,
+    trust: TrustArtifact = False,
+) -> None:
+    from nlpcli import progress
+    from nlpcli.features import vectorize
+
+    spec = input_spec(fmt, text_column, label_column, text_field, encoding_errors)
+    X = vectorize.transform(artifact, inputs or ["-"], spec, output, jobs=jobs, labels_out=labels_out, trust=trust)
+    progress.info(f"{X.shape[0]:,} x {X.shape[1]:,} matrix, {X.nnz:,} non-zeros -> {output}")
+
+
+@vectorize_app.command("inspect", help="Parameters, vocabulary size, most and least frequent terms.")
+def inspect_cmd(
+    artifact: Annotated[str, typer.Argument(help="A vectorizer from 'vectorize fit'.")],
+    top: Annotated[int, typer.Option("--top", min=1, help="How many terms to list.")] = 15,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of tables.")] = False,
+    trust: TrustArtifact = False,
+) -> None:
+    from nlpcli.features import vectorize
+
+    info = vectorize.inspect(artifact, top=top, trust=trust)
+    if as_json:
+        print(json.dumps(info, ensure_ascii=False, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    head = Table(title=f"{artifact}", show_header=False)
+    head.add_row("kind", f"{info['config']['kind']} ({info['config']['weighting']} weighting)")
+    head.add_row("n-grams", f"{info['config']['analyzer']} {tuple(info['config']['ngram'])}"
+                 + (f" + char {tuple(info['config']['char_ngram'])}" if info['config']['char_ngram'] else ""))
+    head.add_row("min/max df", f"{info['config']['min_df']} / {info['config']['max_df']}")
+    head.add_row("features", f"{info['features']:,} (word {info['word_features']:,}, char {info['char_features']:,})")
+    head.add_row("trained on", f"{info['documents']:,} documents from {', '.join(info['manifest']['data'].get('inputs', []))}")
+    head.add_row("preprocess", info["preprocess"])
+    head.add_row("nlpcli", f"{info['manifest']['nlpcli_version']}, {info['manifest']['created']}")
+    console.print(head)
+    terms = Table(title="terms by document frequency")
+    for col in ("most frequent", "df", "least frequent", "df "):
+        terms.add_column(col)
+    for (a, da), (b, db) in zip(info["most_frequent"], info["least_frequent"]):
+        terms.add_row(a, f"{da:,}", b, f"{db:,}")
+    console.print(terms)

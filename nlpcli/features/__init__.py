@@ -1,0 +1,1 @@
+"""Feature extraction: count / tf-idf vectorizers and their artifacts."""

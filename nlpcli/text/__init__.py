@@ -1,0 +1,1 @@
+"""Korean text: normalization, taggers, and the serializable preprocessing recipe."""

@@ -1,0 +1,189 @@
+"""The preprocessing recipe: a plain, JSON-serializable description of how raw text becomes
+tokens, and the :class:`Preprocessor` that carries it out.
+
+Every artifact stores the recipe it was built with, so a later step (``vectorize transform``,
+``predict``) that receives raw text tokenizes it exactly the same way. Recipes travel to worker
+processes as dicts; each worker builds its own tagger (and JVM) from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Sequence
+
+from nlpcli.errors import UsageError
+from nlpcli.text.normalize import Normalizer
+from nlpcli.text.taggers import TAGGERS, Tagger, create_tagger
+
+OPERATIONS = ("normalize", "morphs", "pos", "nouns", "phrases", "split")
+#: operations that need a morphological analyser
+TAGGING_OPERATIONS = ("morphs", "pos", "nouns", "phrases")
+
+
+@dataclass
+class Recipe:
+    """How raw text becomes whitespace-separated tokens.
+
+    ``split`` means the text is already tokenized: tokens are taken as they are (whitespace).
+    Output tokens never contain whitespace: phrases join their words with ``_``.
+    """
+
+    operation: str = "split"
+    tagger: str = "okt"
+    stem: bool = False
+    norm: bool = False
+    nfc: bool = True
+    keep: str | None = None
+    squash: int = 0
+    stopwords: list[str] = field(default_factory=list)
+    min_length: int = 1
+    lowercase: bool = False
+
+    def __post_init__(self):
+        if self.operation not in OPERATIONS:
+            raise UsageError(f"unknown operation {self.operation!r}; choose one of {', '.join(OPERATIONS)}")
+        if self.tagger not in TAGGERS:
+            raise UsageError(f"unknown tagger {self.tagger!r}; choose one of {', '.join(TAGGERS)}")
+        if self.min_length < 0:
+            raise UsageError("--min-length must be 0 or more")
+        needs_tagger = self.operation in TAGGING_OPERATIONS
+        if self.stem and not (needs_tagger and self.tagger in ("okt", "kiwi")):
+            raise UsageError("--stem needs a tagging operation with --tagger okt or kiwi")
+        if self.norm and self.tagger != "okt":
+            raise UsageError("--norm is Okt's spelling normalizer: use it with --tagger okt")
+        if self.operation == "phrases" and self.tagger != "okt":
+            raise UsageError("phrases are extracted by Okt only: use --tagger okt")
+
+    @property
+    def uses_tagger(self) -> bool:
+        return self.operation in TAGGING_OPERATIONS or (self.operation == "normalize" and self.norm)
+
+    @property
+    def uses_jvm(self) -> bool:
+        return self.uses_tagger and self.tagger != "kiwi"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Recipe":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def describe(self) -> str:
+        """The recipe as the ``nlpcli preprocess`` options that reproduce it."""
+        parts = [self.operation]
+        if self.uses_tagger:
+            parts.append(f"--tagger {self.tagger}")
+        for flag in ("stem", "norm", "lowercase"):
+            if getattr(self, flag):
+                parts.append(f"--{flag}")
+        if not self.nfc:
+            parts.append("--no-nfc")
+        if self.keep:
+            parts.append(f"--keep '{self.keep}'")
+        if self.squash:
+            parts.append(f"--squash {self.squash}")
+        if self.stopwords:
+            parts.append(f"(+{len(self.stopwords)} stop words)")
+        if self.min_length > 1:
+            parts.append(f"--min-length {self.min_length}")
+        return " ".join(parts)
+
+
+class Preprocessor:
+    """Carries out a recipe on batches of texts; builds its tagger on first use.
+
+    ``threads`` is handed to taggers that parallelise inside the process (Kiwi). Outputs are
+    cached per process (bounded), so repeated texts, common in reviews and logs, are tagged once.
+    """
+
+    CACHE_LIMIT = 200_000
+
+    def __init__(self, recipe: Recipe, threads: int = 1):
+        self.recipe = recipe
+        self.threads = threads
+        self._tagger: Tagger | None = None
+        self._normalizer = Normalizer(nfc=recipe.nfc, keep=recipe.keep, squash=recipe.squash,
+                                      spaces=recipe.operation == "normalize")
+        self._stop = frozenset(recipe.stopwords)
+        self._cache: dict[str, str] = {}
+
+    @property
+    def tagger(self) -> Tagger:
+        if self._tagger is None:
+            self._tagger = create_tagger(self.recipe.tagger, threads=self.threads)
+        return self._tagger
+
+    @property
+    def _filters(self) -> bool:
+        return bool(self._stop) or self.recipe.min_length > 1 or self.recipe.lowercase
+
+    def _keep(self, token: str) -> bool:
+        return token not in self._stop and len(token) >= self.recipe.min_length
+
+    def _filter(self, tokens: list[str]) -> list[str]:
+        if not self._filters:
+            return tokens
+        if self.recipe.lowercase:
+            tokens = [t.lower() for t in tokens]
+        return [t for t in tokens if self._keep(t)]
+
+    def _run(self, texts: list[str]) -> list[str]:
+        """Texts (already normalized) to output lines, no cache."""
+        r = self.recipe
+        op = r.operation
+        if op == "split":
+            return [" ".join(self._filter(t.split())) for t in texts]
+        if op == "normalize":
+            if r.norm:
+                texts = self.tagger.normalize(texts)
+            return [" ".join(self._filter(t.split())) if self._filters else t for t in texts]
+        tagger = self.tagger
+        if op == "phrases":
+            lists = [[p.replace(" ", "_") for p in ps] for ps in tagger.phrases(texts)]
+        elif op == "nouns":
+            lists = tagger.nouns(texts)
+        else:
+            tagged = tagger.pos(texts, stem=r.stem, norm=r.norm)
+            if op == "pos":
+                lower = str.lower if r.lowercase else str
+                return [" ".join(f"{lower(w)}/{t}".replace(" ", "_") for w, t in sent if self._keep(lower(w)))
+                        for sent in tagged]
+            lists = [[w for w, _ in sent] for sent in tagged]
+        return [" ".join(w.replace(" ", "_") for w in self._filter(toks)) for toks in lists]
+
+    def process(self, texts: Sequence[str]) -> list[str]:
+        """One output line (whitespace-joined tokens, or the normalized text) per input text."""
+        norm = self._normalizer
+        cleaned = [norm(t) for t in texts] if norm.active else list(texts)
+        if self.recipe.operation == "split":
+            return self._run(cleaned)
+        cache = self._cache
+        if len(cache) + len(cleaned) > self.CACHE_LIMIT:
+            cache.clear()
+        todo = list(dict.fromkeys(t for t in cleaned if t not in cache))
+        if todo:
+            cache.update(zip(todo, self._run(todo)))
+        return [cache[t] for t in cleaned]
+
+    def tokens(self, texts: Sequence[str]) -> list[list[str]]:
+        return [line.split() for line in self.process(texts)]
+
+
+# worker-process side ---------------------------------------------------------------------------
+
+_WORKER: Preprocessor | None = None
+
+
+def init_worker(recipe: dict, threads: int = 1) -> None:
+    """Pool initializer: one preprocessor (and tagger, and JVM) per worker process."""
+    global _WORKER
+    _WORKER = Preprocessor(Recipe.from_dict(recipe), threads=threads)
+    if _WORKER.recipe.uses_tagger:
+        _WORKER.tagger  # start the JVM now, not inside the first chunk
+
+
+def process_in_worker(texts: list[str]) -> list[str]:
+    assert _WORKER is not None, "init_worker was not called"
+    return _WORKER.process(texts)

@@ -1,0 +1,71 @@
+"""Streaming a recipe over records: chunked, in order, optionally on worker processes."""
+
+from __future__ import annotations
+
+from typing import Iterable, Iterator
+
+from nlpcli.parallel import ordered_map
+from nlpcli.text.recipe import Preprocessor, Recipe, init_worker, process_in_worker
+from nlpcli.textio import Record, chunked
+
+#: documents per chunk: large enough to amortise inter-process traffic, small enough that the
+#: first lines reach stdout at once and memory stays flat
+CHUNK_SIZE = 500
+THREADED_CHUNK_SIZE = 4000
+
+
+def preprocess_chunks(records: Iterable[Record], recipe: Recipe, jobs: int = 1,
+                      chunk_size: int | None = None) -> Iterator[tuple[list[Record], list[str]]]:
+    """Yield ``(records, outputs)`` chunk by chunk, in input order.
+
+    JVM taggers run in ``jobs`` worker processes (one JVM each); Kiwi runs in this process on
+    ``jobs`` native threads; tagger-free recipes run in this process.
+    """
+    jobs = max(1, jobs)
+    if recipe.uses_jvm:
+        from nlpcli.text.taggers import check_jvm
+
+        check_jvm()  # one clear error here rather than a broken pool later
+    threaded = recipe.uses_tagger and recipe.tagger == "kiwi"
+    size = chunk_size or (THREADED_CHUNK_SIZE if threaded and jobs > 1 else CHUNK_SIZE)
+    record_chunks = chunked(records, size)
+    if not recipe.uses_tagger or threaded or jobs == 1:
+        pre = Preprocessor(recipe, threads=jobs if threaded else 1)
+        for chunk in record_chunks:
+            yield chunk, pre.process([r.text for r in chunk])
+        return
+    # Worker processes: keep the records here, send only the texts.
+    held: list[list[Record]] = []
+
+    def texts() -> Iterator[list[str]]:
+        for chunk in record_chunks:
+            held.append(chunk)
+            yield [r.text for r in chunk]
+
+    for outputs in ordered_map(process_in_worker, texts(), jobs=jobs, initializer=init_worker,
+                               initargs=(recipe.to_dict(),)):
+        yield held.pop(0), outputs
+
+
+def preprocess_files(inputs: list[str], recipe: Recipe, spec, output: str | None = None,
+                     output_format: str | None = None, jobs: int = 1,
+                     chunk_size: int | None = None) -> int:
+    """``nlpcli preprocess``: stream ``inputs`` through ``recipe`` to ``output``; returns the count."""
+    import contextlib
+
+    from nlpcli import progress
+    from nlpcli.textio import RecordWriter, default_output_format, open_output, read_records
+
+    fmt = output_format or default_output_format(inputs[0], spec)
+    count = 0
+    chunks = preprocess_chunks(read_records(inputs, spec), recipe, jobs=jobs, chunk_size=chunk_size)
+    with contextlib.closing(chunks), open_output(output) as stream, \
+            progress.task(f"{recipe.operation} ({recipe.tagger})" if recipe.uses_tagger else recipe.operation) as bar:
+        writer = RecordWriter(stream, fmt)
+        for records, outputs in chunks:
+            writer.write_many(records, [{"text": o} for o in outputs])
+            count += len(records)
+            bar.advance(len(records))
+    if count == 0:
+        progress.warn("the input holds no documents; nothing was written")
+    return count

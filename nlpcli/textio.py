@@ -1,0 +1,383 @@
+"""Readers and writers shared by every command.
+
+Input: plain text (one document a line), TSV/CSV with a header, JSONL; from files or ``-``
+(stdin); gzip is recognised by its magic bytes. Everything is streamed line by line, decoded
+as strict UTF-8 one line at a time, so an error names the file and the line. Empty lines are
+kept as empty documents so line numbers stay aligned.
+
+Output: text / TSV / JSONL to stdout or to a file that is written atomically (temporary file,
+then rename) so an interrupted run never leaves half a file behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import gzip
+import io
+import json
+import os
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import IO, Iterable, Iterator, Sequence
+
+from nlpcli.errors import DataError, UsageError
+
+INPUT_FORMATS = ("text", "tsv", "csv", "jsonl")
+OUTPUT_FORMATS = ("text", "tsv", "jsonl")
+ENCODING_ERRORS = ("strict", "replace", "ignore")
+DEFAULT_TEXT_COLUMNS = ("text", "document", "sentence", "review")
+STDIO = "-"
+
+_EXTENSIONS = {".tsv": "tsv", ".tab": "tsv", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl",
+               ".json": "jsonl", ".txt": "text"}
+
+
+def display_name(path: str) -> str:
+    return "<stdin>" if path == STDIO else str(path)
+
+
+def detect_format(path: str, override: str | None = None) -> str:
+    """The input format: ``override`` if given, else from the extension (``.gz`` looked through)."""
+    if override:
+        if override not in INPUT_FORMATS:
+            raise UsageError(f"unknown format {override!r}; choose one of {', '.join(INPUT_FORMATS)}")
+        return override
+    if path == STDIO:
+        return "text"
+    name = str(path).lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    return _EXTENSIONS.get(os.path.splitext(name)[1], "text")
+
+
+@dataclass(slots=True)
+class InputSpec:
+    """How to read documents out of an input: which format, which column or field holds the text."""
+
+    format: str | None = None  # None: detect per path
+    text_column: str | None = None  # TSV/CSV; None: text/document/sentence/review or the only column
+    label_column: str | None = None  # TSV/CSV/JSONL: required when set
+    text_field: str | None = None  # JSONL; None: text_column, else "text"
+    encoding_errors: str = "strict"
+
+    def __post_init__(self):
+        if self.encoding_errors not in ENCODING_ERRORS:
+            raise UsageError(f"--encoding-errors must be one of {', '.join(ENCODING_ERRORS)}")
+
+
+@dataclass(slots=True)
+class Record:
+    """One document: its text, the whole row it came from (None for plain text), and where."""
+
+    text: str
+    fields: dict | None
+    source: str
+    line: int
+    label: str | None = None
+    text_key: str | None = field(default=None)
+
+
+# --------------------------------------------------------------------------------------------
+# reading
+
+
+def _open_binary(path: str) -> IO[bytes]:
+    if path == STDIO:
+        raw = sys.stdin.buffer
+    else:
+        try:
+            raw = open(path, "rb")
+        except FileNotFoundError:
+            raise DataError("no such file; check the path", source=path) from None
+        except IsADirectoryError:
+            raise DataError("is a directory, expected a file", source=path) from None
+        except PermissionError:
+            raise DataError("permission denied", source=path) from None
+    peek = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
+    if peek == b"\x1f\x8b":
+        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    return raw
+
+
+def iter_lines(path: str, encoding_errors: str = "strict") -> Iterator[tuple[int, str]]:
+    """Yield ``(line_number, line)`` with the line ending removed, decoding each line as UTF-8.
+
+    An invalid byte raises :class:`DataError` naming the file, the line and the byte offset in
+    it (unless ``encoding_errors`` is ``replace`` or ``ignore``); a NUL byte is taken as a sign
+    of a binary file.
+    """
+    name = display_name(path)
+    fh = _open_binary(path)
+    try:
+        for number, raw in enumerate(fh, 1):
+            if b"\x00" in raw:
+                raise DataError("contains a NUL byte: this looks like a binary file, not text",
+                                source=name, line=number)
+            try:
+                line = raw.decode("utf-8", encoding_errors)
+            except UnicodeDecodeError as exc:
+                raise DataError(
+                    f"invalid UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1}); "
+                    "convert the file to UTF-8 (e.g. iconv -f cp949 -t utf-8) "
+                    "or pass --encoding-errors replace",
+                    source=name, line=number) from None
+            if number == 1 and line.startswith("\ufeff"):
+                line = line[1:]
+            if line.endswith("\n"):
+                line = line[:-2] if line.endswith("\r\n") else line[:-1]
+            yield number, line
+    except (gzip.BadGzipFile, EOFError) as exc:
+        raise DataError(f"corrupt or truncated gzip data ({exc})", source=name) from None
+    finally:
+        if path != STDIO:
+            fh.close()
+
+
+def _pick_text_column(columns: Sequence[str], wanted: str | None, name: str) -> str:
+    if wanted is not None:
+        if wanted not in columns:
+            raise DataError(f"no column {wanted!r} in the header (columns: {', '.join(columns)}); "
+                            "choose one with --text-column", source=name, line=1)
+        return wanted
+    for candidate in DEFAULT_TEXT_COLUMNS:
+        if candidate in columns:
+            return candidate
+    if len(columns) == 1:
+        return columns[0]
+    raise DataError(f"cannot tell which column holds the text (columns: {', '.join(columns)}); "
+                    "name it with --text-column", source=name, line=1)
+
+
+def _check_label_column(columns: Sequence[str], wanted: str | None, name: str) -> None:
+    if wanted is not None and wanted not in columns:
+        raise DataError(f"no label column {wanted!r} in the header (columns: {', '.join(columns)}); "
+                        "name it with --label-column", source=name, line=1)
+
+
+def _read_delimited(path: str, spec: InputSpec, delimiter: str) -> Iterator[Record]:
+    name = display_name(path)
+    lines = iter_lines(path, spec.encoding_errors)
+    if delimiter == "\t":
+        # TSV as the unix tools write it: no quoting, one row per line.
+        rows: Iterator[tuple[int, list[str]]] = ((n, line.split("\t")) for n, line in lines)
+    else:
+        rows = _csv_rows(lines, name)
+    try:
+        _, header = next(rows)
+    except StopIteration:
+        raise DataError("empty file: expected a header line naming the columns", source=name) from None
+    header = [h.strip() for h in header]
+    text_col = _pick_text_column(header, spec.text_column, name)
+    _check_label_column(header, spec.label_column, name)
+    text_index = header.index(text_col)
+    label_col = spec.label_column
+    width = len(header)
+    for number, row in rows:
+        if len(row) != width:
+            if len(row) == 1 and row[0] == "":
+                row = [""] * width  # an empty line: an empty document, kept for alignment
+            else:
+                raise DataError(f"ragged row: {len(row)} fields where the header has {width}",
+                                source=name, line=number)
+        fields = dict(zip(header, row))
+        yield Record(row[text_index], fields, name, number,
+                     fields[label_col] if label_col else None, text_col)
+
+
+def _csv_rows(lines: Iterator[tuple[int, str]], name: str) -> Iterator[tuple[int, list[str]]]:
+    state = {"line": 0}
+
+    def feed():
+        for number, line in lines:
+            state["line"] = number
+            yield line
+
+    reader = csv.reader(feed())
+    try:
+        for row in reader:
+            yield state["line"], row
+    except csv.Error as exc:
+        raise DataError(f"malformed CSV ({exc})", source=name, line=state["line"]) from None
+
+
+def _read_jsonl(path: str, spec: InputSpec) -> Iterator[Record]:
+    name = display_name(path)
+    key = spec.text_field or spec.text_column or "text"
+    label_key = spec.label_column
+    for number, line in iter_lines(path, spec.encoding_errors):
+        if not line.strip():
+            yield Record("", {key: ""}, name, number, None, key)
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"invalid JSON ({exc.msg} at column {exc.colno})", source=name, line=number) from None
+        if not isinstance(obj, dict):
+            raise DataError("each JSONL line must be an object", source=name, line=number)
+        if key not in obj:
+            raise DataError(f"no field {key!r} (fields: {', '.join(obj)}); choose one with --text-field",
+                            source=name, line=number)
+        text = obj[key]
+        if text is None:
+            text = ""
+        elif not isinstance(text, str):
+            raise DataError(f"field {key!r} is a {type(text).__name__}, expected a string",
+                            source=name, line=number)
+        label = None
+        if label_key is not None:
+            if label_key not in obj:
+                raise DataError(f"no label field {label_key!r}; name it with --label-column",
+                                source=name, line=number)
+            label = None if obj[label_key] is None else str(obj[label_key])
+        yield Record(text, obj, name, number, label, key)
+
+
+def _read_plain(path: str, spec: InputSpec) -> Iterator[Record]:
+    if spec.label_column is not None:
+        raise UsageError(f"{display_name(path)}: plain text has no columns, so --label-column "
+                         f"{spec.label_column!r} cannot be used; give a TSV/CSV/JSONL file or --format")
+    name = display_name(path)
+    for number, line in iter_lines(path, spec.encoding_errors):
+        yield Record(line, None, name, number)
+
+
+def read_records(paths: Sequence[str] | str, spec: InputSpec | None = None) -> Iterator[Record]:
+    """Stream the documents of one or more inputs, in order."""
+    spec = spec or InputSpec()
+    if isinstance(paths, str):
+        paths = [paths]
+    if list(paths).count(STDIO) > 1:
+        raise UsageError("'-' (stdin) can be given only once")
+    for path in paths:
+        fmt = detect_format(path, spec.format)
+        if fmt == "text":
+            yield from _read_plain(path, spec)
+        elif fmt == "tsv":
+            yield from _read_delimited(path, spec, "\t")
+        elif fmt == "csv":
+            yield from _read_delimited(path, spec, ",")
+        else:
+            yield from _read_jsonl(path, spec)
+
+
+def chunked(items: Iterable, size: int) -> Iterator[list]:
+    """Lists of at most ``size`` items, in order (the unit of streaming and of parallel work)."""
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+# --------------------------------------------------------------------------------------------
+# writing
+
+
+def default_output_format(input_path: str, spec: InputSpec) -> str:
+    """Keep the shape of the input: TSV/CSV in gives TSV out, JSONL gives JSONL, text gives text."""
+    fmt = detect_format(input_path, spec.format)
+    return {"tsv": "tsv", "csv": "tsv", "jsonl": "jsonl"}.get(fmt, "text")
+
+
+def _clean_cell(value) -> str:
+    text = "" if value is None else str(value)
+    if "\t" in text or "\n" in text or "\r" in text:
+        text = text.replace("\t", " ").replace("\r", " ").replace("\n", " ")
+    return text
+
+
+class RecordWriter:
+    """Writes one output row per input record.
+
+    ``write(record, values)``: ``values`` is an ordered mapping of output columns. For TSV and
+    JSONL the record's own fields pass through first (a key in ``values`` replaces the field of
+    the same name, so the processed text keeps the column name of the raw text); for plain text
+    output only ``values[primary]`` is written.
+    """
+
+    def __init__(self, stream: IO[str], fmt: str, primary: str = "text"):
+        if fmt not in OUTPUT_FORMATS:
+            raise UsageError(f"unknown output format {fmt!r}; choose one of {', '.join(OUTPUT_FORMATS)}")
+        self.stream = stream
+        self.format = fmt
+        self.primary = primary
+        self._columns: list[str] | None = None
+
+    def _row(self, record: Record, values: dict) -> dict:
+        if record.fields is None:
+            return dict(values)
+        row = dict(record.fields)
+        if record.text_key is not None and self.primary in values and record.text_key != self.primary:
+            row[record.text_key] = values[self.primary]
+            values = {k: v for k, v in values.items() if k != self.primary}
+        row.update(values)
+        return row
+
+    def write_many(self, records: Sequence[Record], values: Sequence[dict]) -> None:
+        out = []
+        if self.format == "text":
+            for value in values:
+                out.append(_clean_cell(value[self.primary]))
+        elif self.format == "jsonl":
+            for record, value in zip(records, values):
+                out.append(json.dumps(self._row(record, value), ensure_ascii=False))
+        else:
+            for record, value in zip(records, values):
+                row = self._row(record, value)
+                if self._columns is None:
+                    self._columns = list(row)
+                    out.append("\t".join(self._columns))
+                out.append("\t".join(_clean_cell(row.get(c)) for c in self._columns))
+        if out:
+            self.stream.write("\n".join(out))
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+@contextlib.contextmanager
+def open_output(path: str | None, mode: str = "w") -> Iterator[IO]:
+    """stdout for ``None`` or ``-``; else a temporary file beside ``path`` renamed over it on success.
+
+    If the block raises (an error, Ctrl-C), the temporary file is removed and ``path`` is left as
+    it was: never half a file.
+    """
+    binary = "b" in mode
+    if path is None or path == STDIO:
+        if binary:
+            yield sys.stdout.buffer
+        else:
+            yield _stdout_text()
+        return
+    with atomic_path(path) as tmp:
+        if binary:
+            with open(tmp, "wb") as fh:
+                yield fh
+        else:
+            with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+                yield fh
+
+
+def _stdout_text() -> IO[str]:
+    stream = sys.stdout
+    if getattr(stream, "encoding", "utf-8").lower().replace("-", "") != "utf8" and hasattr(stream, "buffer"):
+        stream = io.TextIOWrapper(stream.buffer, encoding="utf-8", newline="\n", write_through=False)
+    return stream
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[str]:
+    """A temporary path in the target's directory; renamed to ``path`` when the block succeeds."""
+    target = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(target))
+    if not os.path.isdir(directory):
+        raise DataError("the output directory does not exist; create it first", source=target)
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".part", dir=directory)
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
