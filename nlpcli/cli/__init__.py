@@ -44,8 +44,18 @@ def _global(
     progress.configure(quiet=quiet, debug=debug)
 
 
+#: command modules, in the order of ``--help``; each adds its commands to ``app`` when imported.
+COMMAND_MODULES = ("preprocess", "vectorize", "embed", "classify", "translate")
+
+
 def _register() -> None:
-    from nlpcli.cli import preprocess, vectorize  # noqa: F401  (each module adds its commands)
+    import importlib
+    import importlib.util
+
+    for name in COMMAND_MODULES:
+        module = f"nlpcli.cli.{name}"
+        if importlib.util.find_spec(module) is not None:
+            importlib.import_module(module)
 
 
 _register()
