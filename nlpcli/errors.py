@@ -61,5 +61,11 @@ class UntrustedArtifactError(ArtifactError):
     pass
 
 
+class OutputClosed(NlpcliError):
+    """The reader of stdout went away (``| head``): stop quietly, exit 0."""
+
+    exit_code = ExitStatus.OK
+
+
 class DependencyError(NlpcliError):
     """Something outside Python is missing (a JVM, a font, an optional package)."""

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import IO, Iterable, Iterator, Sequence
 
-from nlpcli.errors import DataError, UsageError
+from nlpcli.errors import DataError, OutputClosed, UsageError
 
 INPUT_FORMATS = ("text", "tsv", "csv", "jsonl")
 OUTPUT_FORMATS = ("text", "tsv", "jsonl")
@@ -344,10 +344,11 @@ def open_output(path: str | None, mode: str = "w") -> Iterator[IO]:
     """
     binary = "b" in mode
     if path is None or path == STDIO:
-        if binary:
-            yield sys.stdout.buffer
-        else:
-            yield _stdout_text()
+        try:
+            yield sys.stdout.buffer if binary else _stdout_text()
+        except BrokenPipeError:
+            # Not an OSError any more, so Click does not turn it into exit 1.
+            raise OutputClosed("stdout was closed by the reader") from None
         return
     with atomic_path(path) as tmp:
         if binary:

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from nlpcli import __version__, progress
-from nlpcli.errors import ExitStatus, NlpcliError
+from nlpcli.errors import ExitStatus, NlpcliError, OutputClosed
 
 app = typer.Typer(
     name="nlpcli",
@@ -70,28 +70,44 @@ def _silence_stdout() -> None:
         pass
 
 
+def _click_exceptions():
+    """Click's exception classes: typer >= 0.20 vendors Click as ``typer._click``."""
+    try:
+        from typer._click import exceptions
+    except ImportError:  # older typer on top of click
+        from click import exceptions
+    return exceptions
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the app, turn every failure into one line and an exit code."""
-    import click
+    click = _click_exceptions()
+    exits = (typer.Exit, getattr(click, "Exit", typer.Exit))
+    aborts = (typer.Abort, getattr(click, "Abort", typer.Abort), KeyboardInterrupt)
 
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     code: int = ExitStatus.OK
     try:
         result = app(args=args, prog_name="nlpcli", standalone_mode=False)
+        # without standalone mode, typer *returns* the code of an Exit (Ctrl-C is Exit(130))
         code = result if isinstance(result, int) else ExitStatus.OK
-    except click.exceptions.Exit as exc:
+        if code == ExitStatus.INTERRUPTED:
+            print("\nnlpcli: interrupted", file=sys.stderr)
+    except exits as exc:
         code = exc.exit_code
-    except click.exceptions.UsageError as exc:
+        if code == ExitStatus.INTERRUPTED:  # typer turns Ctrl-C into Exit(130)
+            print("\nnlpcli: interrupted", file=sys.stderr)
+    except click.UsageError as exc:
         exc.show()
         code = ExitStatus.USAGE
-    except click.exceptions.ClickException as exc:
+    except click.ClickException as exc:
         exc.show()
         code = ExitStatus.ERROR
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except aborts:
         print("\nnlpcli: interrupted", file=sys.stderr)
         code = ExitStatus.INTERRUPTED
-    except BrokenPipeError:
+    except (BrokenPipeError, OutputClosed):
         _silence_stdout()
         code = ExitStatus.OK
     except NlpcliError as exc:

@@ -174,7 +174,7 @@ class KiwiTagger(Tagger):
         except ImportError:  # pragma: no cover
             raise DependencyError("kiwipiepy is not installed: pip install kiwipiepy") from None
         self.threads = max(1, threads)
-        self._kiwi = Kiwi(num_workers=self.threads if self.threads > 1 else 0)
+        self._kiwi = Kiwi(num_workers=self.threads)
 
     def pos(self, texts: Sequence[str], stem: bool = False, norm: bool = False) -> list[Tagged]:
         if norm:

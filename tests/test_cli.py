@@ -1,0 +1,116 @@
+"""Process-level behaviour: start-up imports, exit codes, one-line errors, pipes, Ctrl-C."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+HEAVY = ("torch", "gensim", "sklearn")
+
+
+@pytest.mark.parametrize("args", [["--help"], ["preprocess", "--help"], ["vectorize", "--help"]])
+def test_help_does_not_import_heavy_libraries(args):
+    code = ("import sys\nfrom nlpcli.cli import main\n"
+            f"try:\n    main({args!r})\nexcept SystemExit as e:\n    assert e.code == 0, e.code\n"
+            f"print(sorted(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_version(cli):
+    res = cli("--version")
+    assert res.code == 0 and res.out.startswith("nlpcli ")
+
+
+def test_bad_input_one_line_each(cli, tmp_path):
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes("좋아\n".encode() + "나빠\n".encode("euc-kr"))
+    binary = tmp_path / "x.bin"
+    binary.write_bytes(bytes(range(256)))
+    empty_tsv = tmp_path / "e.tsv"
+    empty_tsv.write_bytes(b"")
+    ragged = tmp_path / "r.tsv"
+    ragged.write_text("text\tlabel\n좋다\t1\n별로\n", encoding="utf-8")
+    cases = [
+        (["preprocess", "split", str(bad)], "bad.txt:2: invalid UTF-8"),
+        (["preprocess", "split", str(binary)], "x.bin:1:"),
+        (["preprocess", "split", str(empty_tsv)], "empty file"),
+        (["preprocess", "split", str(ragged)], "r.tsv:3: ragged row"),
+        (["preprocess", "split", str(tmp_path / "missing.txt")], "missing.txt: no such file"),
+        (["preprocess", "split", "-f", "tsv", "-c", "review", str(ragged)], "no column 'review'"),
+        (["vectorize", "inspect", str(tmp_path / "nope.joblib")], "no such file"),
+        (["vectorize", "inspect", str(bad)], "not an nlpcli artifact"),
+    ]
+    for args, needle in cases:
+        res = cli(*args)
+        assert res.code == 1, (args, res.err)
+        assert res.err.startswith("nlpcli: error: ") and needle in res.err, (args, res.err)
+        assert res.err.count("\n") == 1 and "Traceback" not in res.err, res.err
+    res = cli("--debug", "preprocess", "split", str(bad))
+    assert res.code == 1 and "Traceback" in res.err
+
+
+def test_empty_plain_input_is_fine(cli):
+    res = cli("preprocess", "split", "-", input="")
+    assert res.code == 0 and res.out == "" and "no documents" in res.err
+    res = cli("-q", "preprocess", "split", "-", input="")
+    assert res.err == ""
+
+
+def test_partial_output_file_is_never_left(cli, tmp_path):
+    src = tmp_path / "in.txt"
+    src.write_bytes(("좋은 영화\n" * 3000).encode() + b"\xff\n")
+    out = tmp_path / "out.txt"
+    res = cli("preprocess", "split", str(src), "-o", str(out))
+    assert res.code == 1 and "in.txt:3001" in res.err
+    assert list(tmp_path.iterdir()) == [src]
+
+
+def test_head_closes_the_pipe_quietly(tmp_path):
+    big = tmp_path / "big.txt"
+    big.write_text("영화 정말 좋다\n" * 400_000, encoding="utf-8")
+    started = time.monotonic()
+    proc = subprocess.run(f"set -o pipefail; {sys.executable} -m nlpcli preprocess split {big} | head -n 1",
+                          shell=True, capture_output=True, text=True, executable="/bin/bash")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "영화 정말 좋다\n" and proc.stderr == ""
+    assert time.monotonic() - started < 20
+
+
+def test_ctrl_c_mid_stream_exits_130_and_leaves_no_file(tmp_path):
+    out = tmp_path / "out.txt"
+    proc = subprocess.Popen([sys.executable, "-m", "nlpcli", "preprocess", "split", "-", "-o", str(out)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdin.write("영화 좋다\n".encode() * 2000)
+    proc.stdin.flush()
+    time.sleep(1.5)  # it is now waiting for more input, mid-stream
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert b"interrupted" in err and b"Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_with_worker_processes(tmp_path, sample):
+    out = tmp_path / "out.txt"
+    proc = subprocess.Popen([sys.executable, "-m", "nlpcli", "preprocess", "morphs", "-t", "okt", "-j", "2",
+                             "-", "-o", str(out)], stdin=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    proc.stdin.write((sample / "reviews-test.tsv").read_bytes() * 20)
+    proc.stdin.flush()
+    time.sleep(6)
+    import os
+    os.killpg(proc.pid, signal.SIGINT)  # as a terminal does: the whole process group
+    try:
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err
+    assert b"Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
