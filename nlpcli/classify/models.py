@@ -1,0 +1,170 @@
+"""The scikit-learn chain that a ``classifier``/``regressor`` joblib artifact holds: feature
+extractor (any feature artifact kind) + estimator + label names, over tokenized text.
+
+The preprocessing recipe travels in the artifact's manifest, so ``predict`` tokenizes raw text
+the same way before :meth:`TextModel.predict` sees it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Sequence
+
+import numpy as np
+
+from nlpcli.errors import UsageError
+
+SKLEARN_MODELS = ("logreg", "linreg", "mlp")
+MODELS = SKLEARN_MODELS + ("rnn",)
+TASKS = ("classification", "regression")
+LOGREG_SOLVERS = ("auto", "liblinear", "lbfgs", "saga", "newton-cg", "newton-cholesky")
+ACTIVATIONS = ("relu", "tanh", "logistic", "identity")
+LINREG_LOSSES = ("squared", "absolute")
+
+
+def kind_for(task: str) -> str:
+    """The artifact kind of a trained model: ``classifier`` or ``regressor``."""
+    return "classifier" if task == "classification" else "regressor"
+
+
+@dataclass
+class EstimatorConfig:
+    """Hyper-parameters of the scikit-learn estimators (each model reads its own)."""
+
+    C: float = 3.5  # logreg; linreg --loss absolute
+    class_weight: str | None = None  # logreg: None or "balanced"
+    solver: str = "auto"  # logreg
+    max_iter: int = 1000  # logreg, linreg absolute; mlp: epochs
+    alpha: float = 1.0  # linreg (ridge strength); mlp (L2 penalty)
+    loss: str = "squared"  # linreg: squared (ridge) or absolute (least absolute deviations)
+    clip: bool = True  # regression: clip predictions to the training range
+    hidden: tuple[int, ...] = (128,)  # mlp
+    activation: str = "relu"  # mlp
+    early_stopping: bool = True  # mlp
+    learning_rate: float = 1e-3  # mlp
+    batch_size: int = 256  # mlp
+
+    def __post_init__(self):
+        if self.C <= 0:
+            raise UsageError("--C must be positive")
+        if self.alpha < 0:
+            raise UsageError("--alpha must not be negative")
+        if self.class_weight not in (None, "balanced"):
+            raise UsageError("--class-weight must be none or balanced")
+        if self.solver not in LOGREG_SOLVERS:
+            raise UsageError(f"--solver must be one of {', '.join(LOGREG_SOLVERS)}")
+        if self.activation not in ACTIVATIONS:
+            raise UsageError(f"--activation must be one of {', '.join(ACTIVATIONS)}")
+        if self.loss not in LINREG_LOSSES:
+            raise UsageError(f"--loss must be one of {', '.join(LINREG_LOSSES)}")
+        if isinstance(self.hidden, str):
+            self.hidden = parse_sizes(self.hidden)
+        self.hidden = tuple(int(h) for h in self.hidden)
+        if not self.hidden or min(self.hidden) < 1:
+            raise UsageError("--hidden-sizes needs positive layer sizes, e.g. 256 or 256,64")
+        if self.max_iter < 1 or self.batch_size < 1:
+            raise UsageError("--max-iter and --batch-size must be positive")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["hidden"] = list(self.hidden)
+        return d
+
+
+def parse_sizes(value: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in value.replace(" ", "").split(",") if v)
+    except ValueError:
+        raise UsageError(f"layer sizes must look like 256 or 256,64 (got {value!r})") from None
+
+
+def make_estimator(model: str, task: str, cfg: EstimatorConfig, n_classes: int, seed: int):
+    """A fresh scikit-learn estimator for ``model``/``task``."""
+    if model == "logreg":
+        if task != "classification":
+            raise UsageError("--model logreg is a classifier; for numbers use --model linreg "
+                             "(or mlp/rnn with --task regression)")
+        from sklearn.linear_model import LogisticRegression
+
+        solver = cfg.solver
+        if solver == "auto":  # liblinear: fast and exact on large sparse binary problems
+            solver = "liblinear" if n_classes == 2 else "lbfgs"
+        return LogisticRegression(C=cfg.C, class_weight=cfg.class_weight, solver=solver,
+                                  max_iter=cfg.max_iter, random_state=seed)
+    if model == "linreg":
+        if task != "regression":
+            raise UsageError("--model linreg predicts numbers: use it with --task regression "
+                             "(for labels use --model logreg)")
+        if cfg.loss == "absolute":
+            from sklearn.svm import LinearSVR
+
+            # epsilon 0: the least-absolute-deviation fit, which minimizes MAE directly
+            return LinearSVR(C=cfg.C, epsilon=0.0, loss="epsilon_insensitive", dual=True,
+                             max_iter=cfg.max_iter, random_state=seed)
+        from sklearn.linear_model import Ridge
+
+        return Ridge(alpha=cfg.alpha, random_state=seed)
+    if model == "mlp":
+        from sklearn.neural_network import MLPClassifier, MLPRegressor
+
+        cls = MLPClassifier if task == "classification" else MLPRegressor
+        return cls(hidden_layer_sizes=cfg.hidden, activation=cfg.activation, alpha=cfg.alpha,
+                   batch_size=cfg.batch_size, learning_rate_init=cfg.learning_rate,
+                   max_iter=cfg.max_iter, early_stopping=cfg.early_stopping,
+                   validation_fraction=0.1, n_iter_no_change=2, random_state=seed)
+    raise UsageError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+
+
+@dataclass
+class Prediction:
+    """Model output for a batch: class probabilities (n × k, in ``labels`` order) for a
+    classifier, numbers (n) for a regressor."""
+
+    probabilities: np.ndarray | None = None
+    values: np.ndarray | None = None
+
+
+def softmax(scores: np.ndarray) -> np.ndarray:
+    scores = np.atleast_2d(scores)
+    if scores.shape[1] == 1:  # binary decision function
+        scores = np.hstack([-scores, scores])
+    scores = scores - scores.max(axis=1, keepdims=True)
+    exp = np.exp(scores)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+class TextModel:
+    """Feature extractor + fitted estimator + label names: tokenized text in, predictions out."""
+
+    def __init__(self, extractor, estimator, task: str, labels: list[str] | None,
+                 value_range: tuple[float, float] | None = None):
+        self.extractor = extractor
+        self.estimator = estimator
+        self.task = task
+        self.labels = labels
+        self.value_range = value_range  # regression: clip predictions to it (None: no clipping)
+
+    def features(self, texts: Sequence[str]):
+        return self.extractor.transform(list(texts))
+
+    def predict_features(self, X) -> Prediction:
+        est = self.estimator
+        if self.task == "regression":
+            values = np.asarray(est.predict(X), dtype=float).ravel()
+            if self.value_range is not None:
+                values = np.clip(values, *self.value_range)
+            return Prediction(values=values)
+        if hasattr(est, "predict_proba"):
+            proba = est.predict_proba(X)
+        else:
+            proba = softmax(est.decision_function(X))
+        # estimator classes are label indices; put the columns in label order
+        classes = np.asarray(est.classes_, dtype=int)
+        if len(classes) != len(self.labels) or (classes != np.arange(len(classes))).any():
+            full = np.zeros((proba.shape[0], len(self.labels)))
+            full[:, classes] = proba
+            proba = full
+        return Prediction(probabilities=proba)
+
+    def predict(self, texts: Sequence[str]) -> Prediction:
+        return self.predict_features(self.features(texts))

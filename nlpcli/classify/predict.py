@@ -1,0 +1,156 @@
+"""``nlpcli predict``: one interface over every trained model kind, streamed and batched.
+
+Raw text goes through the recipe stored in the model, in chunks (JVM taggers on ``jobs`` worker
+processes), then through the model once per chunk; the model is loaded once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from nlpcli import artifacts, progress
+from nlpcli.classify import metrics as M
+from nlpcli.classify.models import Prediction
+from nlpcli.errors import ArtifactError, DataError, UsageError
+from nlpcli.text.recipe import Recipe
+from nlpcli.text.stream import preprocess_chunks
+from nlpcli.textio import (InputSpec, RecordWriter, default_output_format, display_name,
+                           open_output, read_records)
+
+MODEL_KINDS = ("classifier", "regressor")
+
+
+@dataclass
+class LoadedModel:
+    """What ``predict`` needs from any model: its recipe, task, labels and a batch function."""
+
+    predict: Callable[[Sequence[str]], Prediction]
+    recipe: Recipe
+    task: str
+    labels: list[str] | None
+    manifest: dict
+    batch_size: int = 4000
+
+
+def load_model(path: str, trust: bool = False, device: str = "auto", threads: int | None = None) -> LoadedModel:
+    """Load a ``classifier``/``regressor`` artifact (scikit-learn joblib or torch RNN)."""
+    art = artifacts.load(path, kinds=MODEL_KINDS, trust=trust)
+    recipe = Recipe.from_dict(art.recipe or {})
+    if isinstance(art.payload, dict) and "state_dict" in art.payload:
+        from nlpcli.classify.rnn import load_rnn_predictor
+
+        predict, task, labels = load_rnn_predictor(art, device=device, threads=threads)
+        return LoadedModel(predict, recipe, task, labels, art.manifest, batch_size=2000)
+    model = art.payload
+    if not hasattr(model, "predict") or not hasattr(model, "task"):
+        raise ArtifactError(f"{path}: the {art.kind} artifact holds no usable model; re-create it")
+    return LoadedModel(model.predict, recipe, model.task, model.labels, art.manifest)
+
+
+def format_number(value: float) -> str:
+    return f"{value:.4f}".rstrip("0").rstrip(".") if abs(value) < 1e6 else f"{value:.6g}"
+
+
+def _rows(model: LoadedModel, pred: Prediction, top_k: int, structured: bool) -> list[dict]:
+    """One dict of output columns per document."""
+    if model.task == "regression":
+        return [{"prediction": round(float(v), 4) if structured else format_number(v)} for v in pred.values]
+    proba = pred.probabilities
+    labels = model.labels
+    best = np.argmax(proba, axis=1)
+    rows = []
+    order = np.argsort(-proba, axis=1, kind="stable")[:, :top_k] if top_k > 1 else None
+    for i, j in enumerate(best):
+        row: dict[str, Any] = {"prediction": labels[j],
+                               "probability": round(float(proba[i, j]), 4) if structured else f"{proba[i, j]:.4f}"}
+        if order is not None:
+            top = [(labels[k], round(float(proba[i, k]), 4)) for k in order[i]]
+            row["top_k"] = [list(t) for t in top] if structured else " ".join(f"{a}:{p:.4f}" for a, p in top)
+        rows.append(row)
+    return rows
+
+
+def predict_files(model_path: str, inputs: list[str], spec: InputSpec, *, output: str | None = None,
+                  output_format: str | None = None, top_k: int = 1, jobs: int = 1, tokenized: bool = False,
+                  metrics_out: str | None = None, trust: bool = False, device: str = "auto",
+                  batch_size: int | None = None, threads: int | None = None) -> dict | None:
+    """Predict every document of ``inputs`` to ``output``; metrics when ``spec.label_column`` is set."""
+    if top_k < 1:
+        raise UsageError("--top-k must be 1 or more")
+    if metrics_out and not spec.label_column:
+        raise UsageError("--metrics-out needs the gold labels: name their column with --label-column")
+    model = load_model(model_path, trust=trust, device=device, threads=threads)
+    if model.task == "regression" and top_k > 1:
+        raise UsageError("--top-k is for classifiers; this model predicts numbers")
+    if model.labels is not None:
+        top_k = min(top_k, len(model.labels))
+    recipe = Recipe(operation="split", nfc=model.recipe.nfc) if tokenized else model.recipe
+    fmt = output_format or default_output_format(inputs[0], spec)
+    structured = fmt in ("jsonl", "text")
+    gold: list[str] = []
+    predicted: list[str] = []
+    values: list[float] = []
+    count = empty = 0
+    chunks = preprocess_chunks(read_records(inputs, spec), recipe, jobs=jobs,
+                               chunk_size=batch_size or model.batch_size)
+    with contextlib.closing(chunks), open_output(output) as stream, progress.task("predicting") as bar:
+        # primary "": no output column takes the place of the text column; every input column
+        # passes through and prediction/probability are added after them
+        writer = RecordWriter(stream, fmt, primary="") if fmt != "text" else None
+        for records, texts in chunks:
+            empty += sum(1 for t in texts if not t.strip())
+            pred = model.predict(texts)
+            rows = _rows(model, pred, top_k, structured)
+            if writer is not None:
+                # plain-text input has no columns to pass through: keep the text itself
+                writer.write_many(records, [row if r.fields is not None else {"text": r.text, **row}
+                                            for r, row in zip(records, rows)])
+            else:
+                stream.write("".join(_text_line(row) for row in rows))
+                stream.flush()
+            if spec.label_column:
+                for r, row in zip(records, rows):
+                    label = (r.label or "").strip()
+                    if not label:
+                        raise DataError(f"empty gold label in column {spec.label_column!r}", source=r.source, line=r.line)
+                    gold.append(label)
+                if model.task == "regression":
+                    values.extend(float(v) for v in pred.values)
+                else:
+                    predicted.extend(row["prediction"] for row in rows)
+            count += len(records)
+            bar.advance(len(records))
+    if count == 0:
+        progress.warn("the input holds no documents; nothing was predicted")
+    if empty:
+        progress.warn(f"{empty:,} of {count:,} documents were empty after preprocessing; their "
+                      "predictions carry no evidence")
+    if not spec.label_column or count == 0:
+        return None
+    if model.task == "regression":
+        try:
+            numbers = [float(g) for g in gold]
+        except ValueError as exc:
+            raise DataError(f"a gold label is not a number ({exc}); this model predicts numbers",
+                            source=display_name(inputs[0])) from None
+        result = M.regression_metrics(numbers, values)
+    else:
+        result = M.classification_metrics(gold, predicted, model.labels)
+    M.report(result, title=", ".join(display_name(p) for p in inputs))
+    if metrics_out:
+        M.write_json(result, metrics_out, {"model": model_path})
+    return result
+
+
+def _text_line(row: dict) -> str:
+    """Plain text output: ``label<TAB>probability`` (``--top-k``: label/probability pairs), or the number."""
+    if "top_k" in row:
+        return "\t".join(f"{label}\t{p:.4f}" for label, p in row["top_k"]) + "\n"
+    if "probability" in row:
+        return f"{row['prediction']}\t{row['probability']:.4f}\n"
+    return f"{format_number(row['prediction'])}\n"

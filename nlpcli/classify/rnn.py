@@ -1,0 +1,391 @@
+"""The RNN text classifier/regressor (PyTorch): vocabulary, model, batching, training, loading.
+
+Tokens (from the recipe) become ids of a vocabulary built on the training data (``--min-count``,
+``--max-vocab``; 0 is padding, 1 unknown); documents are cut to ``--max-length`` tokens, grouped
+into batches of similar length, padded and packed, and read by an RNN/LSTM/GRU (stacked,
+optionally bidirectional). The document vector is the final hidden state(s) or a max/mean pool
+over time; dropout, then one linear layer. The artifact is a torch file of tensors and plain
+values (state dict, config, vocabulary, labels), loaded with ``weights_only=True``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import asdict, dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from nlpcli import artifacts, progress
+from nlpcli.errors import ArtifactError, CorruptArtifactError, DataError, UsageError
+
+PAD, UNK = 0, 1
+SPECIALS = ["<pad>", "<unk>"]
+CELLS = ("rnn", "lstm", "gru")
+POOLINGS = ("last", "max", "mean")
+
+
+@dataclass
+class RnnConfig:
+    cell: str = "gru"
+    layers: int = 1
+    bidirectional: bool = True
+    hidden: int = 128
+    embedding_dim: int = 128
+    dropout: float = 0.3
+    pooling: str = "max"
+    max_length: int = 100
+    min_count: int = 2
+    max_vocab: int | None = None
+    embeddings: str | None = None
+    freeze_embeddings: bool = False
+    learning_rate: float = 2e-3
+    weight_decay: float = 0.0
+
+    def __post_init__(self):
+        if self.cell not in CELLS:
+            raise UsageError(f"--cell must be one of {', '.join(CELLS)}")
+        if self.pooling not in POOLINGS:
+            raise UsageError(f"--pooling must be one of {', '.join(POOLINGS)}")
+        if self.layers < 1 or self.hidden < 1 or self.embedding_dim < 1 or self.max_length < 1:
+            raise UsageError("--layers, --hidden, --embedding-dim and --max-length must be positive")
+        if not 0 <= self.dropout < 1:
+            raise UsageError("--dropout must be in [0, 1)")
+        if self.freeze_embeddings and not self.embeddings:
+            raise UsageError("--freeze-embeddings needs --embeddings FILE")
+        if self.learning_rate <= 0:
+            raise UsageError("--learning-rate must be positive")
+
+    def model_dict(self) -> dict:
+        """The options that shape the network (stored in the artifact)."""
+        return {k: v for k, v in asdict(self).items()
+                if k in ("cell", "layers", "bidirectional", "hidden", "embedding_dim", "dropout", "pooling",
+                         "max_length")}
+
+
+# --------------------------------------------------------------------------------------------
+# vocabulary
+
+
+class Vocabulary:
+    def __init__(self, tokens: Sequence[str]):
+        self.tokens = list(tokens)
+        self.index = {t: i for i, t in enumerate(self.tokens)}
+
+    @classmethod
+    def build(cls, texts: Sequence[str], min_count: int = 1, max_size: int | None = None) -> "Vocabulary":
+        counts = Counter(tok for text in texts for tok in text.split())
+        kept = [t for t, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if c >= min_count]
+        if max_size is not None:
+            kept = kept[:max(0, max_size - len(SPECIALS))]
+        return cls(SPECIALS + kept)
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def encode(self, text: str, max_length: int) -> list[int]:
+        get = self.index.get
+        ids = [get(t, UNK) for t in text.split()[:max_length]]
+        return ids or [UNK]  # an empty document: one unknown token (packing needs length >= 1)
+
+
+# --------------------------------------------------------------------------------------------
+# the network
+
+
+def build_model(config: dict, vocab_size: int, n_out: int):
+    import torch
+    from torch import nn
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    class RnnTextModel(nn.Module):
+        def __init__(self):
+            super().__init__()
+            c = config
+            self.pooling = c["pooling"]
+            self.bidirectional = c["bidirectional"]
+            self.cell = c["cell"]
+            self.embedding = nn.Embedding(vocab_size, c["embedding_dim"], padding_idx=PAD)
+            rnn_cls = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[c["cell"]]
+            self.rnn = rnn_cls(c["embedding_dim"], c["hidden"], num_layers=c["layers"], batch_first=True,
+                               bidirectional=c["bidirectional"], dropout=c["dropout"] if c["layers"] > 1 else 0.0)
+            self.dropout = nn.Dropout(c["dropout"])
+            width = c["hidden"] * (2 if c["bidirectional"] else 1)
+            self.out = nn.Linear(width, n_out)
+
+        def forward(self, ids, lengths):
+            x = self.dropout(self.embedding(ids))
+            packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+            output, state = self.rnn(packed)
+            if self.pooling == "last":
+                h = state[0] if self.cell == "lstm" else state
+                if self.bidirectional:
+                    doc = torch.cat([h[-2], h[-1]], dim=1)
+                else:
+                    doc = h[-1]
+            else:
+                seq, _ = pad_packed_sequence(output, batch_first=True, total_length=ids.shape[1])
+                mask = (ids != PAD).unsqueeze(-1)
+                mask[:, 0] = True  # (documents are at least one token long)
+                if self.pooling == "max":
+                    doc = seq.masked_fill(~mask, float("-inf")).max(dim=1).values
+                else:
+                    doc = (seq * mask).sum(dim=1) / lengths.to(seq.device).clamp(min=1).unsqueeze(-1)
+            return self.out(self.dropout(doc))
+
+    return RnnTextModel()
+
+
+def make_batch(encoded: Sequence[list[int]], index: Sequence[int]):
+    """Padded ids (B × T) and lengths for the documents ``index``."""
+    import torch
+
+    lengths = [len(encoded[i]) for i in index]
+    ids = torch.zeros(len(index), max(lengths), dtype=torch.long)
+    for row, i in enumerate(index):
+        ids[row, :lengths[row]] = torch.as_tensor(encoded[i], dtype=torch.long)
+    return ids, torch.as_tensor(lengths, dtype=torch.long)
+
+
+def length_batches(lengths: np.ndarray, batch_size: int, generator=None, pool: int = 50) -> list[np.ndarray]:
+    """Batches of document indices of similar length: shuffle, sort within pools of ``pool``
+    batches, cut, shuffle the batches (no generator: in order, sorted, for inference)."""
+    import torch
+
+    n = len(lengths)
+    if generator is None:
+        order = np.argsort(lengths, kind="stable")
+        return [order[i:i + batch_size] for i in range(0, n, batch_size)]
+    perm = torch.randperm(n, generator=generator).numpy()
+    batches = []
+    span = batch_size * pool
+    for start in range(0, n, span):
+        chunk = perm[start:start + span]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        batches.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))
+    shuffle = torch.randperm(len(batches), generator=generator).numpy()
+    return [batches[i] for i in shuffle]
+
+
+def predict_encoded(model, encoded: Sequence[list[int]], device, batch_size: int = 256) -> np.ndarray:
+    """Raw network outputs (n × n_out) in input order."""
+    import torch
+
+    lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
+    out = None
+    model.eval()
+    with torch.no_grad():
+        for batch in length_batches(lengths, batch_size):
+            ids, lens = make_batch(encoded, batch)
+            scores = model(ids.to(device), lens).float().cpu().numpy()
+            if out is None:
+                out = np.zeros((len(encoded), scores.shape[1]), dtype=np.float32)
+            out[batch] = scores
+    return out if out is not None else np.zeros((0, 1), dtype=np.float32)
+
+
+def scores_to_prediction(task: str, scores: np.ndarray, target: dict):
+    from nlpcli.classify.models import Prediction, softmax
+
+    if task == "regression":
+        values = scores[:, 0].astype(float) * target["std"] + target["mean"]
+        if target.get("clip", True):
+            values = np.clip(values, target["min"], target["max"])
+        return Prediction(values=values)
+    return Prediction(probabilities=softmax(scores.astype(np.float64)))
+
+
+# --------------------------------------------------------------------------------------------
+# word vectors
+
+
+def load_word_vectors(path: str, trust: bool = False) -> tuple[list[str], np.ndarray]:
+    """Words and vectors of a word2vec artifact (``nlpcli embed``), whatever object it holds:
+    gensim KeyedVectors / Word2Vec, or a mapping with ``words`` and ``vectors``."""
+    art = artifacts.load(path, trust=trust)
+    obj = art.payload
+    for attr in ("wv", "keyed_vectors"):
+        if hasattr(obj, attr):
+            obj = getattr(obj, attr)
+    if isinstance(obj, dict):
+        words = obj.get("words") or obj.get("vocab") or obj.get("index_to_key")
+        vectors = obj.get("vectors")
+    else:
+        words = getattr(obj, "index_to_key", None) or getattr(obj, "words", None)
+        vectors = getattr(obj, "vectors", None)
+    if words is None or vectors is None:
+        raise ArtifactError(f"{path}: a {art.kind} artifact without word vectors; --embeddings needs a "
+                            "word2vec model from 'nlpcli embed'")
+    vectors = np.asarray(vectors.numpy() if hasattr(vectors, "numpy") else vectors, dtype=np.float32)
+    if vectors.ndim != 2 or vectors.shape[0] != len(words):
+        raise ArtifactError(f"{path}: word vectors of an unexpected shape {vectors.shape}")
+    return list(words), vectors
+
+
+def init_embeddings(model, vocab: Vocabulary, path: str, freeze: bool) -> None:
+    import torch
+
+    words, vectors = load_word_vectors(path)
+    weight = model.embedding.weight
+    if vectors.shape[1] != weight.shape[1]:
+        raise UsageError(f"--embeddings {path} has {vectors.shape[1]}-dimensional vectors: "
+                         f"pass --embedding-dim {vectors.shape[1]}")
+    index = {w: i for i, w in enumerate(words)}
+    hits = [(i, index[t]) for i, t in enumerate(vocab.tokens) if t in index]
+    with torch.no_grad():
+        if hits:
+            rows, src = zip(*hits)
+            weight[list(rows)] = torch.as_tensor(vectors[list(src)])
+        weight[PAD].zero_()
+    model.embedding.weight.requires_grad_(not freeze)
+    progress.info(f"embeddings: {len(hits):,} of {len(vocab):,} vocabulary tokens initialized from {path}"
+                  + (" (frozen)" if freeze else ""))
+    if not hits:
+        progress.warn(f"{path}: no vocabulary token has a vector: was it trained on the same tokenization?")
+
+
+# --------------------------------------------------------------------------------------------
+# training
+
+
+def _fingerprint(train_ds, cfg: RnnConfig, task: str, labels) -> dict:
+    import hashlib
+
+    digest = hashlib.sha1()
+    for text, label in zip(train_ds.texts, train_ds.labels):
+        digest.update(text.encode("utf-8"))
+        digest.update(b"\t")
+        digest.update(label.encode("utf-8"))
+        digest.update(b"\n")
+    return {"data": digest.hexdigest(), "documents": len(train_ds), "task": task, "labels": labels,
+            "model": cfg.model_dict(), "min_count": cfg.min_count, "max_vocab": cfg.max_vocab}
+
+
+def train_rnn(train_ds, dev_ds, labels, output: str, cfg, recipe, data: dict, rcfg: RnnConfig, loop) -> dict | None:
+    """Train the RNN with :mod:`nlpcli.training`, evaluate on ``dev_ds``, save to ``output``."""
+    import torch
+
+    from nlpcli import training
+    from nlpcli.classify.models import kind_for
+    from nlpcli.classify.train import evaluate
+
+    loop = loop or training.LoopConfig(seed=cfg.seed)
+    device = training.resolve_device(loop.device)
+    training.set_threads(loop.threads)
+    task = cfg.task
+    ckpt = None
+    fingerprint = _fingerprint(train_ds, rcfg, task, labels)
+    if loop.resume:
+        ckpt = training.load_checkpoint(loop.resume)
+        training.check_resume(ckpt, fingerprint, loop.resume)
+        vocab = Vocabulary(ckpt["extra"]["vocab"])
+    else:
+        vocab = Vocabulary.build(train_ds.texts, rcfg.min_count, rcfg.max_vocab)
+    if len(vocab) <= len(SPECIALS):
+        raise DataError(f"no token occurs {rcfg.min_count} times or more: lower --min-count", source=train_ds.name)
+    encoded = [vocab.encode(t, rcfg.max_length) for t in train_ds.texts]
+    lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
+    unk_rate = sum(e.count(UNK) for e in encoded) / max(1, int(lengths.sum()))
+    progress.info(f"rnn: {len(vocab):,} tokens in the vocabulary ({unk_rate:.1%} of training tokens unknown), "
+                  f"{len(train_ds):,} training documents, device {device}")
+    if task == "classification":
+        index = {label: i for i, label in enumerate(labels)}
+        y = torch.as_tensor([index[v] for v in train_ds.labels], dtype=torch.long)
+        n_out = len(labels)
+        target = {}
+    else:
+        values = np.asarray(train_ds.values, dtype=np.float64)
+        target = {"mean": float(values.mean()), "std": float(values.std() or 1.0),
+                  "min": float(values.min()), "max": float(values.max()), "clip": bool(cfg.estimator.clip)}
+        y = torch.as_tensor((values - target["mean"]) / target["std"], dtype=torch.float32)
+        n_out = 1
+    training.seed_everything(loop.seed)
+    model_cfg = rcfg.model_dict()
+    model = build_model(model_cfg, len(vocab), n_out)
+    if rcfg.embeddings and ckpt is None:
+        init_embeddings(model, vocab, rcfg.embeddings, rcfg.freeze_embeddings)
+    elif rcfg.freeze_embeddings:
+        model.embedding.weight.requires_grad_(False)
+    model.to(device)
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad],
+                                 lr=rcfg.learning_rate, weight_decay=rcfg.weight_decay)
+    loss_fn = torch.nn.CrossEntropyLoss() if task == "classification" else torch.nn.MSELoss()
+
+    def batches(epoch, generator):
+        return length_batches(lengths, loop.batch_size, generator)
+
+    def loss(net, batch):
+        ids, lens = make_batch(encoded, batch)
+        out = net(ids.to(device), lens)
+        gold = y[batch].to(device)
+        return loss_fn(out if task == "classification" else out[:, 0], gold)
+
+    evaluate_fn = None
+    if dev_ds is not None:
+        dev_encoded = [vocab.encode(t, rcfg.max_length) for t in dev_ds.texts]
+
+        def evaluate_fn(net):
+            pred = scores_to_prediction(task, predict_encoded(net, dev_encoded, device), target)
+            m = evaluate(task, dev_ds, labels, pred)
+            return {k: m[k] for k in (("accuracy", "macro_f1") if task == "classification" else ("mae", "rmse"))}
+
+    loop_task = training.LoopTask(
+        model=model, optimizer=optimizer, batches=batches, loss=loss, evaluate=evaluate_fn,
+        metric="accuracy" if task == "classification" else "mae", lower_is_better=task == "regression",
+        extra={"vocab": vocab.tokens, "fingerprint": fingerprint})
+    result = training.Trainer(loop).fit(loop_task, resume_state=ckpt)
+    progress.info(f"rnn: {result.epochs} epoch(s) in {result.seconds / 60:.1f} min "
+                  f"(stopped: {result.stopped}); best epoch {result.best_epoch}")
+    data.update({"train_seconds": round(result.seconds, 1), "history": result.history,
+                 "best_epoch": result.best_epoch, "stopped": result.stopped})
+    dev_metrics = None
+    if dev_ds is not None:
+        pred = scores_to_prediction(task, predict_encoded(model, dev_encoded, device), target)
+        dev_metrics = evaluate(task, dev_ds, labels, pred)
+        data["dev_metrics"] = {k: v for k, v in dev_metrics.items() if k in ("accuracy", "macro_f1", "mae", "rmse", "n")}
+    state = {"state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+             "config": model_cfg, "vocab": vocab.tokens, "labels": labels or [], "task": task,
+             "n_out": n_out, "target": target}
+    params = {"model": "rnn", "task": task, "labels": labels, "seed": loop.seed, "rnn": asdict(rcfg),
+              "loop": loop.to_dict()}
+    artifacts.save_torch(output, kind_for(task), state, params=params, recipe=recipe.to_dict(), data=data)
+    progress.info(f"{kind_for(task)} (rnn) -> {output}")
+    return dev_metrics
+
+
+# --------------------------------------------------------------------------------------------
+# loading for predict
+
+
+def load_rnn_predictor(art, device: str = "auto", threads: int | None = None):
+    """(predict(texts) -> Prediction, task, labels) from a loaded torch artifact."""
+    from nlpcli import training
+
+    p = art.payload
+    try:
+        config, tokens, task = dict(p["config"]), list(p["vocab"]), p["task"]
+        labels = list(p["labels"]) or None
+        n_out, target = int(p["n_out"]), dict(p.get("target") or {})
+        torch_device = training.resolve_device(device, warn=False)
+        training.set_threads(threads)
+        model = build_model(config, len(tokens), n_out)
+        model.load_state_dict(p["state_dict"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise CorruptArtifactError(f"{art.path}: the RNN model in it does not load "
+                                   f"({type(exc).__name__}: {str(exc).splitlines()[0][:120]}); re-create it") from None
+    model.to(torch_device)
+    model.eval()
+    vocab = Vocabulary(tokens)
+    max_length = int(config["max_length"])
+
+    def predict(texts: Sequence[str]):
+        encoded = [vocab.encode(t, max_length) for t in texts]
+        if not encoded:
+            from nlpcli.classify.models import Prediction
+
+            return Prediction(probabilities=np.zeros((0, n_out))) if task == "classification" \
+                else Prediction(values=np.zeros(0))
+        return scores_to_prediction(task, predict_encoded(model, encoded, torch_device), target)
+
+    return predict, task, labels

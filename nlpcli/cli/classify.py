@@ -1,0 +1,183 @@
+"""``nlpcli train`` and ``nlpcli predict``: text classifiers and regressors (logreg, linreg, mlp, rnn)."""
+
+from __future__ import annotations
+
+from typing import Annotated, List, Optional
+
+import typer
+
+from nlpcli.cli import app
+from nlpcli.cli.options import (EncodingErrors, Format, Inputs, Jobs, Output, OutputFormat, Seed,
+                                TextColumn, TextField, TrustArtifact, input_spec)
+from nlpcli.cli.preprocess import Keep, Nfc, Squash, Stopwords, build_recipe
+
+Device = Annotated[str, typer.Option(
+    "--device", help="auto (a CUDA GPU when there is one, else the CPU, with a warning), cpu or cuda "
+                     "(an error when no GPU is usable).")]
+Threads = Annotated[Optional[int], typer.Option(
+    "--threads", min=1, help="Torch CPU threads (default: torch's choice). Results are reproducible for "
+                             "a given --seed and thread count on the same machine.")]
+Tokenized = Annotated[bool, typer.Option(
+    "--tokenized", help="The text is already tokenized with the recipe (e.g. by 'nlpcli preprocess morphs "
+                        "--stem --norm'): use it as it is. The model still stores the recipe, so predict "
+                        "takes raw text.")]
+
+TRAIN_HELP = """Train a classifier (or regressor) on labelled text and save it as one artifact.
+
+Models: logreg (logistic regression on n-gram tf-idf), linreg (ridge, or least absolute deviations
+with --loss absolute; --task regression), mlp (scikit-learn multi-layer perceptron on the same
+features), rnn (PyTorch RNN/LSTM/GRU over the tokens).
+
+Raw text is tokenized by the recipe (default: Okt morphs --stem --norm), which the model stores, so
+'nlpcli predict MODEL' takes raw text. Features for logreg/linreg/mlp come from --vectorizer FILE or
+are fitted here with the same options as 'vectorize fit'. A report on the dev data (--dev FILE or
+--dev-fraction) ends the run: accuracy, macro-F1, per-class precision/recall, confusion matrix
+(MAE/RMSE/R² for regression).
+
+Determinism: a fixed --seed gives the same model for the same data, options and --threads on the
+same machine (scikit-learn models are single-threaded here; the RNN's CPU results can differ with
+another thread count). The RNN writes a checkpoint each epoch (--checkpoint); Ctrl-C saves it
+and exits 130; --resume CHECKPOINT continues to the same model an uninterrupted run gives."""
+
+
+@app.command("train", help=TRAIN_HELP)
+def train_cmd(
+    inputs: Inputs = None,
+    output: Annotated[str, typer.Option("--output", "-o", help="Where to save the model (.joblib; .pt for rnn).")] = "model.joblib",
+    model: Annotated[str, typer.Option("--model", "-m", help="logreg, linreg, mlp or rnn.")] = "logreg",
+    task: Annotated[str, typer.Option("--task", help="classification (labels) or regression (numbers).")] = "classification",
+    label_column: Annotated[str, typer.Option("--label-column", help="Column (JSONL field) holding the label or number.")] = "label",
+    dev: Annotated[Optional[List[str]], typer.Option("--dev", help="Dev file(s), same format: the report and the RNN's early stopping use it.")] = None,
+    dev_fraction: Annotated[Optional[float], typer.Option(
+        "--dev-fraction", help="Without --dev: hold out this fraction of the training data (default 0.1 for rnn, none otherwise).")] = None,
+    metrics_out: Annotated[Optional[str], typer.Option("--metrics-out", help="Write the dev metrics as JSON here.")] = None,
+    # preprocessing
+    tagger: Annotated[str, typer.Option("--tagger", "-t", help="okt, kiwi, kkma, komoran, hannanum, or none (text is already whitespace-tokenized).")] = "okt",
+    operation: Annotated[str, typer.Option("--operation", help="morphs, nouns, pos or phrases.")] = "morphs",
+    stem: Annotated[bool, typer.Option("--stem/--no-stem", help="Okt/Kiwi: verbs and adjectives to their dictionary form.")] = True,
+    norm: Annotated[bool, typer.Option("--norm/--no-norm", help="Okt: normalize colloquial spellings (ignored for other taggers).")] = True,
+    nfc: Nfc = True,
+    keep: Keep = None,
+    squash: Squash = 0,
+    stopwords: Stopwords = None,
+    tokenized: Tokenized = False,
+    # features (logreg, linreg, mlp)
+    vectorizer: Annotated[Optional[str], typer.Option("--vectorizer", help="A feature artifact ('vectorize fit', ...) instead of fitting features here; its recipe is used.")] = None,
+    kind: Annotated[str, typer.Option("--kind", help="Features: count or tfidf.")] = "tfidf",
+    ngram: Annotated[str, typer.Option("--ngram", help="Features: word n-gram range MIN,MAX.")] = "1,2",
+    char_ngram: Annotated[Optional[str], typer.Option("--char-ngram", help="Features: also character n-grams of this range (char_wb tf-idf), e.g. 1,4.")] = None,
+    min_df: Annotated[str, typer.Option("--min-df", help="Features: ignore terms in fewer documents (count or fraction).")] = "3",
+    max_df: Annotated[str, typer.Option("--max-df", help="Features: ignore terms in more documents (count or fraction).")] = "0.9",
+    binary: Annotated[bool, typer.Option("--binary", help="Features: 0/1 presence instead of counts.")] = False,
+    max_features: Annotated[Optional[int], typer.Option("--max-features", help="Features: keep the most frequent N terms.")] = None,
+    sublinear_tf: Annotated[bool, typer.Option("--sublinear-tf", help="Features: tf-idf with 1 + log(tf).")] = False,
+    weighting: Annotated[str, typer.Option("--weighting", help="Features: sklearn or lecture tf-idf weighting.")] = "sklearn",
+    row_norm: Annotated[str, typer.Option("--row-norm", help="Features: l2, l1 or none.")] = "l2",
+    # scikit-learn estimators
+    C: Annotated[float, typer.Option("--C", "-C", help="logreg: inverse regularization strength; linreg --loss absolute: the same.")] = 3.5,
+    class_weight: Annotated[str, typer.Option("--class-weight", help="logreg: none or balanced (for skewed classes).")] = "none",
+    solver: Annotated[str, typer.Option("--solver", help="logreg: auto (liblinear for two classes, lbfgs for more), liblinear, lbfgs, saga, newton-cg, newton-cholesky.")] = "auto",
+    max_iter: Annotated[int, typer.Option("--max-iter", min=1, help="logreg/linreg: optimizer iterations.")] = 1000,
+    alpha: Annotated[Optional[float], typer.Option("--alpha", help="linreg: ridge strength (default 1.0); mlp: L2 penalty (default 1e-4).")] = None,
+    loss: Annotated[str, typer.Option("--loss", help="linreg: squared (ridge) or absolute (fits the median: lower MAE).")] = "squared",
+    clip: Annotated[bool, typer.Option("--clip/--no-clip", help="Regression: clip predictions to the range seen in training.")] = True,
+    hidden_sizes: Annotated[str, typer.Option("--hidden-sizes", help="mlp: hidden layer sizes, e.g. 256 or 256,64.")] = "128",
+    activation: Annotated[str, typer.Option("--activation", help="mlp: relu, tanh, logistic or identity.")] = "relu",
+    early_stopping: Annotated[bool, typer.Option("--early-stopping/--no-early-stopping", help="mlp/rnn: stop when the dev score stops improving.")] = True,
+    # neural models
+    epochs: Annotated[int, typer.Option("--epochs", min=1, help="mlp/rnn: passes over the data (at most).")] = 5,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="mlp/rnn: documents per batch.")] = 64,
+    learning_rate: Annotated[Optional[float], typer.Option("--learning-rate", "--lr", help="mlp/rnn: Adam learning rate (default 1e-3 mlp, 2e-3 rnn).")] = None,
+    patience: Annotated[int, typer.Option("--patience", min=1, help="rnn: epochs without dev improvement before stopping.")] = 2,
+    cell: Annotated[str, typer.Option("--cell", help="rnn: rnn, lstm or gru.")] = "gru",
+    layers: Annotated[int, typer.Option("--layers", min=1, help="rnn: stacked layers.")] = 1,
+    bidirectional: Annotated[bool, typer.Option("--bidirectional/--unidirectional", help="rnn: read both directions.")] = True,
+    hidden: Annotated[int, typer.Option("--hidden", min=1, help="rnn: hidden units per direction.")] = 128,
+    embedding_dim: Annotated[int, typer.Option("--embedding-dim", min=1, help="rnn: embedding size.")] = 128,
+    dropout: Annotated[float, typer.Option("--dropout", min=0.0, max=0.95, help="rnn: dropout on embeddings, between layers and before the output.")] = 0.3,
+    pooling: Annotated[str, typer.Option("--pooling", help="rnn: last (final hidden states), max or mean over time.")] = "max",
+    max_length: Annotated[int, typer.Option("--max-length", min=1, help="rnn: keep at most this many tokens per document.")] = 100,
+    min_count: Annotated[int, typer.Option("--min-count", min=1, help="rnn: vocabulary: tokens seen at least this often.")] = 2,
+    max_vocab: Annotated[Optional[int], typer.Option("--max-vocab", min=2, help="rnn: at most this many tokens in the vocabulary.")] = None,
+    embeddings: Annotated[Optional[str], typer.Option("--embeddings", help="rnn: initialize embeddings from a word2vec artifact of 'nlpcli embed'.")] = None,
+    freeze_embeddings: Annotated[bool, typer.Option("--freeze-embeddings", help="rnn: keep --embeddings fixed.")] = False,
+    clip_norm: Annotated[float, typer.Option("--clip-norm", min=0.0, help="rnn: clip the gradient norm to this (0: off).")] = 5.0,
+    device: Device = "auto",
+    threads: Threads = None,
+    checkpoint: Annotated[Optional[str], typer.Option("--checkpoint", help="rnn: checkpoint file, written each epoch (default: OUTPUT.ckpt).")] = None,
+    resume: Annotated[Optional[str], typer.Option("--resume", help="rnn: continue from this checkpoint.")] = None,
+    max_time: Annotated[Optional[float], typer.Option("--max-time", min=0.0, help="rnn: stop after this many minutes (keeps the best model so far).")] = None,
+    seed: Seed = 0,
+    fmt: Format = None,
+    text_column: TextColumn = None,
+    text_field: TextField = None,
+    encoding_errors: EncodingErrors = "strict",
+    jobs: Jobs = 1,
+    trust: TrustArtifact = False,
+) -> None:
+    from nlpcli.classify.models import EstimatorConfig, parse_sizes
+    from nlpcli.classify.train import TrainConfig, train
+    from nlpcli.features.vectorizers import VectorizerConfig
+
+    recipe = build_recipe("split" if tagger == "none" else operation, "okt" if tagger == "none" else tagger,
+                          stem and tagger in ("okt", "kiwi"), norm and tagger == "okt", nfc, keep, squash,
+                          stopwords, 1, False)
+    features = VectorizerConfig(kind=kind, ngram=ngram, min_df=min_df, max_df=max_df, binary=binary,
+                                max_features=max_features, sublinear_tf=sublinear_tf, weighting=weighting,
+                                norm=None if row_norm == "none" else row_norm, char_ngram=char_ngram)
+    estimator = EstimatorConfig(
+        C=C, class_weight=None if class_weight == "none" else class_weight, solver=solver,
+        max_iter=epochs if model == "mlp" else max_iter,
+        alpha=alpha if alpha is not None else (1e-4 if model == "mlp" else 1.0), loss=loss, clip=clip,
+        hidden=parse_sizes(hidden_sizes), activation=activation, early_stopping=early_stopping,
+        learning_rate=learning_rate or 1e-3, batch_size=batch_size)
+    cfg = TrainConfig(model=model, task=task, recipe=recipe, tokenized=tokenized, vectorizer=vectorizer,
+                      features=features, estimator=estimator, dev=dev, dev_fraction=dev_fraction, seed=seed,
+                      jobs=jobs, trust=trust, metrics_out=metrics_out)
+    rnn = loop = None
+    if model == "rnn":
+        from nlpcli.classify.rnn import RnnConfig
+        from nlpcli.training import LoopConfig
+
+        rnn = RnnConfig(cell=cell, layers=layers, bidirectional=bidirectional, hidden=hidden,
+                        embedding_dim=embedding_dim, dropout=dropout, pooling=pooling, max_length=max_length,
+                        min_count=min_count, max_vocab=max_vocab, embeddings=embeddings,
+                        freeze_embeddings=freeze_embeddings, learning_rate=learning_rate or 2e-3)
+        loop = LoopConfig(epochs=epochs, batch_size=batch_size, patience=patience if early_stopping else None,
+                          clip_norm=clip_norm or None, device=device, threads=threads, seed=seed,
+                          checkpoint=checkpoint or f"{output}.ckpt", resume=resume,
+                          max_time=max_time * 60 if max_time else None)
+    spec = input_spec(fmt, text_column, label_column, text_field, encoding_errors)
+    train(inputs or ["-"], spec, output, cfg, rnn=rnn, loop=loop)
+
+
+@app.command("predict", help="Label raw text (or numbers, for a regressor) with a model from 'nlpcli train'.\n\n"
+                              "Output: text gives 'label<TAB>probability' a line; TSV/JSONL keep every input "
+                              "column and add 'prediction' and 'probability' (and 'top_k'). With "
+                              "--label-column, a metrics report goes to stderr.\n\n"
+                              "Example: echo '정말 재밌어요' | nlpcli predict model.joblib")
+def predict_cmd(
+    model: Annotated[str, typer.Argument(help="A classifier or regressor from 'nlpcli train'.")],
+    inputs: Inputs = None,
+    top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, help="Also list the K most probable labels.")] = 1,
+    output: Output = None,
+    output_format: OutputFormat = None,
+    label_column: Annotated[Optional[str], typer.Option("--label-column", help="Gold labels: report accuracy etc. on stderr.")] = None,
+    metrics_out: Annotated[Optional[str], typer.Option("--metrics-out", help="Write the metrics as JSON here (needs --label-column).")] = None,
+    tokenized: Tokenized = False,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1, help="Documents per batch (default 4000; rnn 2000).")] = None,
+    device: Device = "auto",
+    threads: Threads = None,
+    fmt: Format = None,
+    text_column: TextColumn = None,
+    text_field: TextField = None,
+    encoding_errors: EncodingErrors = "strict",
+    jobs: Jobs = 1,
+    trust: TrustArtifact = False,
+) -> None:
+    from nlpcli.classify.predict import predict_files
+
+    spec = input_spec(fmt, text_column, label_column, text_field, encoding_errors)
+    predict_files(model, inputs or ["-"], spec, output=output, output_format=output_format, top_k=top_k,
+                  jobs=jobs, tokenized=tokenized, metrics_out=metrics_out, trust=trust, device=device,
+                  batch_size=batch_size, threads=threads)
