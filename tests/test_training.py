@@ -1,0 +1,220 @@
+"""The torch training loop and the RNN: exact resume after an interrupt, Ctrl-C, time budget,
+early stopping, devices, torch artifacts (truncated, newer, wrong kind)."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from nlpcli import artifacts, training
+from nlpcli.classify import rnn as rnn_mod
+from nlpcli.classify.predict import load_model, predict_files
+from nlpcli.classify.rnn import RnnConfig
+from nlpcli.classify.train import TrainConfig, train
+from nlpcli.errors import (ArtifactKindError, ArtifactVersionError, CorruptArtifactError,
+                           DependencyError, UsageError)
+from nlpcli.text.recipe import Recipe
+from nlpcli.textio import InputSpec
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
+SPEC = InputSpec(label_column="label")
+
+
+@pytest.fixture(scope="module")
+def slice_path(tmp_path_factory):
+    """A small real slice: 600 reviews (whitespace tokens, no tagger)."""
+    path = tmp_path_factory.mktemp("data") / "train.tsv"
+    lines = (SAMPLE / "reviews-train.tsv").read_text(encoding="utf-8").splitlines()[:601]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def configs(tmp_path, **loop):
+    cfg = TrainConfig(model="rnn", recipe=Recipe("split"), dev_fraction=0.2, seed=3)
+    rnn = RnnConfig(hidden=16, embedding_dim=16, max_length=30, min_count=1, dropout=0.3, pooling="max")
+    options = dict(epochs=2, batch_size=32, patience=None, device="cpu", threads=1, seed=3,
+                   checkpoint=str(tmp_path / "ckpt.pt"))
+    options.update(loop)
+    return cfg, rnn, training.LoopConfig(**options)
+
+
+def state_of(path) -> dict:
+    return artifacts.load(path).payload["state_dict"]
+
+
+class Interrupt:
+    """Patches LoopTask so that a KeyboardInterrupt is raised after batch ``at`` of epoch ``epoch``
+    (what Ctrl-C does between two batches)."""
+
+    def __init__(self, monkeypatch, epoch: int, at: int):
+        original = training.LoopTask
+
+        def factory(**kwargs):
+            def hook(e, b):
+                if (e, b) == (epoch, at):
+                    raise KeyboardInterrupt
+
+            return original(**kwargs, on_batch_end=hook)
+
+        monkeypatch.setattr(training, "LoopTask", factory)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("epoch,at", [(1, 4), (0, 14)])  # mid-epoch, and the last batch of an epoch
+def test_interrupt_and_resume_end_at_the_same_model(slice_path, tmp_path, monkeypatch, epoch, at):
+    cfg, rnn, loop = configs(tmp_path, checkpoint=str(tmp_path / "straight.ckpt"))
+    straight = tmp_path / "straight.pt"
+    m1 = train([str(slice_path)], SPEC, str(straight), cfg, rnn=rnn, loop=loop)
+
+    cfg, rnn, loop = configs(tmp_path)
+    resumed = tmp_path / "resumed.pt"
+    with monkeypatch.context() as mp:
+        Interrupt(mp, epoch, at)
+        with pytest.raises(KeyboardInterrupt):
+            train([str(slice_path)], SPEC, str(resumed), cfg, rnn=rnn, loop=loop)
+    assert not resumed.exists()
+    ckpt = training.load_checkpoint(str(tmp_path / "ckpt.pt"))
+    assert (ckpt["progress"]["epoch"], ckpt["progress"]["batch"]) == (epoch, at + 1)
+    loop.resume = str(tmp_path / "ckpt.pt")
+    m2 = train([str(slice_path)], SPEC, str(resumed), cfg, rnn=rnn, loop=loop)
+    a, b = state_of(straight), state_of(resumed)
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    assert m1["accuracy"] == m2["accuracy"]
+
+
+def test_resume_refuses_other_options(slice_path, tmp_path, monkeypatch):
+    cfg, rnn, loop = configs(tmp_path, epochs=1)
+    with monkeypatch.context() as mp:
+        Interrupt(mp, 0, 2)
+        with pytest.raises(KeyboardInterrupt):
+            train([str(slice_path)], SPEC, str(tmp_path / "m.pt"), cfg, rnn=rnn, loop=loop)
+    rnn.hidden = 32
+    loop.resume = str(tmp_path / "ckpt.pt")
+    with pytest.raises(UsageError, match="other options or data"):
+        train([str(slice_path)], SPEC, str(tmp_path / "m.pt"), cfg, rnn=rnn, loop=loop)
+
+
+def test_rnn_predicts_through_the_common_interface(slice_path, tmp_path):
+    cfg, rnn, loop = configs(tmp_path, epochs=1)
+    rnn.cell, rnn.layers, rnn.pooling = "lstm", 2, "last"
+    out = tmp_path / "rnn.pt"
+    metrics = train([str(slice_path)], SPEC, str(out), cfg, rnn=rnn, loop=loop)
+    assert 0 <= metrics["accuracy"] <= 1
+    with open(out, "rb") as fh:
+        assert fh.read(4) == b"PK\x03\x04"  # a torch zip file, read back with weights_only=True
+    model = load_model(str(out))
+    pred = model.predict(["정말 재밌어요", "", "최악"])  # an empty text too
+    assert pred.probabilities.shape == (3, 2)
+    assert np.allclose(pred.probabilities.sum(axis=1), 1)
+    result = predict_files(str(out), [str(SAMPLE / "reviews-test.tsv")], SPEC, output=str(tmp_path / "p.tsv"))
+    assert result["n"] == 1000
+
+
+def test_rnn_regression(tmp_path):
+    path = tmp_path / "ratings.tsv"
+    lines = (SAMPLE / "ratings-train.tsv").read_text(encoding="utf-8").splitlines()[:401]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cfg, rnn, loop = configs(tmp_path, epochs=1)
+    cfg.task = "regression"
+    m = train([str(path)], InputSpec(label_column="rating"), str(tmp_path / "r.pt"), cfg, rnn=rnn, loop=loop)
+    assert m["task"] == "regression" and m["mae"] > 0
+    values = load_model(str(tmp_path / "r.pt")).predict(["최고", "최악"]).values
+    assert ((1 <= values) & (values <= 10)).all()
+
+
+def test_time_budget_keeps_the_best_model(slice_path, tmp_path):
+    cfg, rnn, loop = configs(tmp_path, epochs=50, max_time=0.5)
+    start = time.perf_counter()
+    m = train([str(slice_path)], SPEC, str(tmp_path / "m.pt"), cfg, rnn=rnn, loop=loop)
+    assert time.perf_counter() - start < 30
+    data = artifacts.load(tmp_path / "m.pt").manifest["data"]
+    assert data["stopped"] == "time" and m["n"] == 120
+
+
+def test_early_stopping_on_a_toy_task():
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    X, y = torch.randn(64, 4), torch.randint(0, 2, (64,))
+    task = training.LoopTask(
+        model=model, optimizer=opt,
+        batches=lambda epoch, gen: [torch.randperm(64, generator=gen)[i:i + 16] for i in range(0, 64, 16)],
+        loss=lambda m, idx: torch.nn.functional.cross_entropy(m(X[idx]), y[idx]),
+        evaluate=lambda m: {"accuracy": 0.5})  # never improves after the first epoch
+    result = training.Trainer(training.LoopConfig(epochs=20, patience=2, device="cpu")).fit(task)
+    assert result.stopped == "early" and result.epochs == 3 and result.best_epoch == 1
+
+
+def test_device_choice(monkeypatch, capsys):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert training.resolve_device("auto").type == "cpu"
+    assert "no CUDA GPU" in capsys.readouterr().err
+    with pytest.raises(DependencyError, match="--device cuda: no CUDA GPU"):
+        training.resolve_device("cuda")
+    with pytest.raises(UsageError):
+        training.LoopConfig(device="tpu")
+
+
+def test_device_cuda_without_gpu_cli(slice_path, tmp_path, cli):
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    r = cli("train", str(slice_path), "--tagger", "none", "--model", "rnn", "--device", "cuda", "-o", str(tmp_path / "m.pt"))
+    assert r.code == 1 and "no CUDA GPU" in r.err and "Traceback" not in r.err
+
+
+def test_bad_torch_artifacts(slice_path, tmp_path, cli):
+    cfg, rnn, loop = configs(tmp_path, epochs=1)
+    out = tmp_path / "rnn.pt"
+    train([str(slice_path)], SPEC, str(out), cfg, rnn=rnn, loop=loop)
+    data = out.read_bytes()
+    cut = tmp_path / "cut.pt"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CorruptArtifactError, match="truncated or corrupt"):
+        load_model(str(cut))
+    r = cli("predict", str(cut), input="좋아\n")
+    assert r.code == 1 and "truncated or corrupt" in r.err
+    obj = torch.load(out, weights_only=True)
+    obj["nlpcli"]["nlpcli_version"] = "99.0.0"
+    newer = tmp_path / "newer.pt"
+    torch.save(obj, newer)
+    with pytest.raises(ArtifactVersionError):
+        load_model(str(newer))
+    # a checkpoint is not a model, and a model is not a checkpoint
+    with pytest.raises(ArtifactKindError, match="checkpoint artifact"):
+        load_model(str(tmp_path / "ckpt.pt"))
+    loop.resume = str(out)
+    with pytest.raises(ArtifactKindError):
+        train([str(slice_path)], SPEC, str(tmp_path / "m2.pt"), cfg, rnn=rnn, loop=loop)
+
+
+@pytest.mark.slow
+def test_sigint_saves_a_checkpoint_and_exits_130(tmp_path):
+    data = tmp_path / "train.tsv"
+    lines = (SAMPLE / "reviews-train.tsv").read_text(encoding="utf-8").splitlines()
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ckpt = tmp_path / "m.pt.ckpt"
+    proc = subprocess.Popen([sys.executable, "-m", "nlpcli", "train", str(data), "--tagger", "none", "--model", "rnn",
+                             "--epochs", "30", "--hidden", "32", "--embedding-dim", "32", "--threads", "1",
+                             "--device", "cpu", "-o", str(tmp_path / "m.pt")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    assert ckpt.exists(), proc.stderr.read().decode() if proc.poll() is not None else "no checkpoint in time"
+    time.sleep(1.0)  # inside epoch 2
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err.decode()
+    assert "checkpoint saved" in err.decode() and out == b""
+    state = training.load_checkpoint(str(ckpt))
+    assert state["progress"]["epoch"] >= 1
+    assert not (tmp_path / "m.pt").exists()
