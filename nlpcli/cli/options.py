@@ -40,3 +40,6 @@ def input_spec(fmt: str | None, text_column: str | None, label_column: str | Non
                text_field: str | None, encoding_errors: str) -> InputSpec:
     return InputSpec(format=fmt, text_column=text_column, label_column=label_column,
                      text_field=text_field, encoding_errors=encoding_errors)
+Scheduler = Annotated[Optional[str], typer.Option(
+    "--scheduler", help="Run on a Dask cluster: the scheduler's address (tcp://HOST:8786). Workers need "
+                        "nlpcli (and Java for KoNLPy taggers); start them with --nthreads 1.")]

@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 import typer
 
 from nlpcli.cli import app
-from nlpcli.cli.options import (EncodingErrors, Format, Inputs, Jobs, LabelColumn, Output,
-                                OutputFormat, TextColumn, TextField, input_spec)
+from nlpcli.cli.options import (EncodingErrors, Format, Inputs, Jobs, Output, OutputFormat,
+                                Scheduler, TextColumn, TextField, input_spec)
 
 OPERATION_HELP = ("normalize (NFC, spaces, --squash, --keep; --norm for Okt's spelling fixes), "
                   "morphs, pos (token/TAG), nouns, phrases (Okt; words joined by _), "
@@ -74,9 +74,11 @@ def preprocess(
     output: Output = None,
     output_format: OutputFormat = None,
     jobs: Jobs = 1,
+    scheduler: Scheduler = None,
 ) -> None:
     from nlpcli.text.stream import preprocess_files
 
     recipe = build_recipe(operation, tagger, stem, norm, nfc, keep, squash, stopwords, min_length, lowercase)
     spec = input_spec(fmt, text_column, None, text_field, encoding_errors)
-    preprocess_files(inputs or ["-"], recipe, spec, output=output, output_format=output_format, jobs=jobs)
+    preprocess_files(inputs or ["-"], recipe, spec, output=output, output_format=output_format, jobs=jobs,
+                     scheduler=scheduler)

@@ -11,23 +11,34 @@ from nlpcli.textio import Record, chunked
 #: documents per chunk: large enough to amortise inter-process traffic, small enough that the
 #: first lines reach stdout at once and memory stays flat
 CHUNK_SIZE = 500
-THREADED_CHUNK_SIZE = 4000
+#: per chunk for taggers that run on threads in this process: Kiwi is fast, so big chunks keep
+#: its threads busy; Okt takes ~1 ms a text, so 1000 is under a second of work per chunk
+THREADED_CHUNK_SIZE = {"kiwi": 4000, "okt": 1000}
+#: taggers that parallelise on threads inside this process (one JVM for Okt: its threads share
+#: the dictionary, the JIT's warm-up and the heap) rather than on worker processes
+THREADED_TAGGERS = tuple(THREADED_CHUNK_SIZE)
 
 
 def preprocess_chunks(records: Iterable[Record], recipe: Recipe, jobs: int = 1,
-                      chunk_size: int | None = None) -> Iterator[tuple[list[Record], list[str]]]:
+                      chunk_size: int | None = None,
+                      scheduler: str | None = None) -> Iterator[tuple[list[Record], list[str]]]:
     """Yield ``(records, outputs)`` chunk by chunk, in input order.
 
-    JVM taggers run in ``jobs`` worker processes (one JVM each); Kiwi runs in this process on
-    ``jobs`` native threads; tagger-free recipes run in this process.
+    Kiwi and Okt run in this process on ``jobs`` threads (Kiwi's native ones; Okt's on one
+    JVM); the other JVM taggers (Kkma, Komoran, Hannanum) in ``jobs`` worker processes, one JVM
+    each; tagger-free recipes run in this process. With ``scheduler`` (a Dask
+    scheduler address) every chunk is tagged on the cluster's workers instead.
     """
+    if scheduler:
+        yield from _on_cluster(records, recipe, chunk_size or CHUNK_SIZE, scheduler)
+        return
     jobs = max(1, jobs)
     if recipe.uses_jvm:
         from nlpcli.text.taggers import check_jvm
 
         check_jvm()  # one clear error here rather than a broken pool later
-    threaded = recipe.uses_tagger and recipe.tagger == "kiwi"
-    size = chunk_size or (THREADED_CHUNK_SIZE if threaded and jobs > 1 else CHUNK_SIZE)
+    threaded = recipe.uses_tagger and recipe.tagger in THREADED_TAGGERS
+    size = chunk_size or (THREADED_CHUNK_SIZE[recipe.tagger] if threaded and jobs > 1 else CHUNK_SIZE)
     record_chunks = chunked(records, size)
     if not recipe.uses_tagger or threaded or jobs == 1:
         pre = Preprocessor(recipe, threads=jobs if threaded else 1)
@@ -47,9 +58,25 @@ def preprocess_chunks(records: Iterable[Record], recipe: Recipe, jobs: int = 1,
         yield held.pop(0), outputs
 
 
+def _on_cluster(records: Iterable[Record], recipe: Recipe, size: int,
+                scheduler: str) -> Iterator[tuple[list[Record], list[str]]]:
+    from nlpcli.distributed import dask_ordered_map
+
+    held: list[list[Record]] = []
+
+    def texts() -> Iterator[list[str]]:
+        for chunk in chunked(records, size):
+            held.append(chunk)
+            yield [r.text for r in chunk]
+
+    for outputs in dask_ordered_map(process_in_worker, texts(), scheduler, initializer=init_worker,
+                                    initargs=(recipe.to_dict(),)):
+        yield held.pop(0), outputs
+
+
 def preprocess_files(inputs: list[str], recipe: Recipe, spec, output: str | None = None,
                      output_format: str | None = None, jobs: int = 1,
-                     chunk_size: int | None = None) -> int:
+                     chunk_size: int | None = None, scheduler: str | None = None) -> int:
     """``nlpcli preprocess``: stream ``inputs`` through ``recipe`` to ``output``; returns the count."""
     import contextlib
 
@@ -58,7 +85,8 @@ def preprocess_files(inputs: list[str], recipe: Recipe, spec, output: str | None
 
     fmt = output_format or default_output_format(inputs[0], spec)
     count = 0
-    chunks = preprocess_chunks(read_records(inputs, spec), recipe, jobs=jobs, chunk_size=chunk_size)
+    chunks = preprocess_chunks(read_records(inputs, spec), recipe, jobs=jobs, chunk_size=chunk_size,
+                               scheduler=scheduler)
     with contextlib.closing(chunks), open_output(output) as stream, \
             progress.task(f"{recipe.operation} ({recipe.tagger})" if recipe.uses_tagger else recipe.operation) as bar:
         writer = RecordWriter(stream, fmt)
