@@ -78,3 +78,17 @@ def test_worker_killed_mid_job_output_unchanged(cluster, sample, tmp_path):
     proc.wait(timeout=60)
     assert proc.returncode == 0, proc.stderr.read()
     assert "".join(out_lines) == local.stdout
+
+
+def test_vectorize_transform_on_cluster_equals_local(cluster, sample, tmp_path):
+    import scipy.sparse as sp
+
+    vec = tmp_path / "v.joblib"
+    src = str(sample / "reviews-test.tsv")
+    assert _cli("vectorize", "fit", src, "-t", "kiwi", "-o", str(vec)).returncode == 0
+    local = _cli("vectorize", "transform", str(vec), src, "-o", str(tmp_path / "a.npz"))
+    remote = _cli("vectorize", "transform", str(vec), src, "-o", str(tmp_path / "b.npz"),
+                  "--scheduler", cluster.scheduler_address)
+    assert local.returncode == 0 and remote.returncode == 0, remote.stderr
+    a, b = sp.load_npz(tmp_path / "a.npz"), sp.load_npz(tmp_path / "b.npz")
+    assert a.shape == b.shape == (1000, a.shape[1]) and (a != b).nnz == 0

@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 import typer
 
 from nlpcli.cli import app
-from nlpcli.cli.options import (EncodingErrors, Format, Inputs, Jobs, LabelColumn, TextColumn,
-                                TextField, TrustArtifact, input_spec)
+from nlpcli.cli.options import (EncodingErrors, Format, Inputs, Jobs, LabelColumn, Scheduler,
+                                TextColumn, TextField, TrustArtifact, input_spec)
 from nlpcli.cli.preprocess import Keep, Nfc, Norm, Squash, Stem, Stopwords, build_recipe
 
 vectorize_app = typer.Typer(help="Count and tf-idf features (n-grams, document-frequency bounds).",
@@ -88,13 +88,15 @@ def transform_cmd(
     text_field: TextField = None,
     encoding_errors: EncodingErrors = "strict",
     jobs: Jobs = 1,
+    scheduler: Scheduler = None,
     trust: TrustArtifact = False,
 ) -> None:
     from nlpcli import progress
     from nlpcli.features import vectorize
 
     spec = input_spec(fmt, text_column, label_column, text_field, encoding_errors)
-    X = vectorize.transform(artifact, inputs or ["-"], spec, output, jobs=jobs, labels_out=labels_out, trust=trust)
+    X = vectorize.transform(artifact, inputs or ["-"], spec, output, jobs=jobs, labels_out=labels_out,
+                            trust=trust, scheduler=scheduler)
     progress.info(f"{X.shape[0]:,} x {X.shape[1]:,} matrix, {X.nnz:,} non-zeros -> {output}")
 
 

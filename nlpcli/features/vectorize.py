@@ -73,14 +73,16 @@ def load(path: str, trust: bool = False) -> tuple[TextFeatures, Recipe, artifact
 
 
 def transform(artifact_path: str, inputs: list[str], spec: InputSpec, matrix_out: str,
-              jobs: int = 1, labels_out: str | None = None, trust: bool = False):
+              jobs: int = 1, labels_out: str | None = None, trust: bool = False,
+              scheduler: str | None = None):
     """The features of ``inputs`` (raw or tokenized, per the stored recipe) as a sparse matrix."""
     import scipy.sparse as sp
 
     features, recipe, _ = load(artifact_path, trust)
     blocks = []
     labels: list[str] = []
-    chunks = preprocess_chunks(read_records(inputs, spec), recipe, jobs=jobs, chunk_size=5000)
+    chunks = preprocess_chunks(read_records(inputs, spec), recipe, jobs=jobs, chunk_size=5000,
+                               scheduler=scheduler)
     with contextlib.closing(chunks), progress.task("vectorizing") as bar:
         for records, outputs in chunks:
             blocks.append(features.transform(outputs))
