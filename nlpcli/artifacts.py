@@ -91,7 +91,8 @@ _SAFE_GLOBALS = {
     ("numpy.random.bit_generator", "__pyx_unpickle_SeedSequence"),
 }
 
-_SAFE_PREFIX_CLASSES = ("sklearn.", "nlpcli.", "scipy.sparse.", "numpy.random.", "numpy.dtypes")
+#: gensim classes (never functions) for ``embed`` models, whose main file is a plain gensim pickle
+_SAFE_PREFIX_CLASSES = ("sklearn.", "nlpcli.", "scipy.sparse.", "numpy.random.", "numpy.dtypes", "gensim.")
 
 #: nlpcli functions that artifacts may refer to (e.g. a tokenizer); see :func:`picklable`.
 _SAFE_FUNCTIONS: set[tuple[str, str]] = set()

@@ -1,0 +1,1 @@
+"""Word and document embeddings (gensim training, a numpy-only query index, evaluation)."""

@@ -1,0 +1,152 @@
+"""Getting a corpus into the one shape gensim reads fastest: a plain file, one document a line,
+whitespace tokens (``corpus_file``).
+
+A pre-tokenized, uncompressed plain-text file is used as it is. Anything else (gzip, TSV/CSV/JSONL
+columns, stdin, raw text with ``--tagger``, ``--keep`` filters...) is streamed once through the
+recipe into a tokenized cache file next to the model, named after a key of the inputs (path, size,
+modification time), the recipe and the columns, so a retrain with other training options reuses
+it instead of tokenizing again. Doc2vec also gets each document's text and id, for ``embed docs``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+
+from nlpcli import progress
+from nlpcli.errors import DataError, UsageError
+from nlpcli.text.recipe import Recipe
+from nlpcli.textio import STDIO, InputSpec, atomic_path, detect_format, display_name, read_records
+
+
+@dataclass
+class Corpus:
+    path: str  # plain text, one document a line, whitespace tokens
+    documents: int | None  # None: not counted (a file used as it is)
+    tokens: int | None
+    docs_path: str | None = None  # doc2vec: display text of each document
+    ids_path: str | None = None  # doc2vec: the id of each document
+    cached: bool = False  # the tokens come from (or went into) the cache
+    temporary: bool = False  # delete ``path`` after training (stdin: nothing to key a cache on)
+
+
+def _is_gzip(path: str) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
+
+
+def _trivial(recipe: Recipe) -> bool:
+    """The recipe leaves pre-tokenized text as it is (bar NFC, which such files already have)."""
+    return (recipe.operation == "split" and not recipe.keep and not recipe.squash
+            and not recipe.stopwords and recipe.min_length <= 1 and not recipe.lowercase)
+
+
+def usable_directly(inputs: list[str], spec: InputSpec, recipe: Recipe, id_column: str | None) -> bool:
+    if len(inputs) != 1 or inputs[0] == STDIO or id_column or not _trivial(recipe):
+        return False
+    path = inputs[0]
+    if not os.path.isfile(path):
+        raise DataError("no such file; check the path", source=path)
+    return detect_format(path, spec.format) == "text" and not _is_gzip(path)
+
+
+def cache_key(inputs: list[str], spec: InputSpec, recipe: Recipe, id_column: str | None, docs: bool) -> str:
+    stats = []
+    for p in inputs:
+        st = os.stat(p)
+        stats.append([os.path.abspath(p), st.st_size, st.st_mtime_ns])
+    blob = json.dumps({"inputs": stats, "recipe": recipe.to_dict(), "spec": dataclasses.asdict(spec),
+                       "id": id_column, "docs": docs, "v": 1}, sort_keys=True, default=str)
+    return hashlib.sha1(blob.encode()).hexdigest()[:12]
+
+
+def cache_paths(model_path: str, key: str, inputs: list[str]) -> tuple[str, str, str, str]:
+    """Beside the model (so models trained in one folder share it), named after the first input."""
+    parent = os.path.dirname(os.path.abspath(model_path).rstrip(os.sep))
+    first = "stdin" if inputs[0] == STDIO else os.path.basename(inputs[0])
+    base = os.path.join(parent, f"{first}.tokens-{key}")
+    return base + ".txt", base + ".docs.txt", base + ".ids.txt", base + ".json"
+
+
+def _clean(text: str) -> str:
+    return text.replace("\n", " ").replace("\r", " ").replace("\t", " ")
+
+
+def prepare(inputs: list[str], spec: InputSpec, recipe: Recipe, model_path: str, *,
+            docs: bool = False, id_column: str | None = None, jobs: int = 1) -> Corpus:
+    """A :class:`Corpus` for ``inputs``: the file itself, a cache hit, or a freshly written cache."""
+    inputs = inputs or [STDIO]
+    if usable_directly(inputs, spec, recipe, id_column) and not docs:
+        return Corpus(inputs[0], None, None)
+    for p in inputs:
+        if p != STDIO and not os.path.isfile(p):
+            raise DataError("no such file; check the path", source=p)
+    stdin = STDIO in inputs
+    key = "stdin" if stdin else cache_key(inputs, spec, recipe, id_column, docs)
+    tokens_path, docs_path, ids_path, meta_path = cache_paths(model_path, key, inputs)
+    if not stdin and os.path.exists(meta_path):
+        with open(meta_path, encoding="utf-8") as fh:
+            meta = json.load(fh)
+        if all(os.path.exists(p) for p in (tokens_path,) + ((docs_path, ids_path) if docs else ())):
+            progress.info(f"reusing the tokenized corpus {tokens_path} ({meta['documents']:,} documents, "
+                          f"{meta['tokens']:,} tokens)")
+            return Corpus(tokens_path, meta["documents"], meta["tokens"], docs_path if docs else None,
+                          ids_path if docs else None, cached=True)
+    if id_column and spec.format is None and all(detect_format(p, None) == "text" for p in inputs):
+        raise UsageError(f"--id-column {id_column!r}: plain text has no columns; give a TSV/CSV/JSONL file")
+    from nlpcli.text.stream import preprocess_chunks
+
+    documents = tokens = 0
+    many = len(inputs) > 1
+    label = f"tokenizing ({recipe.tagger})" if recipe.uses_tagger else "reading"
+    with contextlib.ExitStack() as stack:
+        tok_tmp = stack.enter_context(atomic_path(tokens_path))
+        tok_fh = stack.enter_context(open(tok_tmp, "w", encoding="utf-8", newline="\n"))
+        doc_fh = id_fh = None
+        if docs:
+            doc_fh = stack.enter_context(open(stack.enter_context(atomic_path(docs_path)), "w",
+                                              encoding="utf-8", newline="\n"))
+            id_fh = stack.enter_context(open(stack.enter_context(atomic_path(ids_path)), "w",
+                                             encoding="utf-8", newline="\n"))
+        chunks = stack.enter_context(contextlib.closing(
+            preprocess_chunks(read_records(inputs, spec), recipe, jobs=jobs)))
+        bar = stack.enter_context(progress.task(label))
+        for records, outputs in chunks:
+            tok_fh.write("\n".join(outputs))
+            tok_fh.write("\n")
+            documents += len(outputs)
+            tokens += sum(o.count(" ") + 1 for o in outputs if o)
+            if docs:
+                doc_fh.write("\n".join(_clean(r.text) for r in records) + "\n")
+                ids = []
+                for r in records:
+                    if id_column:
+                        value = (r.fields or {}).get(id_column)
+                        if value is None:
+                            raise DataError(f"no id column {id_column!r}", source=r.source, line=r.line)
+                        ids.append(_clean(str(value)))
+                    else:
+                        ids.append(f"{r.source}:{r.line}" if many else str(r.line))
+                id_fh.write("\n".join(ids) + "\n")
+            bar.advance(len(records))
+    if not stdin:
+        with atomic_path(meta_path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+            json.dump({"inputs": [display_name(p) for p in inputs], "documents": documents,
+                       "tokens": tokens, "recipe": recipe.to_dict()}, fh, ensure_ascii=False)
+        progress.info(f"tokenized corpus cached in {tokens_path} (reused by the next train on the same input)")
+    return Corpus(tokens_path, documents, tokens, docs_path if docs else None, ids_path if docs else None,
+                  cached=True, temporary=stdin)
+
+
+def count_file(path: str) -> tuple[int, int]:
+    """Documents (lines) and whitespace tokens of a plain file, streamed."""
+    documents = tokens = 0
+    with open(path, "rb") as fh:
+        for line in fh:
+            documents += 1
+            tokens += len(line.split())
+    return documents, tokens

@@ -1,0 +1,171 @@
+"""The on-disk layout of an ``embed`` model, written atomically and checked on load.
+
+A model is a directory::
+
+    MODEL/
+      nlpcli.json                 the manifest (kind, version, params, recipe, data, file sizes); written last
+      model.gensim                gensim's own file: Word2Vec/FastText/Doc2Vec.load("MODEL/model.gensim")
+      model.gensim.*.npy          gensim's arrays (every array stored separately, so they can be memory-mapped)
+      vocab.txt                   the vocabulary, one word a line, most frequent first (gensim's order)
+      index.npy                   the L2-normalized word vectors, float32, same order (the query index)
+      docs.txt, doc_ids.txt       doc2vec: each training document's text and id, one a line
+
+The query commands (similar, analogy, similarity, vector) read only ``nlpcli.json``,
+``vocab.txt`` and memory-mapped ``.npy`` files: no gensim import, no unpickling. Commands that
+need the gensim object (docs, export, fastText's own n-gram machinery) unpickle ``model.gensim``
+through :mod:`nlpcli.artifacts`' allowlisting unpickler, so the file cannot run code.
+
+The directory is built under a temporary name beside the target and renamed into place at the
+end (the manifest, with the size of every file, is the last file written), so a crash or Ctrl-C
+never leaves half a model; a truncated file is caught by its size.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from typing import Iterable, Iterator
+
+from nlpcli import artifacts
+from nlpcli.errors import ArtifactError, ArtifactKindError, CorruptArtifactError, DataError  # noqa: F401
+
+MANIFEST = "nlpcli.json"
+GENSIM_FILE = "model.gensim"
+VOCAB = "vocab.txt"
+INDEX = "index.npy"
+DOCS = "docs.txt"
+DOC_IDS = "doc_ids.txt"
+
+KINDS = ("word2vec", "fasttext", "doc2vec")
+#: kinds whose word vectors the query index holds (doc2vec only with word training)
+WORD_KINDS = KINDS
+
+
+def resolve(path: str | os.PathLike) -> str:
+    """The model directory for ``path`` (the directory itself, or any file inside it)."""
+    path = os.fspath(path)
+    if os.path.isfile(path) and os.path.exists(os.path.join(os.path.dirname(path) or ".", MANIFEST)):
+        return os.path.dirname(path) or "."
+    return path
+
+
+def read_manifest(path: str, kinds: Iterable[str] | None = None) -> dict:
+    """Read and check ``MODEL/nlpcli.json``: kind, version, and the size of every file."""
+    model = resolve(path)
+    if not os.path.exists(model):
+        raise ArtifactError(f"{model}: no such model; check the path (train one with 'nlpcli embed train')")
+    if not os.path.isdir(model):
+        raise ArtifactError(f"{model}: not an embed model (expected the directory 'nlpcli embed train' writes)")
+    mpath = os.path.join(model, MANIFEST)
+    if not os.path.exists(mpath):
+        raise ArtifactError(f"{model}: not an nlpcli embed model (no {MANIFEST}); was it written by "
+                            "'nlpcli embed train'?")
+    try:
+        with open(mpath, encoding="utf-8") as fh:
+            manifest = json.load(fh)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CorruptArtifactError(f"{mpath}: corrupt manifest ({exc}); re-create the model") from None
+    manifest = artifacts._check_manifest(model, manifest, kinds)
+    for name, size in manifest.get("files", {}).items():
+        fpath = os.path.join(model, name)
+        if not os.path.exists(fpath):
+            raise CorruptArtifactError(f"{fpath}: missing; the model is incomplete, re-create it")
+        actual = os.path.getsize(fpath)
+        if actual != size:
+            raise CorruptArtifactError(
+                f"{fpath}: {'truncated' if actual < size else 'changed'} ({actual:,} bytes, "
+                f"expected {size:,}); the model is corrupt, re-create it")
+    return manifest
+
+
+@contextlib.contextmanager
+def building(target: str) -> Iterator[str]:
+    """A temporary directory beside ``target``, renamed to ``target`` when the block succeeds.
+
+    An existing model at ``target`` is replaced only at the very end (and only if it is an
+    nlpcli model or an empty directory: never a user's other directory).
+    """
+    target = os.path.abspath(target)
+    parent = os.path.dirname(target)
+    if not os.path.isdir(parent):
+        raise DataError("the output directory does not exist; create it first", source=target)
+    if os.path.exists(target):
+        if os.path.isfile(target) or (os.listdir(target) and not os.path.exists(os.path.join(target, MANIFEST))):
+            raise DataError("exists and is not an nlpcli embed model; choose another --output", source=target)
+    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.", suffix=".part", dir=parent)
+    try:
+        yield tmp
+        old = None
+        if os.path.exists(target):
+            old = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.", suffix=".old", dir=parent)
+            os.rmdir(old)
+            os.replace(target, old)
+        os.replace(tmp, target)
+        if old:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def write_manifest(directory: str, kind: str, *, params: dict, recipe: dict | None, data: dict,
+                   extra: dict | None = None) -> dict:
+    """The manifest, last, listing the size of every file already in ``directory``."""
+    files = {}
+    for name in sorted(os.listdir(directory)):
+        if name != MANIFEST:
+            files[name] = os.path.getsize(os.path.join(directory, name))
+    manifest = artifacts.make_manifest(kind, params=params, recipe=recipe, data=data,
+                                       extra={"files": files, **(extra or {})})
+    tmp = os.path.join(directory, MANIFEST + ".part")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(manifest, fh, ensure_ascii=False, indent=1)
+    os.replace(tmp, os.path.join(directory, MANIFEST))
+    return manifest
+
+
+#: the two functions every gensim Word2Vec/FastText/Doc2Vec pickle names: ``hashfxn=hash`` (pure)
+#: and ``load = call_on_class_only`` (only raises): harmless, so allowed by name (never gensim's others)
+artifacts._SAFE_FUNCTIONS.update({("builtins", "hash"), ("gensim.utils", "call_on_class_only")})
+
+
+def load_gensim(path: str, kinds: Iterable[str] | None = None, *, trust: bool = False, mmap: str | None = "r"):
+    """The gensim model object of an embed model, unpickled through the allowlist.
+
+    The pickle may name only gensim/numpy/scipy classes (see :mod:`nlpcli.artifacts`); its arrays
+    are plain ``.npy`` files, memory-mapped read-only by default.
+    """
+    import pickle
+
+    from nlpcli.errors import UntrustedArtifactError
+
+    manifest = read_manifest(path, kinds)
+    model_dir = resolve(path)
+    fname = os.path.join(model_dir, GENSIM_FILE)
+    try:
+        obj, refused = artifacts._load_joblib(fname, trust)
+    except (EOFError, pickle.UnpicklingError, ValueError, IndexError, KeyError, TypeError,
+            AttributeError, OSError, UnicodeDecodeError, MemoryError) as exc:
+        raise CorruptArtifactError(f"{fname}: truncated or corrupt ({type(exc).__name__}); "
+                                   "re-create the model") from None
+    if refused:
+        shown = ", ".join(dict.fromkeys(refused))
+        raise UntrustedArtifactError(
+            f"{fname}: refused to load: the file asks to run code nlpcli does not allow ({shown}); "
+            "if you made this file yourself and trust it, pass --trust-artifact")
+    from gensim.utils import SaveLoad
+
+    compress, subname = SaveLoad._adapt_by_suffix(fname)
+    try:
+        obj._load_specials(fname, mmap, compress, subname)
+    except (OSError, ValueError) as exc:
+        raise CorruptArtifactError(f"{model_dir}: an array file is corrupt ({exc}); re-create the model") from None
+    return obj, manifest
+
+
+def gensim_subname(fname: str, *attribs: str) -> str:
+    """The name gensim gives a separately stored array (``model.gensim.wv.vectors.npy``)."""
+    return ".".join((fname, *attribs, "npy"))
