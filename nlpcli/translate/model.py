@@ -1,0 +1,227 @@
+"""The encoder-decoder: embeddings, a (bi)GRU/LSTM encoder, and a decoder with attention.
+
+Encoder: embedding, dropout, a stacked (optionally bidirectional) GRU or LSTM over the packed
+source. Its final states (top layer, both directions) pass through a ``tanh`` bridge to start
+every decoder layer.
+
+Decoder, one step at a time (the same :meth:`Seq2Seq.step` in training and in search):
+
+* ``bahdanau`` (additive, Bahdanau et al. 2015): the previous top hidden state scores every
+  source position ``v·tanh(W_q h + W_k e_i)``; the context vector enters the RNN with the embedded
+  previous word, and the output layer sees ``[h; context; embedding]``.
+* ``luong`` (general, Luong et al. 2015): the RNN runs first; ``h·W e_i`` scores the positions;
+  ``tanh(W_c [h; context])`` is the attentional state, fed to the output layer and (input feeding)
+  to the next step. ``dot`` is the same with the plain dot product ``h·e_i`` (needs the encoder
+  output size to equal the decoder size: a unidirectional encoder).
+* ``none``: the plain fixed-vector seq2seq (Cho et al. 2014): the encoder's final state is the
+  "context" at every step (the baseline attention is measured against).
+
+Output: a ``tanh`` layer to the embedding size, dropout, then the vocabulary projection, whose
+weights are the target embedding matrix when ``tie_embeddings`` (fewer parameters, better on small
+data). Padding positions are masked out of every attention softmax.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from nlpcli.errors import UsageError
+
+CELLS = ("gru", "lstm")
+ATTENTIONS = ("bahdanau", "luong", "dot", "none")
+
+
+@dataclass
+class ModelConfig:
+    cell: str = "gru"
+    layers: int = 1
+    hidden: int = 256
+    embedding_dim: int = 256
+    bidirectional: bool = True
+    attention: str = "bahdanau"
+    dropout: float = 0.3
+    tie_embeddings: bool = True
+
+    def __post_init__(self):
+        if self.cell not in CELLS:
+            raise UsageError(f"--cell must be one of {', '.join(CELLS)}")
+        if self.attention not in ATTENTIONS:
+            raise UsageError(f"--attention must be one of {', '.join(ATTENTIONS)}")
+        if min(self.layers, self.hidden, self.embedding_dim) < 1:
+            raise UsageError("--layers, --hidden and --embedding-dim must be positive")
+        if not 0 <= self.dropout < 1:
+            raise UsageError("--dropout must be in [0, 1)")
+        if self.attention == "dot" and self.bidirectional:
+            raise UsageError("--attention dot needs --unidirectional (the encoder output must have the "
+                             "decoder's size); use --attention luong (general) with a bidirectional encoder")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def build(config: dict, n_src: int, n_tgt: int):
+    cfg = ModelConfig(**config)
+    return _module_class()(cfg, n_src, n_tgt)
+
+
+_CLASS = None
+
+
+def _module_class():
+    """The torch module class, defined on first use so importing this file does not import torch."""
+    global _CLASS
+    if _CLASS is not None:
+        return _CLASS
+    import torch
+    from torch import nn
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    class Encoded:
+        """What the decoder needs from the encoder, row-aligned with the batch (reorderable for beams)."""
+
+        __slots__ = ("outputs", "mask", "keys", "summary")
+
+        def __init__(self, outputs, mask, keys, summary):
+            self.outputs, self.mask, self.keys, self.summary = outputs, mask, keys, summary
+
+        def select(self, index):
+            return Encoded(self.outputs.index_select(0, index), self.mask.index_select(0, index),
+                           None if self.keys is None else self.keys.index_select(0, index),
+                           self.summary.index_select(0, index))
+
+    class Seq2Seq(nn.Module):
+        def __init__(self, cfg: ModelConfig, n_src: int, n_tgt: int):
+            super().__init__()
+            self.cfg = cfg
+            E, H, L = cfg.embedding_dim, cfg.hidden, cfg.layers
+            rnn = nn.GRU if cfg.cell == "gru" else nn.LSTM
+            dirs = 2 if cfg.bidirectional else 1
+            self.enc_size = enc = H * dirs
+            self.src_embedding = nn.Embedding(n_src, E, padding_idx=0)
+            self.tgt_embedding = nn.Embedding(n_tgt, E, padding_idx=0)
+            self.dropout = nn.Dropout(cfg.dropout)
+            self.encoder = rnn(E, H, num_layers=L, bidirectional=cfg.bidirectional, batch_first=True,
+                               dropout=cfg.dropout if L > 1 else 0.0)
+            self.bridge = nn.Linear(enc, H * L)
+            if cfg.cell == "lstm":
+                self.bridge_c = nn.Linear(enc, H * L)
+            att = cfg.attention
+            if att in ("bahdanau", "none"):
+                dec_in, feat = E + enc, H + enc + E
+            else:
+                dec_in, feat = E + H, H
+            self.decoder = rnn(dec_in, H, num_layers=L, batch_first=True, dropout=cfg.dropout if L > 1 else 0.0)
+            if att == "bahdanau":
+                self.att_query = nn.Linear(H, H, bias=False)
+                self.att_key = nn.Linear(enc, H)
+                self.att_v = nn.Linear(H, 1, bias=False)
+            elif att == "luong":
+                self.att_key = nn.Linear(enc, H, bias=False)
+            if att in ("luong", "dot"):
+                self.combine = nn.Linear(H + enc, H, bias=False)
+            self.pre_output = nn.Linear(feat, E)
+            self.output = nn.Linear(E, n_tgt)
+            if cfg.tie_embeddings:
+                self.output.weight = self.tgt_embedding.weight
+
+        # -- encoder ---------------------------------------------------------------------
+
+        def encode(self, src, src_lengths):
+            """``src`` [B, S] ids, ``src_lengths`` [B] (CPU) -> (Encoded, decoder start state, start feed)."""
+            cfg = self.cfg
+            emb = self.dropout(self.src_embedding(src))
+            packed = pack_padded_sequence(emb, src_lengths.cpu(), batch_first=True, enforce_sorted=False)
+            out, final = self.encoder(packed)
+            outputs, _ = pad_packed_sequence(out, batch_first=True, total_length=src.size(1))
+            h_n = final[0] if cfg.cell == "lstm" else final
+            dirs = 2 if cfg.bidirectional else 1
+            top = h_n.view(cfg.layers, dirs, src.size(0), cfg.hidden)[-1]  # [dirs, B, H]
+            summary = torch.cat(list(top), dim=-1)  # [B, enc]
+            B, L, H = src.size(0), cfg.layers, cfg.hidden
+            h0 = torch.tanh(self.bridge(summary)).view(B, L, H).transpose(0, 1).contiguous()
+            if cfg.cell == "lstm":
+                c0 = torch.tanh(self.bridge_c(summary)).view(B, L, H).transpose(0, 1).contiguous()
+                state = (h0, c0)
+            else:
+                state = h0
+            mask = src.ne(0)
+            keys = None
+            if cfg.attention == "bahdanau" or cfg.attention == "luong":
+                keys = self.att_key(outputs)
+            elif cfg.attention == "dot":
+                keys = outputs
+            feed = outputs.new_zeros(B, H) if cfg.attention in ("luong", "dot") else None
+            return Encoded(outputs, mask, keys, summary), state, feed
+
+        # -- decoder ---------------------------------------------------------------------
+
+        def _top(self, state):
+            return (state[0] if self.cfg.cell == "lstm" else state)[-1]
+
+        def _attend(self, query, enc: Encoded):
+            if self.cfg.attention == "bahdanau":
+                scores = self.att_v(torch.tanh(self.att_query(query).unsqueeze(1) + enc.keys)).squeeze(2)
+            else:
+                scores = torch.bmm(enc.keys, query.unsqueeze(2)).squeeze(2)
+            scores = scores.masked_fill(~enc.mask, float("-inf"))
+            weights = torch.softmax(scores, dim=1)
+            context = torch.bmm(weights.unsqueeze(1), enc.outputs).squeeze(1)
+            return context, weights
+
+        def step(self, prev, state, feed, enc: Encoded):
+            """One decoder step for previous tokens ``prev`` [B] -> (pre-output [B, E], state, feed,
+            attention weights [B, S] or None)."""
+            att = self.cfg.attention
+            emb = self.dropout(self.tgt_embedding(prev))
+            weights = None
+            if att in ("bahdanau", "none"):
+                if att == "bahdanau":
+                    context, weights = self._attend(self._top(state), enc)
+                else:
+                    context = enc.summary
+                out, state = self.decoder(torch.cat([emb, context], 1).unsqueeze(1), state)
+                h = out[:, 0]
+                features = torch.cat([h, context, emb], 1)
+            else:
+                out, state = self.decoder(torch.cat([emb, feed], 1).unsqueeze(1), state)
+                h = out[:, 0]
+                context, weights = self._attend(h, enc)
+                feed = torch.tanh(self.combine(torch.cat([h, context], 1)))
+                features = feed
+            pre = self.dropout(torch.tanh(self.pre_output(self.dropout(features))))
+            return pre, state, feed, weights
+
+        def logits(self, pre):
+            return self.output(pre)
+
+        def forward(self, src, src_lengths, tgt_in, teacher_forcing: float = 1.0):
+            """Training: logits [B, T, V] for decoder inputs ``tgt_in`` [B, T] (starting with <s>).
+            With ``teacher_forcing`` < 1, each step feeds the model's own previous prediction
+            instead of the gold token with probability 1 - teacher_forcing (torch's RNG)."""
+            enc, state, feed = self.encode(src, src_lengths)
+            T = tgt_in.size(1)
+            if teacher_forcing >= 1.0:
+                pres = []
+                for t in range(T):
+                    pre, state, feed, _ = self.step(tgt_in[:, t], state, feed, enc)
+                    pres.append(pre)
+                return self.logits(torch.stack(pres, 1))
+            outs = []
+            prev = tgt_in[:, 0]
+            for t in range(T):
+                pre, state, feed, _ = self.step(prev, state, feed, enc)
+                logits = self.logits(pre)
+                outs.append(logits)
+                if t + 1 < T:
+                    use_gold = torch.rand(prev.size(0), device=prev.device) < teacher_forcing
+                    prev = torch.where(use_gold, tgt_in[:, t + 1], logits.detach().argmax(1))
+            return torch.stack(outs, 1)
+
+        @staticmethod
+        def select_state(state, index):
+            if isinstance(state, tuple):
+                return tuple(s.index_select(1, index) for s in state)
+            return state.index_select(1, index)
+
+    _CLASS = Seq2Seq
+    return Seq2Seq

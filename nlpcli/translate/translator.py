@@ -1,0 +1,147 @@
+"""A loaded translator: tokenize, encode, search, replace unknown words, detokenize.
+
+Used by ``translate run``, ``translate evaluate`` and by training (the dev BLEU of each epoch), so
+the three see exactly the same translations.
+
+Bad input is handled per sentence, never by failing the batch: a sentence with no tokens gets an
+empty translation (``empty``), a sentence longer than ``max_length`` tokens is cut to its first
+``max_length`` tokens (``truncated``), and characters never seen in training become ``<unk>`` on
+the source side; an ``<unk>`` the decoder writes is replaced by the source token it attends to
+most (the classic unknown-word copy; dropped without attention).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from nlpcli.errors import CorruptArtifactError, UsageError
+from nlpcli.translate import KIND
+from nlpcli.translate import tokenize as tok
+from nlpcli.translate.data import UNK, Vocabulary, pad, sorted_batches
+from nlpcli.translate.search import Hypothesis, beam_search, greedy
+
+
+@dataclass
+class Candidate:
+    text: str
+    score: float
+    tokens: list[str]
+    attention: np.ndarray | None = None  # [len(tokens) + 1, len(source_tokens)]
+
+
+@dataclass
+class Translation:
+    source_tokens: list[str]
+    candidates: list[Candidate] = field(default_factory=list)
+    empty: bool = False
+    truncated: bool = False
+
+    @property
+    def text(self) -> str:
+        return self.candidates[0].text if self.candidates else ""
+
+    @property
+    def score(self) -> float:
+        return self.candidates[0].score if self.candidates else 0.0
+
+
+class Translator:
+    def __init__(self, model, src_tokenizer: tok.Tokenizer, tgt_tokenizer: tok.Tokenizer,
+                 src_vocab: Vocabulary, tgt_vocab: Vocabulary, device, info: dict | None = None):
+        self.model = model
+        self.src_tokenizer, self.tgt_tokenizer = src_tokenizer, tgt_tokenizer
+        self.src_vocab, self.tgt_vocab = src_vocab, tgt_vocab
+        self.device = device
+        self.info = info or {}
+        self.has_attention = model.cfg.attention != "none"
+        subword = ("spm", "char")
+        self._copy_mark = (tgt_tokenizer.kind in subword) - (src_tokenizer.kind in subword)  # +1 add ▁, -1 strip
+
+    @classmethod
+    def load(cls, path: str, device: str = "auto", threads: int | None = None) -> "Translator":
+        from nlpcli import artifacts, training
+        from nlpcli.translate.model import build
+
+        art = artifacts.load(path, kinds=(KIND,))
+        p = art.payload
+        torch_device = training.resolve_device(device, warn=False)
+        training.set_threads(threads)
+        try:
+            src_vocab, tgt_vocab = Vocabulary(p["src_vocab"]), Vocabulary(p["tgt_vocab"])
+            model = build(dict(p["config"]), len(src_vocab), len(tgt_vocab))
+            model.load_state_dict(p["state_dict"])
+            src_tok, tgt_tok = tok.from_dict(dict(p["src_tokenizer"])), tok.from_dict(dict(p["tgt_tokenizer"]))
+        except CorruptArtifactError as exc:
+            raise CorruptArtifactError(f"{path}: {exc}") from None
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise CorruptArtifactError(f"{path}: the translation model in it does not load "
+                                       f"({type(exc).__name__}: {str(exc).splitlines()[0][:120]}); "
+                                       "re-create it") from None
+        model.to(torch_device)
+        model.eval()
+        info = {"source_lang": p.get("source_lang"), "target_lang": p.get("target_lang"),
+                "pairs": dict(p.get("pairs") or {}), "manifest": art.manifest}
+        return cls(model, src_tok, tgt_tok, src_vocab, tgt_vocab, torch_device, info)
+
+    # ------------------------------------------------------------------------------------
+
+    def _copy(self, source_token: str) -> str:
+        if self._copy_mark > 0 and not source_token.startswith(tok.SPACE):
+            return tok.SPACE + source_token
+        if self._copy_mark < 0:
+            return source_token.lstrip(tok.SPACE) or source_token
+        return source_token
+
+    def _candidate(self, hyp: Hypothesis, source_tokens: list[str]) -> Candidate:
+        tokens = self.tgt_vocab.decode(hyp.ids)
+        out = []
+        for i, (token, token_id) in enumerate(zip(tokens, hyp.ids)):
+            if token_id == UNK:
+                if i < len(hyp.align) and hyp.align[i] < len(source_tokens):
+                    out.append(self._copy(source_tokens[hyp.align[i]]))
+                continue
+            out.append(token)
+        return Candidate(self.tgt_tokenizer.detokenize(out), float(hyp.score), out, hyp.attention)
+
+    def translate(self, texts: Sequence[str], *, beam: int = 1, n_best: int = 1, max_length: int = 100,
+                  alpha: float = 1.0, batch_size: int = 64, keep_attention: bool = False) -> list[Translation]:
+        """Translations of ``texts`` (in order); see the module docstring for bad input."""
+        import torch
+
+        if beam < 1 or n_best < 1 or max_length < 1:
+            raise UsageError("--beam, --n-best and --max-length must be positive")
+        if n_best > beam:
+            raise UsageError(f"--n-best {n_best} needs --beam {n_best} or more")
+        results = []
+        todo, ids = [], []
+        for text, tokens in zip(texts, self.src_tokenizer.tokenize(list(texts))):
+            tr = Translation(tokens[:max_length])
+            tr.empty = not tokens
+            tr.truncated = len(tokens) > max_length
+            results.append(tr)
+            if tokens:
+                todo.append(len(results) - 1)
+                ids.append(self.src_vocab.encode(tr.source_tokens))
+        model = self.model
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.inference_mode():
+                for batch in sorted_batches([len(x) for x in ids], batch_size):
+                    src, lengths = pad([ids[i] for i in batch])
+                    limits = [min(max_length, 2 * int(n) + 10) for n in lengths]
+                    src = src.to(self.device)
+                    if beam == 1:
+                        hyps = greedy(model, src, lengths, limits, alpha=alpha, keep_attention=keep_attention)
+                    else:
+                        hyps = beam_search(model, src, lengths, limits, beam=beam, n_best=n_best, alpha=alpha,
+                                           keep_attention=keep_attention)
+                    for i, sent_hyps in zip(batch, hyps):
+                        tr = results[todo[i]]
+                        tr.candidates = [self._candidate(h, tr.source_tokens) for h in sent_hyps]
+        finally:
+            model.train(was_training)
+        return results

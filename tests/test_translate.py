@@ -1,0 +1,421 @@
+"""translate: tokenizers, pair reading, batching, the model's masks, greedy/beam search scores,
+training (seed, time budget, resume), the artifact, and the bad input the issue lists."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from nlpcli import artifacts, training
+from nlpcli.errors import ArtifactKindError, DataError, UsageError
+from nlpcli.translate import KIND
+from nlpcli.translate import tokenize as tok
+from nlpcli.translate.data import (BOS, EOS, PAD, UNK, PairSpec, Vocabulary, length_batches, pad,
+                                   read_pairs, sorted_batches)
+from nlpcli.translate.model import ModelConfig, build
+from nlpcli.translate.search import beam_search, greedy
+from nlpcli.translate.train import TrainConfig, train
+from nlpcli.translate.translator import Translator
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
+TRAIN = SAMPLE / "tatoeba-train.tsv"
+DEV = SAMPLE / "tatoeba-dev.tsv"
+
+
+def small_model(**kw) -> ModelConfig:
+    options = dict(hidden=32, embedding_dim=32, dropout=0.1)
+    options.update(kw)
+    return ModelConfig(**options)
+
+
+def loop(tmp_path, **kw):
+    options = dict(epochs=2, batch_size=32, patience=None, device="cpu", threads=1, seed=7,
+                   checkpoint=str(tmp_path / "ckpt.pt"))
+    options.update(kw)
+    return training.LoopConfig(**options)
+
+
+def small_train(tmp_path, name="m.pt", model=None, pairs=None, **kw):
+    cfg = TrainConfig(pairs=pairs or PairSpec(), src_vocab_size=1000, tgt_vocab_size=1000, dev=[str(DEV)],
+                      dev_limit=60, **kw)
+    out = tmp_path / name
+    summary = train([str(TRAIN)], str(out), cfg, model or small_model(), loop(tmp_path))
+    return out, summary
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory):
+    """A tiny ko->en model trained for two epochs on the tatoeba sample (a few seconds)."""
+    tmp = tmp_path_factory.mktemp("translate")
+    out, _ = small_train(tmp)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# tokenizers
+
+
+def test_sentencepiece_roundtrip_and_stored_model():
+    texts = [line.split("\t")[1] for line in TRAIN.read_text(encoding="utf-8").splitlines()]
+    spm = tok.create("spm", texts, vocab_size=600)
+    pieces = spm.tokenize(["Tom doesn't like  cats, does he?"])[0]
+    assert len(pieces) > 5 and pieces[0].startswith(tok.SPACE)
+    assert spm.detokenize(pieces) == "Tom doesn't like cats, does he?"
+    again = tok.from_dict(json.loads(json.dumps(spm.to_dict())))  # plain data, as in the artifact
+    assert again.tokenize(["Tom doesn't like cats"]) == spm.tokenize(["Tom doesn't like cats"])
+
+
+def test_sentencepiece_too_small_vocabulary_is_a_usage_error():
+    texts = [line.split("\t")[0] for line in TRAIN.read_text(encoding="utf-8").splitlines()]
+    with pytest.raises(UsageError, match="raise --src-vocab-size/--tgt-vocab-size"):
+        tok.create("spm", texts, vocab_size=100)
+
+
+def test_char_and_whitespace_tokenizers():
+    char = tok.create("char")
+    tokens = char.tokenize(["오늘  날씨"])[0]
+    assert tokens == ["오", "늘", tok.SPACE, "날", "씨"]
+    assert char.detokenize(tokens) == "오늘 날씨"
+    ws = tok.create("whitespace")
+    assert ws.tokenize([" a  b\tc "]) == [["a", "b", "c"]]
+    # decomposed Hangul (NFD) reads like composed Hangul
+    import unicodedata
+
+    assert char.tokenize([unicodedata.normalize("NFD", "날씨")]) == [["날", "씨"]]
+
+
+def test_kiwi_tagger_tokenizer():
+    pytest.importorskip("kiwipiepy")
+    kiwi = tok.create("kiwi")
+    tokens = kiwi.tokenize(["오늘 날씨가 좋네요"])[0]
+    assert "날씨" in tokens and "가" in tokens
+    assert tok.from_dict(kiwi.to_dict()).kind == "kiwi"
+
+
+def test_unknown_tokenizer():
+    with pytest.raises(UsageError, match="unknown tokenizer"):
+        tok.create("bpe")
+
+
+# --------------------------------------------------------------------------------------------
+# reading pairs
+
+
+def test_headerless_pairs_both_directions(tmp_path):
+    ko_en = read_pairs(str(DEV), PairSpec("ko", "en"))
+    en_ko = read_pairs(str(DEV), PairSpec("en", "ko"))
+    assert len(ko_en) == len(en_ko) == 372
+    assert ko_en.sources == en_ko.targets and ko_en.targets == en_ko.sources
+    assert any("\uac00" <= ch <= "\ud7a3" for ch in ko_en.sources[0])
+    # a file written en<TAB>ko is recognised by its Hangul, not by column order
+    swapped = tmp_path / "en-ko.tsv"
+    swapped.write_text("".join(f"{t}\t{s}\n" for s, t in zip(ko_en.sources, ko_en.targets)), encoding="utf-8")
+    assert read_pairs(str(swapped), PairSpec("ko", "en")).sources == ko_en.sources
+
+
+def test_pairs_with_header_and_jsonl(tmp_path):
+    tsv = tmp_path / "p.tsv"
+    tsv.write_text("id\tkorean\tenglish\n1\t안녕\tHi.\n2\t\tEmpty.\n3\t뛰어!\tRun!\n", encoding="utf-8")
+    p = read_pairs(str(tsv), PairSpec(src_column="english", tgt_column="korean", source_lang="en", target_lang="ko"))
+    assert p.sources == ["Hi.", "Run!"] and p.targets == ["안녕", "뛰어!"] and p.lines == [2, 4] and p.empty == 1
+    jsonl = tmp_path / "p.jsonl"
+    jsonl.write_text('{"ko": "안녕", "en": "Hi."}\n{"ko": "뛰어!", "en": "Run!"}\n', encoding="utf-8")
+    p = read_pairs(str(jsonl), PairSpec("ko", "en"))
+    assert p.sources == ["안녕", "뛰어!"] and p.targets == ["Hi.", "Run!"]
+    with pytest.raises(DataError, match="no target column 'fr'"):
+        read_pairs(str(tsv), PairSpec(src_column="korean", tgt_column="fr"))
+
+
+def test_one_column_pairs_file_is_one_clear_error(tmp_path):
+    bad = tmp_path / "one.tsv"
+    bad.write_text("안녕\tHi.\n뛰어!\n", encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        read_pairs(str(bad), PairSpec())
+    assert str(err.value).startswith(f"{bad}:2: expected two tab-separated columns") and "one column" in str(err.value)
+
+
+def test_both_or_neither_column_option():
+    with pytest.raises(UsageError):
+        PairSpec(src_column="ko")
+    with pytest.raises(UsageError):
+        PairSpec("en", "en")
+
+
+# --------------------------------------------------------------------------------------------
+# vocabulary and batches
+
+
+def test_vocabulary_and_padding():
+    vocab = Vocabulary.build([["a", "b", "a"], ["c"]], min_count=2)
+    assert vocab.tokens[:4] == ["<pad>", "<unk>", "<s>", "</s>"] and vocab.tokens[4] == "a"
+    assert vocab.encode(["a", "zzz"]) == [4, UNK]
+    ids, lengths = pad([[5, 6], [7]], bos=True, eos=True)
+    assert ids.tolist() == [[BOS, 5, 6, EOS], [BOS, 7, EOS, PAD]] and lengths.tolist() == [4, 3]
+
+
+def test_length_batches_cover_everything_once_and_are_seeded():
+    lengths = np.random.default_rng(0).integers(1, 40, size=1000)
+    a = length_batches(lengths, 32, torch.Generator().manual_seed(1))
+    b = length_batches(lengths, 32, torch.Generator().manual_seed(1))
+    c = length_batches(lengths, 32, torch.Generator().manual_seed(2))
+    flat = np.concatenate(a)
+    assert sorted(flat.tolist()) == list(range(1000))
+    assert all((x == y).all() for x, y in zip(a, b)) and any(len(x) != len(y) or (x != y).any() for x, y in zip(a, c))
+    spread = np.mean([lengths[x].max() - lengths[x].min() for x in a])
+    assert spread < 5  # buckets: little padding
+    assert sorted(i for batch in sorted_batches([3, 1, 2], 2) for i in batch) == [0, 1, 2]
+
+
+# --------------------------------------------------------------------------------------------
+# the model
+
+
+@pytest.mark.parametrize("attention,cell,bi", [("bahdanau", "gru", True), ("luong", "lstm", True),
+                                               ("dot", "gru", False), ("none", "lstm", True)])
+def test_model_shapes_masks_and_padding_invariance(attention, cell, bi):
+    torch.manual_seed(0)
+    model = build(ModelConfig(cell=cell, bidirectional=bi, attention=attention, hidden=16, embedding_dim=12,
+                              layers=2, dropout=0.0).to_dict(), 30, 25)
+    model.eval()
+    src, lengths = pad([[5, 6, 7, 8, 9, 10], [11, 12]])
+    tgt_in, _ = pad([[BOS, 5, 6], [BOS, 7, 8]])
+    logits = model(src, lengths, tgt_in)
+    assert logits.shape == (2, 3, 25)
+    alone = model(src[1:, :2], lengths[1:], tgt_in[1:])  # the short sentence without padding
+    assert torch.allclose(logits[1], alone[0], atol=1e-5)
+    enc, state, feed = model.encode(src, lengths)
+    _, _, _, weights = model.step(tgt_in[:, 0], state, feed, enc)
+    if attention == "none":
+        assert weights is None
+    else:
+        assert torch.allclose(weights.sum(1), torch.ones(2)) and float(weights[1, 2:].detach().abs().sum()) == 0.0
+    loss = torch.nn.functional.cross_entropy(logits.reshape(-1, 25), torch.randint(4, 25, (6,)))
+    loss.backward()
+    assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
+
+
+def test_tied_embeddings_share_the_matrix():
+    tied = build(small_model().to_dict(), 30, 40)
+    untied = build(small_model(tie_embeddings=False).to_dict(), 30, 40)
+    assert tied.output.weight is tied.tgt_embedding.weight
+    assert untied.output.weight is not untied.tgt_embedding.weight
+    assert sum(p.numel() for p in tied.parameters()) < sum(p.numel() for p in untied.parameters())
+
+
+def test_dot_attention_needs_a_unidirectional_encoder():
+    with pytest.raises(UsageError, match="unidirectional"):
+        ModelConfig(attention="dot")
+
+
+def test_teacher_forcing_below_one_uses_predictions():
+    torch.manual_seed(0)
+    model = build(small_model(dropout=0.0).to_dict(), 30, 25)
+    src, lengths = pad([[5, 6, 7], [8, 9]])
+    tgt_in, _ = pad([[BOS, 5, 6, 7, 8], [BOS, 9, 10, 11, 12]])
+    full = model(src, lengths, tgt_in, 1.0)
+    torch.manual_seed(1)
+    mixed = model(src, lengths, tgt_in, 0.01)
+    assert torch.allclose(full[:, 0], mixed[:, 0], atol=1e-6)  # the first step always sees <s>
+    assert not torch.allclose(full[:, 1:], mixed[:, 1:])
+
+
+# --------------------------------------------------------------------------------------------
+# search
+
+
+def _logprob(model, src, lengths, ids):
+    """Sum of log-probabilities of ``ids`` + </s> under teacher forcing."""
+    tgt_in, _ = pad([[BOS] + ids])
+    logits = model(src, lengths, tgt_in)[0]
+    logp = torch.log_softmax(logits, -1)
+    gold = ids + [EOS]
+    return float(sum(logp[t, g] for t, g in enumerate(gold)))
+
+
+def test_search_scores_are_the_model_log_probabilities(model_path):
+    tr = Translator.load(str(model_path), device="cpu")
+    model = tr.model
+    ids = tr.src_vocab.encode(tr.src_tokenizer.tokenize(["톰은 거친 남자야."])[0])
+    src, lengths = pad([ids])
+    with torch.no_grad():
+        g = greedy(model, src, lengths, [30], alpha=0.0)[0][0]
+        assert math.isclose(g.score, _logprob(model, src, lengths, g.ids), abs_tol=1e-3)
+        hyps = beam_search(model, src, lengths, [30], beam=5, n_best=5, alpha=1.0)[0]
+        assert len(hyps) == 5 and [h.score for h in hyps] == sorted((h.score for h in hyps), reverse=True)
+        for h in hyps:
+            assert math.isclose(h.score, _logprob(model, src, lengths, h.ids) / (len(h.ids) + 1), abs_tol=1e-3)
+        # the best beam hypothesis is at least as probable as the greedy one (same normalization)
+        g1 = greedy(model, src, lengths, [30], alpha=1.0)[0][0]
+        assert hyps[0].score >= g1.score - 1e-4
+        one = beam_search(model, src, lengths, [30], beam=1)[0][0]
+        assert one.ids == g1.ids
+        capped = beam_search(model, src, lengths, [3], beam=3)[0][0]
+        assert len(capped.ids) <= 2
+
+
+def test_batched_beam_equals_one_by_one(model_path):
+    tr = Translator.load(str(model_path), device="cpu")
+    texts = ["안녕.", "톰은 개를 무서워한다.", "모두가 영원한 평화를 원한다.", "뛰어!"]
+    together = [t.text for t in tr.translate(texts, beam=4, batch_size=4)]
+    alone = [tr.translate([t], beam=4)[0].text for t in texts]
+    assert together == alone
+
+
+# --------------------------------------------------------------------------------------------
+# training and the artifact
+
+
+def test_artifact_is_self_contained_and_weights_only(model_path):
+    art = artifacts.load(str(model_path), kinds=(KIND,))
+    p = art.payload
+    assert p["src_tokenizer"]["kind"] == "spm" and len(p["src_tokenizer"]["model"]) > 1000
+    assert p["source_lang"] == "ko" and p["target_lang"] == "en"
+    assert art.manifest["data"]["history"][0]["bleu"] >= 0
+    # torch.load with weights_only=True reads it (no code in the file)
+    torch.load(str(model_path), weights_only=True)
+
+
+def test_same_seed_same_model(tmp_path):
+    a, _ = small_train(tmp_path, "a.pt")
+    b, _ = small_train(tmp_path, "b.pt")
+    sa, sb = artifacts.load(str(a)).payload["state_dict"], artifacts.load(str(b)).payload["state_dict"]
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_time_budget_keeps_the_best_and_resume_refuses_other_options(tmp_path):
+    cfg = TrainConfig(src_vocab_size=1000, tgt_vocab_size=800, dev=[str(DEV)], dev_limit=30)
+    summary = train([str(TRAIN)], str(tmp_path / "t.pt"), cfg, small_model(),
+                    loop(tmp_path, epochs=5, max_time=0.5))
+    assert summary["stopped"] == "time" and summary["epochs"] == 1 and (tmp_path / "t.pt").exists()
+    with pytest.raises(UsageError, match="other options"):
+        train([str(TRAIN)], str(tmp_path / "u.pt"), cfg, small_model(hidden=48),
+              loop(tmp_path, epochs=5, resume=str(tmp_path / "ckpt.pt")))
+
+
+def test_english_to_korean(tmp_path):
+    out, summary = small_train(tmp_path, "enko.pt", pairs=PairSpec("en", "ko"),
+                               model=small_model(attention="luong"))
+    tr = Translator.load(str(out), device="cpu")
+    assert tr.info["source_lang"] == "en" and tr.info["target_lang"] == "ko"
+    text = tr.translate(["Tom is a rough man."], beam=3)[0].text
+    assert any("\uac00" <= ch <= "\ud7a3" for ch in text)
+
+
+def test_word_tokenizers_train(tmp_path):
+    out, summary = small_train(tmp_path, "ws.pt", src_tokenizer="char", tgt_tokenizer="whitespace",
+                               model=small_model(attention="none"))
+    tr = Translator.load(str(out), device="cpu")
+    assert tr.src_tokenizer.kind == "char" and tr.tgt_tokenizer.kind == "whitespace"
+    assert isinstance(tr.translate(["안녕."], beam=1)[0].text, str)
+
+
+# --------------------------------------------------------------------------------------------
+# bad input
+
+
+def test_bad_sentences_in_the_translator(model_path):
+    tr = Translator.load(str(model_path), device="cpu")
+    long = " ".join(["톰은 거친 남자야."] * 40)
+    empty, too_long, unseen = tr.translate(["   ", long, "톰은 ж漢字 좋아해."], beam=2, max_length=20)
+    assert empty.empty and empty.text == "" and not too_long.empty
+    assert too_long.truncated and len(too_long.source_tokens) == 20
+    assert UNK in tr.src_vocab.encode(unseen.source_tokens) and isinstance(unseen.text, str)
+    with pytest.raises(UsageError):
+        tr.translate(["x"], beam=2, n_best=3)
+
+
+def test_unknown_output_token_is_copied_from_the_attended_source(model_path):
+    from nlpcli.translate.search import Hypothesis
+
+    tr = Translator.load(str(model_path), device="cpu")
+    source = tr.src_tokenizer.tokenize(["톰은 ж漢字 좋아해."])[0]
+    pos = next(i for i, t in enumerate(source) if "ж" in t)
+    tom = tr.tgt_vocab.encode([f"{tok.SPACE}Tom"])[0]
+    cand = tr._candidate(Hypothesis([tom, UNK], -1.0, [0, pos]), source)
+    assert "ж漢字" in cand.text and cand.text.startswith("Tom")
+
+
+# --------------------------------------------------------------------------------------------
+# the commands (real processes)
+
+
+def test_cli_run_stdin_nbest_jsonl_and_plots(model_path, cli, tmp_path):
+    r = cli("translate", "run", str(model_path), "--device", "cpu", input="오늘 날씨가 좋네요\n\n톰은 거친 남자야.\n")
+    assert r.code == 0, r.err
+    assert len(r.out.splitlines()) == 3 and r.out.splitlines()[1] == ""
+    assert "<stdin>:2: no tokens" in r.err
+    r = cli("translate", "run", str(model_path), "--n-best", "3", "--beam", "3", "--device", "cpu",
+            input="안녕.\n뛰어!\n")
+    rows = [line.split("\t") for line in r.out.splitlines()]
+    assert r.code == 0 and [x[0] for x in rows] == ["1", "1", "1", "2", "2", "2"]
+    assert float(rows[0][1]) >= float(rows[1][1]) >= float(rows[2][1])
+    tsv = tmp_path / "in.tsv"
+    tsv.write_text("id\tsentence\n7\t안녕.\n8\t뛰어!\n", encoding="utf-8")
+    r = cli("translate", "run", str(model_path), str(tsv), "-F", "jsonl", "--beam", "1", "--device", "cpu")
+    objs = [json.loads(line) for line in r.out.splitlines()]
+    assert r.code == 0 and [o["id"] for o in objs] == ["7", "8"] and objs[0]["sentence"] == "안녕."
+    assert all(o["translation"] for o in objs)
+    from nlpcli.plotting import find_korean_font
+
+    try:
+        find_korean_font()
+    except Exception:
+        pytest.skip("no Korean font here")
+    plots = tmp_path / "att"
+    r = cli("translate", "run", str(model_path), "--attention-plot", str(plots), "--show-attention",
+            "--device", "cpu", input="톰은 거친 남자야.\n안녕.\n")
+    assert r.code == 0, r.err
+    assert sorted(p.name for p in plots.iterdir()) == ["attention-00001.png", "attention-00002.png"]
+    assert (plots / "attention-00001.png").read_bytes()[:4] == b"\x89PNG"
+    assert len(r.out.splitlines()) == 2 and "columns: 1=" in r.err  # the grid goes to stderr only
+
+
+def test_cli_evaluate(model_path, cli, tmp_path):
+    hyps = tmp_path / "hyp.txt"
+    metrics = tmp_path / "m.json"
+    r = cli("translate", "evaluate", str(model_path), str(DEV), "--beam", "2", "-o", str(hyps),
+            "--metrics-out", str(metrics), "--device", "cpu")
+    assert r.code == 0, r.err
+    assert "BLEU" in r.err and "tok:13a" in r.err and "chrF" in r.err and r.out == ""
+    assert len(hyps.read_text(encoding="utf-8").splitlines()) == 372
+    m = json.loads(metrics.read_text())
+    assert 0 <= m["bleu"] <= 100 and m["n"] == 372 and m["direction"] == "ko->en"
+    # the hypotheses file scores the same with sacrebleu directly
+    import sacrebleu
+
+    refs = [line.split("\t")[1] for line in DEV.read_text(encoding="utf-8").splitlines()]
+    assert math.isclose(sacrebleu.corpus_bleu(hyps.read_text(encoding="utf-8").splitlines(), [refs]).score,
+                        m["bleu"], abs_tol=0.01)
+
+
+def test_cli_bad_inputs(model_path, cli, tmp_path):
+    one = tmp_path / "one.tsv"
+    one.write_text("안녕.\n뛰어!\n", encoding="utf-8")
+    r = cli("translate", "train", str(one), "-o", str(tmp_path / "x.pt"), "--device", "cpu")
+    assert r.code == 1 and r.err.strip().count("\n") == 0
+    assert f"{one}:1: expected two tab-separated columns" in r.err
+    # a classifier artifact given to translate run
+    clf = tmp_path / "clf.joblib"
+    head = "\n".join((SAMPLE / "reviews-train.tsv").read_text(encoding="utf-8").splitlines()[:200])
+    (tmp_path / "r.tsv").write_text(head + "\n", encoding="utf-8")
+    r = cli("train", str(tmp_path / "r.tsv"), "--tagger", "none", "--min-df", "1", "-o", str(clf))
+    assert r.code == 0, r.err
+    r = cli("translate", "run", str(clf), input="안녕\n")
+    assert r.code == 1 and "is a classifier artifact, but this command needs translator" in r.err
+    assert "Traceback" not in r.err
+    r = cli("translate", "run", str(model_path), "--n-best", "4", "--beam", "2", input="안녕\n")
+    assert r.code == 2
+
+
+def test_help_does_not_import_torch():
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "nlpcli", "translate", "--help"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and "run" in proc.stdout
+    assert not [line for line in proc.stderr.splitlines() if line.rstrip().endswith((" torch", " sklearn", " gensim"))]
