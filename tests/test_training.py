@@ -105,7 +105,7 @@ def test_resume_refuses_other_options(slice_path, tmp_path, monkeypatch):
 
 def test_rnn_predicts_through_the_common_interface(slice_path, tmp_path):
     cfg, rnn, loop = configs(tmp_path, epochs=1)
-    rnn.cell, rnn.layers, rnn.pooling = "lstm", 2, "last"
+    rnn.cell, rnn.layers, rnn.pooling, rnn.subwords = "lstm", 2, "last", 3
     out = tmp_path / "rnn.pt"
     metrics = train([str(slice_path)], SPEC, str(out), cfg, rnn=rnn, loop=loop)
     assert 0 <= metrics["accuracy"] <= 1

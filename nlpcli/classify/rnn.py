@@ -42,6 +42,7 @@ class RnnConfig:
     freeze_embeddings: bool = False
     learning_rate: float = 2e-3
     weight_decay: float = 0.0
+    subwords: int = 0  # add character n-grams up to this length to each token's embedding; 0: off
 
     def __post_init__(self):
         if self.cell not in CELLS:
@@ -56,12 +57,14 @@ class RnnConfig:
             raise UsageError("--freeze-embeddings needs --embeddings FILE")
         if self.learning_rate <= 0:
             raise UsageError("--learning-rate must be positive")
+        if not 0 <= self.subwords <= 6:
+            raise UsageError("--subwords must be between 0 (off) and 6")
 
     def model_dict(self) -> dict:
         """The options that shape the network (stored in the artifact)."""
         return {k: v for k, v in asdict(self).items()
                 if k in ("cell", "layers", "bidirectional", "hidden", "embedding_dim", "dropout", "pooling",
-                         "max_length")}
+                         "max_length", "subwords")}
 
 
 # --------------------------------------------------------------------------------------------
@@ -69,9 +72,38 @@ class RnnConfig:
 
 
 class Vocabulary:
-    def __init__(self, tokens: Sequence[str]):
+    """Token ids (0 padding, 1 unknown) and, optionally, character n-gram ids (0 none): the
+    n-grams of every token, known or not, so rare and misspelt tokens still carry evidence."""
+
+    SUBWORDS_PER_TOKEN = 24
+
+    def __init__(self, tokens: Sequence[str], subwords: Sequence[str] = (), subword_n: int = 0):
         self.tokens = list(tokens)
         self.index = {t: i for i, t in enumerate(self.tokens)}
+        self.subwords = list(subwords)
+        self.subword_n = subword_n
+        self.subword_index = {g: i + 1 for i, g in enumerate(self.subwords)}
+        self._subword_cache: dict[str, list[int]] = {}
+
+    def with_subwords(self, texts: Sequence[str], n: int, min_count: int = 2) -> "Vocabulary":
+        """Add the character 1..n-grams shared by at least ``min_count`` distinct tokens of ``texts``."""
+        counts: Counter = Counter()
+        for token in {tok for text in texts for tok in text.split()}:
+            counts.update(_char_ngrams(token, n))
+        kept = sorted(g for g, c in counts.items() if c >= min_count)
+        return Vocabulary(self.tokens, kept, n)
+
+    def token_subwords(self, token: str) -> list[int]:
+        ids = self._subword_cache.get(token)
+        if ids is None:
+            get = self.subword_index.get
+            ids = [i for i in (get(g) for g in _char_ngrams(token, self.subword_n)) if i][:self.SUBWORDS_PER_TOKEN]
+            if len(self._subword_cache) < 500_000:
+                self._subword_cache[token] = ids
+        return ids
+
+    def encode_subwords(self, text: str, max_length: int) -> list[list[int]]:
+        return [self.token_subwords(t) for t in text.split()[:max_length]] or [[]]
 
     @classmethod
     def build(cls, texts: Sequence[str], min_count: int = 1, max_size: int | None = None) -> "Vocabulary":
@@ -90,11 +122,21 @@ class Vocabulary:
         return ids or [UNK]  # an empty document: one unknown token (packing needs length >= 1)
 
 
+def _char_ngrams(token: str, n: int) -> list[str]:
+    marked = f"<{token}>"
+    out = []
+    for size in range(1, n + 1):
+        out.extend(marked[i:i + size] for i in range(len(marked) - size + 1) if marked[i:i + size] not in "<>")
+    return list(dict.fromkeys(out))
+
+
 # --------------------------------------------------------------------------------------------
 # the network
 
 
 def build_model(config: dict, vocab_size: int, n_out: int):
+    """The network; with ``config["subwords"]`` a token's vector is its embedding plus the mean of
+    the embeddings of its character n-grams (``config["n_subwords"]`` of them, 0 is padding)."""
     import torch
     from torch import nn
     from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -107,6 +149,9 @@ def build_model(config: dict, vocab_size: int, n_out: int):
             self.bidirectional = c["bidirectional"]
             self.cell = c["cell"]
             self.embedding = nn.Embedding(vocab_size, c["embedding_dim"], padding_idx=PAD)
+            self.subwords = bool(c.get("subwords"))
+            if self.subwords:
+                self.subword_embedding = nn.Embedding(c["n_subwords"], c["embedding_dim"], padding_idx=0)
             rnn_cls = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[c["cell"]]
             self.rnn = rnn_cls(c["embedding_dim"], c["hidden"], num_layers=c["layers"], batch_first=True,
                                bidirectional=c["bidirectional"], dropout=c["dropout"] if c["layers"] > 1 else 0.0)
@@ -114,8 +159,12 @@ def build_model(config: dict, vocab_size: int, n_out: int):
             width = c["hidden"] * (2 if c["bidirectional"] else 1)
             self.out = nn.Linear(width, n_out)
 
-        def forward(self, ids, lengths):
-            x = self.dropout(self.embedding(ids))
+        def forward(self, ids, lengths, sub=None):
+            x = self.embedding(ids)
+            if self.subwords:  # sub: B × T × K n-gram ids
+                count = (sub != 0).sum(-1, keepdim=True).clamp(min=1)
+                x = x + self.subword_embedding(sub).sum(2) / count
+            x = self.dropout(x)
             packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
             output, state = self.rnn(packed)
             if self.pooling == "last":
@@ -137,15 +186,39 @@ def build_model(config: dict, vocab_size: int, n_out: int):
     return RnnTextModel()
 
 
-def make_batch(encoded: Sequence[list[int]], index: Sequence[int]):
-    """Padded ids (B × T) and lengths for the documents ``index``."""
+def make_batch(encoded: Sequence[list[int]], index: Sequence[int], subwords: Sequence[list[list[int]]] | None = None):
+    """Padded ids (B × T), lengths and, with ``subwords``, padded n-gram ids (B × T × K) for ``index``."""
     import torch
 
     lengths = [len(encoded[i]) for i in index]
     ids = torch.zeros(len(index), max(lengths), dtype=torch.long)
     for row, i in enumerate(index):
         ids[row, :lengths[row]] = torch.as_tensor(encoded[i], dtype=torch.long)
-    return ids, torch.as_tensor(lengths, dtype=torch.long)
+    sub = None
+    if subwords is not None:
+        width = max(1, max(len(g) for i in index for g in subwords[i]))
+        flat = np.zeros((len(index), ids.shape[1], width), dtype=np.int64)
+        for row, i in enumerate(index):
+            for t, grams in enumerate(subwords[i]):
+                flat[row, t, :len(grams)] = grams
+        sub = torch.from_numpy(flat)
+    return ids, torch.as_tensor(lengths, dtype=torch.long), sub
+
+
+class Encoded:
+    """Documents as token ids (and n-gram ids when the vocabulary has subwords)."""
+
+    def __init__(self, vocab: "Vocabulary", texts: Sequence[str], max_length: int):
+        self.ids = [vocab.encode(t, max_length) for t in texts]
+        self.subwords = [vocab.encode_subwords(t, max_length) for t in texts] if vocab.subword_n else None
+        self.lengths = np.fromiter((len(e) for e in self.ids), dtype=np.int64, count=len(self.ids))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def batch(self, index, device):
+        ids, lengths, sub = make_batch(self.ids, index, self.subwords)
+        return ids.to(device), lengths, None if sub is None else sub.to(device)
 
 
 def length_batches(lengths: np.ndarray, batch_size: int, generator=None, pool: int = 50) -> list[np.ndarray]:
@@ -168,17 +241,15 @@ def length_batches(lengths: np.ndarray, batch_size: int, generator=None, pool: i
     return [batches[i] for i in shuffle]
 
 
-def predict_encoded(model, encoded: Sequence[list[int]], device, batch_size: int = 256) -> np.ndarray:
+def predict_encoded(model, encoded: Encoded, device, batch_size: int = 256) -> np.ndarray:
     """Raw network outputs (n × n_out) in input order."""
     import torch
 
-    lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
     out = None
     model.eval()
     with torch.no_grad():
-        for batch in length_batches(lengths, batch_size):
-            ids, lens = make_batch(encoded, batch)
-            scores = model(ids.to(device), lens).float().cpu().numpy()
+        for batch in length_batches(encoded.lengths, batch_size):
+            scores = model(*encoded.batch(batch, device)).float().cpu().numpy()
             if out is None:
                 out = np.zeros((len(encoded), scores.shape[1]), dtype=np.float32)
             out[batch] = scores
@@ -279,14 +350,16 @@ def train_rnn(train_ds, dev_ds, labels, output: str, cfg, recipe, data: dict, rc
     if loop.resume:
         ckpt = training.load_checkpoint(loop.resume)
         training.check_resume(ckpt, fingerprint, loop.resume)
-        vocab = Vocabulary(ckpt["extra"]["vocab"])
+        vocab = Vocabulary(ckpt["extra"]["vocab"], ckpt["extra"].get("subwords", []), rcfg.subwords)
     else:
         vocab = Vocabulary.build(train_ds.texts, rcfg.min_count, rcfg.max_vocab)
+        if rcfg.subwords:
+            vocab = vocab.with_subwords(train_ds.texts, rcfg.subwords)
     if len(vocab) <= len(SPECIALS):
         raise DataError(f"no token occurs {rcfg.min_count} times or more: lower --min-count", source=train_ds.name)
-    encoded = [vocab.encode(t, rcfg.max_length) for t in train_ds.texts]
-    lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
-    unk_rate = sum(e.count(UNK) for e in encoded) / max(1, int(lengths.sum()))
+    encoded = Encoded(vocab, train_ds.texts, rcfg.max_length)
+    lengths = encoded.lengths
+    unk_rate = sum(e.count(UNK) for e in encoded.ids) / max(1, int(lengths.sum()))
     progress.info(f"rnn: {len(vocab):,} tokens in the vocabulary ({unk_rate:.1%} of training tokens unknown), "
                   f"{len(train_ds):,} training documents, device {device}")
     if task == "classification":
@@ -302,6 +375,9 @@ def train_rnn(train_ds, dev_ds, labels, output: str, cfg, recipe, data: dict, rc
         n_out = 1
     training.seed_everything(loop.seed)
     model_cfg = rcfg.model_dict()
+    if rcfg.subwords:
+        model_cfg["n_subwords"] = len(vocab.subwords) + 1
+        progress.info(f"rnn: {len(vocab.subwords):,} character n-grams (1-{rcfg.subwords}) in the subword table")
     model = build_model(model_cfg, len(vocab), n_out)
     if rcfg.embeddings and ckpt is None:
         init_embeddings(model, vocab, rcfg.embeddings, rcfg.freeze_embeddings)
@@ -316,14 +392,13 @@ def train_rnn(train_ds, dev_ds, labels, output: str, cfg, recipe, data: dict, rc
         return length_batches(lengths, loop.batch_size, generator)
 
     def loss(net, batch):
-        ids, lens = make_batch(encoded, batch)
-        out = net(ids.to(device), lens)
+        out = net(*encoded.batch(batch, device))
         gold = y[batch].to(device)
         return loss_fn(out if task == "classification" else out[:, 0], gold)
 
     evaluate_fn = None
     if dev_ds is not None:
-        dev_encoded = [vocab.encode(t, rcfg.max_length) for t in dev_ds.texts]
+        dev_encoded = Encoded(vocab, dev_ds.texts, rcfg.max_length)
 
         def evaluate_fn(net):
             pred = scores_to_prediction(task, predict_encoded(net, dev_encoded, device), target)
@@ -333,7 +408,7 @@ def train_rnn(train_ds, dev_ds, labels, output: str, cfg, recipe, data: dict, rc
     loop_task = training.LoopTask(
         model=model, optimizer=optimizer, batches=batches, loss=loss, evaluate=evaluate_fn,
         metric="accuracy" if task == "classification" else "mae", lower_is_better=task == "regression",
-        extra={"vocab": vocab.tokens, "fingerprint": fingerprint})
+        extra={"vocab": vocab.tokens, "subwords": vocab.subwords, "fingerprint": fingerprint})
     result = training.Trainer(loop).fit(loop_task, resume_state=ckpt)
     progress.info(f"rnn: {result.epochs} epoch(s) in {result.seconds / 60:.1f} min "
                   f"(stopped: {result.stopped}); best epoch {result.best_epoch}")
@@ -345,7 +420,8 @@ def train_rnn(train_ds, dev_ds, labels, output: str, cfg, recipe, data: dict, rc
         dev_metrics = evaluate(task, dev_ds, labels, pred)
         data["dev_metrics"] = {k: v for k, v in dev_metrics.items() if k in ("accuracy", "macro_f1", "mae", "rmse", "n")}
     state = {"state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-             "config": model_cfg, "vocab": vocab.tokens, "labels": labels or [], "task": task,
+             "config": model_cfg, "vocab": vocab.tokens, "subwords": vocab.subwords,
+             "labels": labels or [], "task": task,
              "n_out": n_out, "target": target}
     params = {"model": "rnn", "task": task, "labels": labels, "seed": loop.seed, "rnn": asdict(rcfg),
               "loop": loop.to_dict()}
@@ -376,12 +452,12 @@ def load_rnn_predictor(art, device: str = "auto", threads: int | None = None):
                                    f"({type(exc).__name__}: {str(exc).splitlines()[0][:120]}); re-create it") from None
     model.to(torch_device)
     model.eval()
-    vocab = Vocabulary(tokens)
+    vocab = Vocabulary(tokens, list(p.get("subwords") or []), int(config.get("subwords") or 0))
     max_length = int(config["max_length"])
 
     def predict(texts: Sequence[str]):
-        encoded = [vocab.encode(t, max_length) for t in texts]
-        if not encoded:
+        encoded = Encoded(vocab, texts, max_length)
+        if not len(encoded):
             from nlpcli.classify.models import Prediction
 
             return Prediction(probabilities=np.zeros((0, n_out))) if task == "classification" \

@@ -217,6 +217,8 @@ def train(inputs: list[str], spec: InputSpec, output: str, cfg: TrainConfig, rnn
             M.write_json(dev_metrics, cfg.metrics_out, {"model": cfg.model, "dev": dev_ds.name})
     elif cfg.metrics_out:
         progress.warn("no dev data (--dev or --dev-fraction): --metrics-out was not written")
+    else:
+        progress.info("no dev data: pass --dev FILE or --dev-fraction 0.1 for a report")
     return dev_metrics
 
 
@@ -243,7 +245,8 @@ def _train_sklearn(train_ds: Dataset, dev_ds: Dataset | None, labels, output: st
         value_range = (float(y.min()), float(y.max())) if cfg.estimator.clip else None
     estimator = make_estimator(cfg.model, cfg.task, cfg.estimator, len(labels or []), cfg.seed)
     start = time.perf_counter()
-    with progress.task(f"fitting {cfg.model}") as _, _quiet_convergence():
+    progress.info(f"{cfg.model}: fitting {type(estimator).__name__} ...")
+    with _quiet_convergence():
         estimator.fit(X, y)
     fit_seconds = time.perf_counter() - start
     progress.info(f"{cfg.model}: fitted in {fit_seconds:.1f} s")

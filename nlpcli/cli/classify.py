@@ -99,6 +99,7 @@ def train_cmd(
     max_length: Annotated[int, typer.Option("--max-length", min=1, help="rnn: keep at most this many tokens per document.")] = 100,
     min_count: Annotated[int, typer.Option("--min-count", min=1, help="rnn: vocabulary: tokens seen at least this often.")] = 2,
     max_vocab: Annotated[Optional[int], typer.Option("--max-vocab", min=2, help="rnn: at most this many tokens in the vocabulary.")] = None,
+    subwords: Annotated[int, typer.Option("--subwords", min=0, max=6, help="rnn: add the character 1..N-grams of each token to its embedding (helps rare and misspelt tokens); 0: off.")] = 0,
     embeddings: Annotated[Optional[str], typer.Option("--embeddings", help="rnn: initialize embeddings from a word2vec artifact of 'nlpcli embed'.")] = None,
     freeze_embeddings: Annotated[bool, typer.Option("--freeze-embeddings", help="rnn: keep --embeddings fixed.")] = False,
     clip_norm: Annotated[float, typer.Option("--clip-norm", min=0.0, help="rnn: clip the gradient norm to this (0: off).")] = 5.0,
@@ -142,7 +143,8 @@ def train_cmd(
         rnn = RnnConfig(cell=cell, layers=layers, bidirectional=bidirectional, hidden=hidden,
                         embedding_dim=embedding_dim, dropout=dropout, pooling=pooling, max_length=max_length,
                         min_count=min_count, max_vocab=max_vocab, embeddings=embeddings,
-                        freeze_embeddings=freeze_embeddings, learning_rate=learning_rate or 2e-3)
+                        freeze_embeddings=freeze_embeddings, learning_rate=learning_rate or 2e-3,
+                        subwords=subwords)
         loop = LoopConfig(epochs=epochs, batch_size=batch_size, patience=patience if early_stopping else None,
                           clip_norm=clip_norm or None, device=device, threads=threads, seed=seed,
                           checkpoint=checkpoint or f"{output}.ckpt", resume=resume,
