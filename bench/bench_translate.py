@@ -1,0 +1,191 @@
+"""``nlpcli translate`` on ../shared/data/parallel: dev BLEU against minutes, attention vs none, speed.
+
+    flock /tmp/nlpcli-heavy.lock python3 bench/bench_translate.py [--minutes 45] [--only NAME ...]
+
+Each configuration is one whole ``nlpcli translate train train.tsv --dev dev.tsv --max-time MINUTES``
+process (sentencepiece training, tokenization, the training loop with a greedy dev BLEU after each
+epoch, saving). Its ``--metrics-out`` history gives the curve (dev BLEU, greedy, against minutes
+since the start of training, evaluation time included). The saved model is then scored with
+``translate evaluate`` on dev.tsv with greedy search and with beam 5 (BLEU, chrF, sacrebleu
+signatures), and the first configuration's model translates the 2,000 dev sentences with
+``translate run`` (whole process, start-up included) greedy and beam 5 for throughput; the
+translation-only speed comes from ``evaluate`` (timed around the translation itself).
+
+Configurations (``--only`` picks some; ``--extra`` adds options to all that run):
+
+* ``attention-koen``: the defaults (sentencepiece 4k per side, bi-GRU 256, Bahdanau, tied output
+  embedding, label smoothing 0.1, dropout 0.3, Adam 2e-3 with linear decay over the budget), ko->en;
+* ``none-koen``: the same with ``--attention none`` (the fixed-vector baseline), scored greedy;
+* ``attention-enko``: the defaults, en->ko (BLEU on characters, as ``evaluate`` does for Korean);
+* ablations, not run by default: ``plateau-koen`` (``--lr-schedule plateau``), ``spm8k-koen``
+  (8k pieces per side), ``words-koen`` (whitespace tokens both sides), ``threads1-koen`` and
+  ``threads2-koen`` (``--threads``), ``luong-koen``, ``lstm-koen``.
+
+Writes ``bench/results/translate.json``, ``translate.md`` (tables) and ``translate-curve.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as c  # noqa: E402
+
+PARALLEL = Path(os.environ.get("NLPCLI_PARALLEL_DATA", c.REPO.parent / "shared" / "data" / "parallel"))
+RESULTS = c.REPO / "bench" / "results"
+
+#: name -> options added to ``nlpcli translate train TRAIN --dev DEV``
+CONFIGS: dict[str, list[str]] = {
+    "attention-koen": [],
+    "none-koen": ["--attention", "none"],
+    "attention-enko": ["--source-lang", "en", "--target-lang", "ko"],
+    "plateau-koen": ["--lr-schedule", "plateau"],
+    "spm8k-koen": ["--src-vocab-size", "8000", "--tgt-vocab-size", "8000"],
+    "words-koen": ["--src-tokenizer", "whitespace", "--tgt-tokenizer", "whitespace", "--src-vocab-size", "20000",
+                   "--tgt-vocab-size", "12000"],
+    "threads1-koen": ["--threads", "1"],
+    "threads2-koen": ["--threads", "2"],
+    "luong-koen": ["--attention", "luong"],
+    "lstm-koen": ["--cell", "lstm"],
+}
+DEFAULT = ["attention-koen", "none-koen", "attention-enko"]
+
+
+def data(name: str) -> Path:
+    path = PARALLEL / name
+    if not path.exists():
+        sys.exit(f"bench: {path} not found; set NLPCLI_PARALLEL_DATA to the folder holding train.tsv and dev.tsv")
+    return path
+
+
+def evaluate(model: Path, beam: int, outdir: Path, name: str) -> dict:
+    metrics = outdir / f"{name}.eval-beam{beam}.json"
+    c.measure(f"evaluate {name} beam {beam}",
+              c.NLPCLI + ["--quiet", "translate", "evaluate", str(model), str(data("dev.tsv")), "--beam", str(beam),
+                          "--device", "cpu", "--examples", "0", "--metrics-out", str(metrics)])
+    return json.loads(metrics.read_text())
+
+
+def train(name: str, minutes: float, outdir: Path, extra: list[str]) -> dict:
+    options = CONFIGS[name] + extra
+    model = outdir / f"{name}.pt"
+    metrics = outdir / f"{name}.train.json"
+    command = c.NLPCLI + ["translate", "train", str(data("train.tsv")), "--dev", str(data("dev.tsv")),
+                          "--max-time", str(minutes), "--epochs", "200", "--device", "cpu", "--seed", "0",
+                          "-o", str(model), "--checkpoint", str(outdir / f"{name}.ckpt"),
+                          "--metrics-out", str(metrics), *options]
+    m = c.measure(name, command)
+    summary = json.loads(metrics.read_text())
+    greedy = evaluate(model, 1, outdir, name)
+    beam5 = evaluate(model, 5, outdir, name)
+    row = {"name": name, "options": " ".join(options), "minutes": minutes, "wall_min": round(m.wall / 60, 1),
+           "epochs": summary["epochs"], "best_epoch": summary["best_epoch"], "stopped": summary["stopped"],
+           "bleu_greedy": greedy["bleu"], "chrf_greedy": greedy["chrf"], "bleu_beam5": beam5["bleu"],
+           "chrf_beam5": beam5["chrf"], "bleu_signature": beam5["bleu_signature"],
+           "chrf_signature": beam5["chrf_signature"], "peak_rss_mib": round(m.peak_rss / 2**20),
+           "translate_per_s_greedy": greedy["sentences_per_second"], "translate_per_s_beam5": beam5["sentences_per_second"],
+           "curve": [{"minutes": round(h["seconds"] / 60, 2), "epoch": h["epoch"], "bleu": h.get("bleu"),
+                      "chrf": h.get("chrf"), "dev_loss": h.get("dev_loss"), "loss": round(h["loss"], 4),
+                      "lr": h.get("lr")} for h in summary["history"]],
+           "model": str(model)}
+    print(json.dumps({k: v for k, v in row.items() if k != "curve"}, ensure_ascii=False), flush=True)
+    return row
+
+
+def throughput(model: Path, outdir: Path, row: dict) -> list[dict]:
+    sources = outdir / "dev.ko.txt"
+    with open(data("dev.tsv"), encoding="utf-8") as fin, open(sources, "w", encoding="utf-8") as fout:
+        for line in fin:
+            fout.write(line.split("\t")[0] + "\n")
+    n = sum(1 for _ in open(sources, encoding="utf-8"))
+    rows = []
+    for beam in (1, 5):
+        m = c.measure(f"run beam {beam}", c.NLPCLI + ["--quiet", "translate", "run", str(model), str(sources),
+                                                      "--beam", str(beam), "--device", "cpu"],
+                      stdout=outdir / f"dev.beam{beam}.txt")
+        rows.append({"search": "greedy" if beam == 1 else f"beam {beam}", "sentences": n,
+                     "wall_s": round(m.wall, 1), "sentences_per_s": round(n / m.wall, 1),
+                     "in_process_per_s": row["translate_per_s_greedy" if beam == 1 else "translate_per_s_beam5"]})
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for r in rows:
+        xs = [p["minutes"] for p in r["curve"] if p["bleu"] is not None]
+        ys = [p["bleu"] for p in r["curve"] if p["bleu"] is not None]
+        ax.plot(xs, ys, marker="o", label=r["name"])
+    ax.set_xlabel("minutes of training (dev evaluation included)")
+    ax.set_ylabel("dev BLEU (greedy, after each epoch)")
+    ax.set_title("nlpcli translate: dev BLEU against minutes")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+
+
+def markdown(rows: list[dict], speed: list[dict]) -> str:
+    out = [f"machine: {c.machine()}", "",
+           "| config | options | epochs | dev BLEU greedy | dev BLEU beam 5 | chrF beam 5 | wall min |",
+           "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        out.append(f"| {r['name']} | {r['options'] or '(defaults)'} | {r['epochs']} | {r['bleu_greedy']} | "
+                   f"{r['bleu_beam5']} | {r['chrf_beam5']} | {r['wall_min']} |")
+    if rows:
+        out += ["", f"BLEU signature: `{rows[0]['bleu_signature']}`", f"chrF signature: `{rows[0]['chrf_signature']}`"]
+    for r in rows:
+        out += ["", f"curve {r['name']}:", "", "| minutes | epoch | dev BLEU (greedy) | chrF | dev loss | train loss |",
+                "|---|---|---|---|---|---|"]
+        out += [f"| {p['minutes']} | {p['epoch']} | {p['bleu']} | {p['chrf']} | {p['dev_loss']} | {p['loss']} |"
+                for p in r["curve"]]
+    if speed:
+        out += ["", f"translation speed ({rows[0]['name']}, dev sources, --device cpu):", "",
+                "| search | sentences | wall s (whole process) | sentences/s (whole process) | sentences/s "
+                "(translation only, from evaluate) |", "|---|---|---|---|---|"]
+        out += [f"| {s['search']} | {s['sentences']} | {s['wall_s']} | {s['sentences_per_s']} | {s['in_process_per_s']} |"
+                for s in speed]
+    return "\n".join(out) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--minutes", type=float, default=45.0, help="--max-time of every training (default 45)")
+    ap.add_argument("--only", nargs="*", help=f"configurations (default: {', '.join(DEFAULT)}); all: {', '.join(CONFIGS)}")
+    ap.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more 'translate train' options for every run")
+    ap.add_argument("--out", default=str(c.CACHE / "bench-translate"), help="where models and metrics go")
+    ap.add_argument("--results", default=str(RESULTS), help="where translate.json/.md/-curve.png go")
+    ap.add_argument("--no-speed", action="store_true", help="skip the throughput runs")
+    args = ap.parse_args()
+    unknown = [n for n in (args.only or []) if n not in CONFIGS]
+    if unknown:
+        sys.exit(f"bench: unknown configuration(s) {', '.join(unknown)}; choose from {', '.join(CONFIGS)}")
+    outdir, results = Path(args.out), Path(args.results)
+    outdir.mkdir(parents=True, exist_ok=True)
+    results.mkdir(parents=True, exist_ok=True)
+    print(c.machine(), file=sys.stderr)
+    rows = [train(name, args.minutes, outdir, args.extra) for name in (args.only or DEFAULT)]
+    speed = [] if args.no_speed or not rows else throughput(Path(rows[0]["model"]), outdir, rows[0])
+    (results / "translate.json").write_text(json.dumps({"runs": rows, "speed": speed}, indent=2, ensure_ascii=False) + "\n")
+    plot(rows, results / "translate-curve.png")
+    text = markdown(rows, speed)
+    (results / "translate.md").write_text(text)
+    print()
+    print(text)
+    byname = {r["name"]: r for r in rows}
+    if "attention-koen" in byname and "none-koen" in byname:
+        gap = byname["attention-koen"]["bleu_beam5"] - byname["none-koen"]["bleu_greedy"]
+        print(f"attention + beam 5 vs none + greedy: {gap:+.2f} BLEU (target: +2)")
+
+
+if __name__ == "__main__":
+    main()
