@@ -419,3 +419,33 @@ def test_help_does_not_import_torch():
                           capture_output=True, text=True)
     assert proc.returncode == 0 and "run" in proc.stdout
     assert not [line for line in proc.stderr.splitlines() if line.rstrip().endswith((" torch", " sklearn", " gensim"))]
+
+
+def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tmp_path):
+    import signal
+    import time
+
+    out, ckpt = tmp_path / "i.pt", tmp_path / "i.ckpt"
+    common = [str(TRAIN), "--dev", str(DEV), "--dev-limit", "20", "--hidden", "24", "--embedding-dim", "24",
+              "--src-vocab-size", "1000", "--tgt-vocab-size", "1000", "-o", str(out), "--checkpoint", str(ckpt),
+              "--device", "cpu", "--threads", "1"]
+    proc = subprocess.Popen([sys.executable, "-m", "nlpcli", "translate", "train", *common, "--epochs", "50"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while not ckpt.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    err = err.decode("utf-8", "replace")
+    assert proc.returncode == 130, err
+    assert "--resume" in err and "Traceback" not in err and not out.exists()
+    proc = subprocess.run([sys.executable, "-m", "nlpcli", "translate", "train", *common, "--epochs", "2",
+                           "--resume", str(ckpt)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "resuming at epoch" in proc.stderr and out.exists()
+
+
+def test_attention_plot_needs_an_attention_model(tmp_path, cli):
+    out, _ = small_train(tmp_path, "none.pt", model=small_model(attention="none"))
+    r = cli("translate", "run", str(out), "--show-attention", "--device", "cpu", input="안녕.\n")
+    assert r.code == 2 and "--attention none has no attention to show" in r.err

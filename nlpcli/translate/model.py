@@ -188,7 +188,7 @@ def _module_class():
                 context, weights = self._attend(h, enc)
                 feed = torch.tanh(self.combine(torch.cat([h, context], 1)))
                 features = feed
-            pre = self.dropout(torch.tanh(self.pre_output(self.dropout(features))))
+            pre = self.dropout(torch.tanh(self.pre_output(features)))
             return pre, state, feed, weights
 
         def logits(self, pre):

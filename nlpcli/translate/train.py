@@ -243,13 +243,16 @@ def train(inputs: list[str], output: str, cfg: TrainConfig, model_cfg: ModelConf
                 reduction="sum"))
             count += n
         lr = optimizer.param_groups[0]["lr"]
+        dev_loss = round(total / max(count, 1), 4)
+        progress.info(f"  dev chrF {scores['chrf']:.2f}, dev loss {dev_loss:.4f}, learning rate {lr:.2e}, "
+                      f"{(time.perf_counter() - schedule['clock']) / 60:.1f} min")
         if cfg.lr_schedule == "plateau":
             if schedule["best"] is not None and scores["bleu"] <= schedule["best"]:
                 set_lr(lr / 2)
                 progress.info(f"dev BLEU did not improve: learning rate {lr:g} -> {lr / 2:g}")
         if schedule["best"] is None or scores["bleu"] > schedule["best"]:
             schedule["best"] = scores["bleu"]
-        return {"bleu": scores["bleu"], "chrf": scores["chrf"], "dev_loss": round(total / max(count, 1), 4),
+        return {"bleu": scores["bleu"], "chrf": scores["chrf"], "dev_loss": dev_loss,
                 "lr": lr, "minutes": round((time.perf_counter() - schedule["clock"]) / 60, 2)}
 
     on_batch_end = None
