@@ -19,7 +19,8 @@ Configurations (``--only`` picks some; ``--extra`` adds options to all that run)
 * ``attention-enko``: the defaults, en->ko (BLEU on characters, as ``evaluate`` does for Korean);
 * ablations, not run by default: ``plateau-koen`` (``--lr-schedule plateau``), ``spm8k-koen``
   (8k pieces per side), ``words-koen`` (whitespace tokens both sides), ``threads1-koen`` and
-  ``threads2-koen`` (``--threads``), ``luong-koen``, ``lstm-koen``.
+  ``threads2-koen`` (``--threads``), ``luong-koen``, ``lstm-koen``, ``batch128-koen`` (batches of
+  128, lr 3e-3), ``kiwi-koen`` (Kiwi morphemes on the Korean side), ``char-koen`` (characters).
 
 Writes ``bench/results/translate.json``, ``translate.md`` (tables) and ``translate-curve.png``.
 """
@@ -51,6 +52,9 @@ CONFIGS: dict[str, list[str]] = {
     "threads2-koen": ["--threads", "2"],
     "luong-koen": ["--attention", "luong"],
     "lstm-koen": ["--cell", "lstm"],
+    "batch128-koen": ["--batch-size", "128", "--lr", "3e-3"],
+    "kiwi-koen": ["--src-tokenizer", "kiwi", "--src-vocab-size", "20000"],
+    "char-koen": ["--src-tokenizer", "char"],
 }
 DEFAULT = ["attention-koen", "none-koen", "attention-enko"]
 
