@@ -43,8 +43,9 @@ def loop(tmp_path, **kw):
 
 
 def small_train(tmp_path, name="m.pt", model=None, pairs=None, **kw):
-    cfg = TrainConfig(pairs=pairs or PairSpec(), src_vocab_size=1000, tgt_vocab_size=1000, dev=[str(DEV)],
-                      dev_limit=60, **kw)
+    options = dict(src_vocab_size=1000, tgt_vocab_size=1000, dev=[str(DEV)], dev_limit=60)
+    options.update(kw)
+    cfg = TrainConfig(pairs=pairs or PairSpec(), **options)
     out = tmp_path / name
     summary = train([str(TRAIN)], str(out), cfg, model or small_model(), loop(tmp_path))
     return out, summary
@@ -306,6 +307,14 @@ def test_english_to_korean(tmp_path):
     assert tr.info["source_lang"] == "en" and tr.info["target_lang"] == "ko"
     text = tr.translate(["Tom is a rough man."], beam=3)[0].text
     assert any("\uac00" <= ch <= "\ud7a3" for ch in text)
+
+
+def test_kiwi_source_side_trains_and_translates(tmp_path):
+    pytest.importorskip("kiwipiepy")
+    out, _ = small_train(tmp_path, "kiwi.pt", src_tokenizer="kiwi", src_vocab_size=3000)
+    tr = Translator.load(str(out), device="cpu")
+    assert tr.src_tokenizer.kind == "kiwi" and "날씨" in tr.src_vocab.index
+    assert tr.translate(["오늘 날씨가 좋네요"], beam=2)[0].text
 
 
 def test_word_tokenizers_train(tmp_path):
