@@ -94,11 +94,16 @@ class Recipe:
 class Preprocessor:
     """Carries out a recipe on batches of texts; builds its tagger on first use.
 
-    ``threads`` is handed to taggers that parallelise inside the process (Kiwi). Outputs are
-    cached per process (bounded), so repeated texts, common in reviews and logs, are tagged once.
+    ``threads`` is handed to taggers that parallelise inside the process (Kiwi, Okt). Repeated
+    texts, common in reviews and logs, are tagged once: within a batch always, and across
+    batches through a small cache of the outputs of short texts (long ones rarely repeat). The
+    cache is bounded in entries and in text length, so memory stays flat on inputs of any size;
+    when it fills up, only the entries that were hit again survive ("최고", "굿 ㅋㅋ", ...).
     """
 
-    CACHE_LIMIT = 200_000
+    CACHE_LIMIT = 20_000
+    #: texts longer than this (characters) are not kept in the cache
+    CACHE_MAX_CHARS = 200
 
     def __init__(self, recipe: Recipe, threads: int = 1):
         self.recipe = recipe
@@ -108,6 +113,7 @@ class Preprocessor:
                                       spaces=recipe.operation == "normalize")
         self._stop = frozenset(recipe.stopwords)
         self._cache: dict[str, str] = {}
+        self._hits: set[str] = set()
 
     @property
     def tagger(self) -> Tagger:
@@ -159,13 +165,30 @@ class Preprocessor:
         cleaned = [norm(t) for t in texts] if norm.active else list(texts)
         if self.recipe.operation == "split":
             return self._run(cleaned)
-        cache = self._cache
-        if len(cache) + len(cleaned) > self.CACHE_LIMIT:
+        cache, hits = self._cache, self._hits
+        todo: dict[str, str] = {}  # ordered and unique: each distinct new text is tagged once
+        for t in cleaned:
+            if t in cache:
+                hits.add(t)
+            else:
+                todo[t] = ""
+        if not todo:
+            return [cache[t] for t in cleaned]
+        fresh = dict(zip(todo, self._run(list(todo))))
+        out = [cache[t] if t in cache else fresh[t] for t in cleaned]
+        self._remember(fresh)
+        return out
+
+    def _remember(self, fresh: dict[str, str]) -> None:
+        cache, hits, limit = self._cache, self._hits, self.CACHE_LIMIT
+        short = [(t, o) for t, o in fresh.items() if len(t) <= self.CACHE_MAX_CHARS]
+        if len(cache) + len(short) > limit:
+            keep = {t: cache[t] for t in hits if t in cache} if len(hits) <= limit // 2 else {}
             cache.clear()
-        todo = list(dict.fromkeys(t for t in cleaned if t not in cache))
-        if todo:
-            cache.update(zip(todo, self._run(todo)))
-        return [cache[t] for t in cleaned]
+            hits.clear()
+            cache.update(keep)
+        for t, o in short[:max(0, limit - len(cache))]:
+            cache[t] = o
 
     def tokens(self, texts: Sequence[str]) -> list[list[str]]:
         return [line.split() for line in self.process(texts)]
