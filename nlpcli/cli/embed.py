@@ -56,6 +56,7 @@ def train_cmd(
     bucket: Annotated[int, typer.Option("--bucket", help="fastText: hash buckets for n-grams (memory: bucket x dim x 4 bytes).")] = 2_000_000,
     dbow_words: Annotated[bool, typer.Option("--dbow-words", help="doc2vec dbow: also train word vectors (skip-gram), slower, often better.")] = False,
     max_vocab: Annotated[Optional[int], typer.Option("--max-vocab", help="Keep at most this many words (raises the min count).")] = None,
+    loss: Annotated[bool, typer.Option("--loss", help="word2vec: compute the training loss and show it each epoch (a few % slower).")] = False,
     id_column: Annotated[Optional[str], typer.Option("--id-column", help="doc2vec: TSV/CSV column (JSONL field) with document ids.")] = None,
     tagger: Annotated[Optional[str], typer.Option(
         "--tagger", "-t", help="Raw input: tokenize with this tagger (okt, kiwi, ...); stored as the model's recipe.")] = None,
@@ -76,7 +77,8 @@ def train_cmd(
 
     config = EmbedConfig(algo=algo, arch=arch, dim=dim, window=window, min_count=min_count, epochs=epochs,
                          negative=negative, hs=hs, sample=sample, alpha=alpha, workers=workers, seed=seed,
-                         min_n=min_n, max_n=max_n, bucket=bucket, dbow_words=dbow_words, max_vocab=max_vocab)
+                         min_n=min_n, max_n=max_n, bucket=bucket, dbow_words=dbow_words, max_vocab=max_vocab,
+                         loss=loss)
     recipe = build_recipe(operation if tagger else "split", tagger or "okt", stem, norm, nfc, keep,
                           squash, stopwords, 1, False)
     spec = input_spec(fmt, text_column, None, text_field, encoding_errors)
@@ -144,7 +146,7 @@ def similarity_cmd(
     _query("similarity", model, words, as_json=as_json)
 
 
-@embed_app.command("vector", help="A word's vector (gensim's wv[word]), space-separated on one line.")
+@embed_app.command("vector", help="A word's vector (exactly gensim's model.wv of the word), space-separated on one line.")
 def vector_cmd(
     model: Model,
     words: Annotated[Optional[List[str]], typer.Argument(help="WORD (or none: one word a line on stdin).",

@@ -43,6 +43,7 @@ class EmbedConfig:
     bucket: int = 2_000_000
     dbow_words: bool = False
     max_vocab: int | None = None
+    loss: bool = False  # word2vec: compute and report the training loss (a few % slower)
 
     def __post_init__(self):
         if self.algo not in ALGOS:
@@ -64,6 +65,8 @@ class EmbedConfig:
             raise UsageError("--min-n and --max-n must satisfy 1 <= min-n <= max-n")
         if self.dbow_words and not (self.algo == "doc2vec" and self.arch == "dbow"):
             raise UsageError("--dbow-words applies to --algo doc2vec --arch dbow only")
+        if self.loss and self.algo != "word2vec":
+            raise UsageError("--loss is reported by word2vec only (gensim computes no loss for fastText/doc2vec)")
 
     @property
     def has_word_vectors(self) -> bool:
@@ -109,7 +112,7 @@ def _callback(config: EmbedConfig, model_words: list[int]):
             took = time.perf_counter() - self.start
             words = model_words[0]
             line = f"epoch {self.epoch}/{config.epochs}: {words / max(took, 1e-9):,.0f} words/s, {took:.1f} s"
-            if config.algo == "word2vec":
+            if config.algo == "word2vec" and config.loss:
                 total = model.get_latest_training_loss()
                 line += f", loss {total - self.loss:,.0f}"
                 self.loss = total
@@ -165,7 +168,7 @@ def _train(corpus: corpus_mod.Corpus, source: str, inputs: list[str], recipe: Re
     vocab_s = time.perf_counter() - started
     progress.info(f"vocabulary: {len(model.wv):,} words (min count {config.min_count}) from "
                   f"{model.corpus_total_words:,} words in {model.corpus_count:,} documents ({vocab_s:.1f} s)")
-    extra = {"compute_loss": True} if config.algo == "word2vec" else {}
+    extra = {"compute_loss": True} if config.algo == "word2vec" and config.loss else {}
     model.train(**feed, total_examples=model.corpus_count, total_words=model.corpus_total_words,
                 epochs=model.epochs, callbacks=[_callback(config, words)], **extra)
     seconds = time.perf_counter() - started
