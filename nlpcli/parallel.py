@@ -65,3 +65,31 @@ def ordered_map(func: Callable[[Any], Any], chunks: Iterable[Any], jobs: int = 1
             for proc in processes:
                 if proc.is_alive():
                     proc.terminate()
+
+
+def pipelined(func: Callable[[Any], Any], items: Iterable[Any], ahead: int = 1,
+              initializer: Callable | None = None) -> Iterator[tuple[Any, Any]]:
+    """Yield ``(item, func(item))`` in order, computing ``func`` on one background thread up
+    to ``ahead`` items ahead of the consumer.
+
+    For work that releases the GIL (native threads, calls into the JVM): reading the next
+    chunk and writing the last one here overlap with tagging the current one there, so the
+    tagger's threads do not sit idle between chunks. At most ``ahead + 1`` items are in flight.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="nlpcli-pipeline", initializer=initializer)
+    pending: deque = deque()
+    try:
+        for item in items:
+            pending.append((item, pool.submit(func, item)))
+            if len(pending) > ahead:
+                done, future = pending.popleft()
+                yield done, future.result()
+        while pending:
+            done, future = pending.popleft()
+            yield done, future.result()
+    finally:
+        for _, future in pending:
+            future.cancel()
+        pool.shutdown(wait=False, cancel_futures=True)

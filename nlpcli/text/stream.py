@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator
 
-from nlpcli.parallel import ordered_map
+from nlpcli.parallel import ordered_map, pipelined
 from nlpcli.text.recipe import Preprocessor, Recipe, init_worker, process_in_worker
 from nlpcli.textio import Record, chunked
 
@@ -40,6 +40,20 @@ def preprocess_chunks(records: Iterable[Record], recipe: Recipe, jobs: int = 1,
     threaded = recipe.uses_tagger and recipe.tagger in THREADED_TAGGERS
     size = chunk_size or (THREADED_CHUNK_SIZE[recipe.tagger] if threaded and jobs > 1 else CHUNK_SIZE)
     record_chunks = chunked(records, size)
+    if threaded and jobs > 1:
+        # Tag chunk n on the tagger's threads while this thread writes chunk n-1 and reads
+        # chunk n+1. The tagger (and the JVM) is built here first, on the main thread.
+        from nlpcli.text.taggers import attach_daemon
+
+        pre = Preprocessor(recipe, threads=jobs)
+        tagger = pre.tagger
+        process = lambda chunk: pre.process([r.text for r in chunk])  # noqa: E731
+        try:
+            yield from pipelined(process, record_chunks, initializer=attach_daemon)
+        finally:  # done, or stopped early: let a chunk still in flight stop at once
+            if hasattr(tagger, "cancel"):
+                tagger.cancel()
+        return
     if not recipe.uses_tagger or threaded or jobs == 1:
         pre = Preprocessor(recipe, threads=jobs if threaded else 1)
         for chunk in record_chunks:

@@ -95,7 +95,9 @@ def start_jvm(max_heap_mb: int = 1024) -> None:
     options = ["-Dfile.encoding=UTF8", f"-Xmx{max_heap_mb}m"]
     options += os.environ.get(JVM_OPTIONS_ENV, "").split()
     try:
-        jpype.startJVM(jvm_path, *options, classpath=classpath, convertStrings=True)
+        # interrupt=False: Ctrl-C reaches Python (KeyboardInterrupt: clean up, exit 130) instead
+        # of the JVM, whose own handler would halt the process wherever it is
+        jpype.startJVM(jvm_path, *options, classpath=classpath, convertStrings=True, interrupt=False)
     except OSError as exc:
         raise _jvm_missing_error(str(exc)) from None
 
@@ -123,13 +125,14 @@ def _okt_function(jki, norm: bool, stem: bool):
         JClass("java.util.function.Function"), handles.filterReturnValue(tokenize, join))
 
 
-def _attach_daemon() -> None:
-    """Thread-pool initializer: attach this thread to the JVM as a daemon, so that the JVM's
-    shutdown never waits for it."""
+def attach_daemon() -> None:
+    """Thread-pool initializer: attach this thread to the (started) JVM as a daemon, so that
+    the JVM's shutdown never waits for it."""
     try:
         import jpype
 
-        jpype.java.lang.Thread.attachAsDaemon()
+        if jpype.isJVMStarted():
+            jpype.java.lang.Thread.attachAsDaemon()
     except Exception:  # pragma: no cover - older JPype: attached on first call instead
         pass
 
@@ -166,6 +169,7 @@ class OktTagger(Tagger):
         self._stream = jpype.JClass("java.util.Arrays").stream
         self._functions: dict[tuple[bool, bool], object] = {}
         self._pool = None
+        self._cancelled = False
 
     def _function(self, norm: bool, stem: bool):
         key = (bool(norm), bool(stem))
@@ -178,7 +182,7 @@ class OktTagger(Tagger):
             from concurrent.futures import ThreadPoolExecutor
 
             self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="nlpcli-okt",
-                                            initializer=_attach_daemon)
+                                            initializer=attach_daemon)
         return self._pool
 
     def joined(self, texts: Sequence[str], stem: bool = False, norm: bool = False) -> list[str]:
@@ -187,6 +191,8 @@ class OktTagger(Tagger):
         array, stream = self._array, self._stream
 
         def run(part: Sequence[str]) -> list[str]:
+            if self._cancelled:
+                raise RuntimeError("tagging was cancelled")
             return [str(s) for s in stream(array(part)).map(fn).toArray()]
 
         if self.threads == 1 or len(texts) <= self.SLICE:
@@ -196,6 +202,11 @@ class OktTagger(Tagger):
         for result in self._executor().map(run, [texts[i:i + size] for i in range(0, len(texts), size)]):
             out.extend(result)
         return out
+
+    def cancel(self) -> None:
+        """Stop the batches in flight at the next slice (on Ctrl-C or a closed pipe), so the
+        process can exit without tagging the rest of them first."""
+        self._cancelled = True
 
     def pos(self, texts: Sequence[str], stem: bool = False, norm: bool = False) -> list[Tagged]:
         out: list[Tagged] = [[] for _ in texts]
