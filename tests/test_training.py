@@ -218,3 +218,26 @@ def test_sigint_saves_a_checkpoint_and_exits_130(tmp_path):
     state = training.load_checkpoint(str(ckpt))
     assert state["progress"]["epoch"] >= 1
     assert not (tmp_path / "m.pt").exists()
+
+
+def test_embeddings_from_an_embed_model(slice_path, tmp_path, cli):
+    w2v = tmp_path / "w2v"
+    r = cli("embed", "train", str(slice_path), "-c", "document", "-o", str(w2v), "--dim", "16", "--min-count", "1",
+            "--epochs", "1", "--workers", "1")
+    if r.code != 0:
+        pytest.skip(f"embed train unavailable here: {r.err.strip()[-200:]}")
+    cfg, rnn, loop = configs(tmp_path, epochs=1)
+    rnn.embeddings, rnn.freeze_embeddings = str(w2v), True
+    out = tmp_path / "m.pt"
+    train([str(slice_path)], SPEC, str(out), cfg, rnn=rnn, loop=loop)
+    words, vectors = rnn_mod.load_word_vectors(str(w2v))
+    state = artifacts.load(out).payload
+    index = {t: i for i, t in enumerate(state["vocab"])}
+    shared = [w for w in words if w in index][:20]
+    assert shared
+    for w in shared:  # frozen: the trained model still holds the word2vec vectors
+        assert torch.allclose(state["state_dict"]["embedding.weight"][index[w]], torch.as_tensor(vectors[words.index(w)]))
+    rnn.embedding_dim = 32
+    rnn.freeze_embeddings = False
+    with pytest.raises(UsageError, match="--embedding-dim 16"):
+        train([str(slice_path)], SPEC, str(tmp_path / "m2.pt"), cfg, rnn=rnn, loop=loop)

@@ -272,10 +272,18 @@ def scores_to_prediction(task: str, scores: np.ndarray, target: dict):
 
 
 def load_word_vectors(path: str, trust: bool = False) -> tuple[list[str], np.ndarray]:
-    """Words and vectors of a word2vec artifact (``nlpcli embed``), whatever object it holds:
-    gensim KeyedVectors / Word2Vec, or a mapping with ``words`` and ``vectors``."""
-    art = artifacts.load(path, trust=trust)
-    obj = art.payload
+    """Words and vectors of a word2vec/fastText model of ``nlpcli embed`` (a model directory), or
+    of any artifact holding gensim KeyedVectors / Word2Vec or a mapping ``words``/``vectors``."""
+    import os
+
+    if os.path.isdir(path) or os.path.basename(path) == "model.gensim":
+        from nlpcli.embed import store
+
+        obj, manifest = store.load_gensim(path, kinds=("word2vec", "fasttext", "doc2vec"), trust=trust)
+        kind = manifest["kind"]
+    else:
+        art = artifacts.load(path, trust=trust)
+        obj, kind = art.payload, art.kind
     for attr in ("wv", "keyed_vectors"):
         if hasattr(obj, attr):
             obj = getattr(obj, attr)
@@ -286,9 +294,9 @@ def load_word_vectors(path: str, trust: bool = False) -> tuple[list[str], np.nda
         words = getattr(obj, "index_to_key", None) or getattr(obj, "words", None)
         vectors = getattr(obj, "vectors", None)
     if words is None or vectors is None:
-        raise ArtifactError(f"{path}: a {art.kind} artifact without word vectors; --embeddings needs a "
+        raise ArtifactError(f"{path}: a {kind} artifact without word vectors; --embeddings needs a "
                             "word2vec model from 'nlpcli embed'")
-    vectors = np.asarray(vectors.numpy() if hasattr(vectors, "numpy") else vectors, dtype=np.float32)
+    vectors = np.array(vectors.numpy() if hasattr(vectors, "numpy") else vectors, dtype=np.float32)
     if vectors.ndim != 2 or vectors.shape[0] != len(words):
         raise ArtifactError(f"{path}: word vectors of an unexpected shape {vectors.shape}")
     return list(words), vectors
