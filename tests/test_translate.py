@@ -458,3 +458,21 @@ def test_attention_plot_needs_an_attention_model(tmp_path, cli):
     out, _ = small_train(tmp_path, "none.pt", model=small_model(attention="none"))
     r = cli("translate", "run", str(out), "--show-attention", "--device", "cpu", input="안녕.\n")
     assert r.code == 2 and "--attention none has no attention to show" in r.err
+
+
+def test_evaluate_headered_pairs_in_process(model_path, tmp_path, capsys):
+    from nlpcli.translate.evaluate import evaluate_file
+    from nlpcli.translate.run import RunOptions
+
+    rows = [line.split("\t") for line in DEV.read_text(encoding="utf-8").splitlines()[:40]]
+    tsv = tmp_path / "dev.tsv"
+    tsv.write_text("english\tkorean\n" + "".join(f"{en}\t{ko}\n" for ko, en in rows), encoding="utf-8")
+    m = evaluate_file(str(model_path), str(tsv), {"src_column": "korean", "tgt_column": "english"},
+                      RunOptions(beam=1), examples=2, device="cpu")
+    headerless = evaluate_file(str(model_path), str(DEV), None, RunOptions(beam=1), examples=0, device="cpu")
+    assert m["n"] == 40 and m["direction"] == "ko->en" and headerless["n"] == 372
+    err = capsys.readouterr().err
+    assert "worst" in err and "best" in err
+    evaluate_file(str(model_path), str(DEV), {"source_lang": "en", "target_lang": "ko"}, RunOptions(beam=1),
+                  examples=0, device="cpu")
+    assert "translates ko -> en, but the pairs are read as en -> ko" in capsys.readouterr().err
