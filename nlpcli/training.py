@@ -11,8 +11,12 @@ batch, the epoch and the number of batches already done in it. A run resumed fro
 checkpoint (end of an epoch, or where Ctrl-C stopped it) therefore ends at the same model as an
 uninterrupted run with the same seed, data, options and thread count.
 
-Checkpoints are written by the main process only (``is_main``), which is where a distributed
-(DDP) run will plug in.
+Under ``torchrun`` (WORLD_SIZE > 1) the model is wrapped in DistributedDataParallel (gloo on
+CPU, nccl on GPU), each rank trains on every WORLD_SIZE-th batch of the same seeded order (so
+``--batch-size`` is per process: the global batch is WORLD_SIZE times it), every rank evaluates
+the same model on dev and so takes the same early-stopping decision, stopping flags (Ctrl-C,
+time budget) are agreed on with an all-reduce, and only rank 0 writes checkpoints, models and
+reports. Resume works the same way: every rank loads the checkpoint.
 """
 
 from __future__ import annotations
@@ -95,6 +99,8 @@ def resolve_device(name: str = "auto", warn: bool = True):
     if name == "cpu":
         return torch.device("cpu")
     available = torch.cuda.is_available()
+    if name in ("auto", "cuda") and available and dist_context().active:
+        return torch.device("cuda", dist_context().local_rank % torch.cuda.device_count())
     if name == "auto":
         if available:
             return torch.device("cuda")
@@ -133,6 +139,67 @@ def epoch_generator(seed: int, epoch: int):
     import torch
 
     return torch.Generator().manual_seed(seed * 100_003 + epoch)
+
+
+# --------------------------------------------------------------------------------------------
+# distributed runs (torchrun)
+
+
+@dataclass
+class DistContext:
+    """Where this process stands in a ``torchrun`` job (rank 0 of 1 outside one)."""
+
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.world > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def dist_context() -> DistContext:
+    """This process's rank and world size from torchrun's environment (WORLD_SIZE, RANK, LOCAL_RANK)."""
+    world = int(os.environ.get("WORLD_SIZE", "1") or 1)
+    if world <= 1:
+        return DistContext()
+    return DistContext(int(os.environ.get("RANK", "0")), world, int(os.environ.get("LOCAL_RANK", "0")))
+
+
+def is_main_process() -> bool:
+    """Only rank 0 writes models, checkpoints and reports."""
+    return dist_context().is_main
+
+
+def init_distributed(device) -> DistContext:
+    """Join the torchrun job (gloo on CPU, nccl on GPU) when there is one; silence ranks > 0."""
+    ctx = dist_context()
+    if not ctx.active:
+        return ctx
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        backend = "nccl" if device.type == "cuda" else "gloo"
+        dist.init_process_group(backend)
+    if not ctx.is_main:
+        progress.configure(quiet=True, debug=progress.DEBUG)
+    return ctx
+
+
+def _any_rank(flags: list[bool], ctx: DistContext) -> list[bool]:
+    """The flags OR-ed over all ranks, so every rank stops at the same batch."""
+    if not ctx.active:
+        return flags
+    import torch
+    import torch.distributed as dist
+
+    t = torch.tensor([1.0 if f else 0.0 for f in flags])
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return [bool(v) for v in t.tolist()]
 
 
 # --------------------------------------------------------------------------------------------
@@ -181,9 +248,11 @@ class _InterruptFlag:
 class Trainer:
     """Runs :class:`LoopTask` under :class:`LoopConfig`."""
 
-    def __init__(self, config: LoopConfig, is_main: bool = True):
+    def __init__(self, config: LoopConfig, is_main: bool | None = None):
         self.config = config
-        self.is_main = is_main  # only the main process writes checkpoints and reports
+        self.dist = dist_context()
+        # only the main process (rank 0 under torchrun) writes checkpoints and reports
+        self.is_main = self.dist.is_main if is_main is None else is_main
 
     # -- checkpoint state -------------------------------------------------------------------
 
@@ -199,10 +268,20 @@ class Trainer:
                 "loop": self.config.to_dict()}
 
     def save_checkpoint(self, task: LoopTask, epoch: int, batch: int, rng, best_state, stats: dict) -> None:
-        if not self.is_main or not self.config.checkpoint:
+        if not self.config.checkpoint:
             return
-        artifacts.save_torch(self.config.checkpoint, CHECKPOINT_KIND,
-                             self._state(task, epoch, batch, rng, best_state, stats),
+        rank_rngs = None
+        if self.dist.active:  # every rank's RNG (dropout draws differ per rank): a collective call
+            import torch.distributed as dist
+
+            rank_rngs = [None] * self.dist.world
+            dist.all_gather_object(rank_rngs, rng)
+        if not self.is_main:
+            return
+        state = self._state(task, epoch, batch, rng, best_state, stats)
+        if rank_rngs is not None:
+            state["rng"]["ranks"] = rank_rngs
+        artifacts.save_torch(self.config.checkpoint, CHECKPOINT_KIND, state,
                              params={"loop": self.config.to_dict()})
 
     def _restore(self, task: LoopTask, ckpt: dict) -> tuple[int, int, Any, dict]:
@@ -216,6 +295,9 @@ class Trainer:
                                 f"({str(exc).splitlines()[0][:160]}); resume with the options it was "
                                 "started with") from None
         rng = ckpt["rng"]["torch"]
+        ranks = ckpt["rng"].get("ranks")
+        if self.dist.active and ranks is not None and len(ranks) == self.dist.world:
+            rng = ranks[self.dist.rank]
         torch.set_rng_state(rng)
         if "cuda" in ckpt["rng"] and torch.cuda.is_available():
             with contextlib.suppress(RuntimeError):
@@ -244,6 +326,14 @@ class Trainer:
         rng_at_batch = torch.get_rng_state()
         done = start_batch
         device = next(model.parameters()).device
+        ctx = init_distributed(device)
+        net = model
+        if ctx.active:
+            # DistributedDataParallel: gradients averaged over ranks after every backward; each rank
+            # trains on its share of every epoch's batches (the same seeded order on every rank)
+            from torch.nn.parallel import DistributedDataParallel
+
+            net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
         def elapsed() -> float:
             return time.perf_counter() - started
@@ -252,6 +342,9 @@ class Trainer:
             try:
                 while epoch < cfg.epochs:
                     batches = task.batches(epoch, epoch_generator(cfg.seed, epoch))
+                    if ctx.active:
+                        share = len(batches) // ctx.world
+                        batches = batches[ctx.rank:share * ctx.world:ctx.world]
                     model.train()
                     out_of_time = False
                     with progress.task(f"epoch {epoch + 1}/{cfg.epochs}", total=len(batches),
@@ -260,7 +353,7 @@ class Trainer:
                         for b in range(start_batch, len(batches)):
                             # invariant: (done, rng_at_batch) describe the start of batch ``done``
                             task.optimizer.zero_grad(set_to_none=True)
-                            loss = task.loss(model, batches[b])
+                            loss = task.loss(net, batches[b])
                             loss.backward()
                             if cfg.clip_norm:
                                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_norm)
@@ -280,9 +373,14 @@ class Trainer:
                                                        f"{stats['loss_sum'] / stats['loss_count']:.4f}")
                             if task.on_batch_end is not None:
                                 task.on_batch_end(epoch, b)
-                            if interrupt.raised:
+                            late = cfg.max_time is not None and elapsed() > cfg.max_time and done < len(batches)
+                            if ctx.active:
+                                interrupted, late = _any_rank([interrupt.raised, late], ctx)
+                            else:
+                                interrupted = interrupt.raised
+                            if interrupted:
                                 raise KeyboardInterrupt
-                            if cfg.max_time is not None and elapsed() > cfg.max_time and done < len(batches):
+                            if late:
                                 out_of_time = True
                                 break
                     record = {"epoch": epoch + 1, "batches": done,
@@ -309,15 +407,19 @@ class Trainer:
                         stopped = "early"
                         progress.info(f"early stopping: no dev improvement in {cfg.patience} epoch(s)")
                         break
-                    if cfg.max_time is not None and elapsed() > cfg.max_time and epoch < cfg.epochs:
+                    late = cfg.max_time is not None and elapsed() > cfg.max_time
+                    if ctx.active:
+                        late = _any_rank([late], ctx)[0]
+                    if late and epoch < cfg.epochs:
                         stopped = "time"
                         progress.warn(f"--max-time reached after {elapsed() / 60:.1f} min; stopping")
                         break
             except KeyboardInterrupt:
                 stats["elapsed"] = elapsed()
-                if self.is_main and cfg.checkpoint:
-                    with _ignore_sigint():
+                if cfg.checkpoint:
+                    with _ignore_sigint():  # every rank takes part (RNG gather); rank 0 writes
                         self.save_checkpoint(task, epoch, done, rng_at_batch, best_state, stats)
+                if self.is_main and cfg.checkpoint:
                     progress.warn(f"interrupted at epoch {epoch + 1}, batch {done}: checkpoint saved to "
                                   f"{cfg.checkpoint}; continue with --resume {cfg.checkpoint}")
                 raise

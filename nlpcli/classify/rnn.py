@@ -433,8 +433,9 @@ def train_rnn(train_ds, dev_ds, labels, output: str, cfg, recipe, data: dict, rc
              "n_out": n_out, "target": target}
     params = {"model": "rnn", "task": task, "labels": labels, "seed": loop.seed, "rnn": asdict(rcfg),
               "loop": loop.to_dict()}
-    artifacts.save_torch(output, kind_for(task), state, params=params, recipe=recipe.to_dict(), data=data)
-    progress.info(f"{kind_for(task)} (rnn) -> {output}")
+    if training.is_main_process():  # under torchrun, rank 0 alone writes the model
+        artifacts.save_torch(output, kind_for(task), state, params=params, recipe=recipe.to_dict(), data=data)
+        progress.info(f"{kind_for(task)} (rnn) -> {output}")
     return dev_metrics
 
 

@@ -283,6 +283,8 @@ def train(inputs: list[str], output: str, cfg: TrainConfig, model_cfg: ModelConf
              "source_lang": cfg.pairs.source_lang, "target_lang": cfg.pairs.target_lang,
              "pairs": cfg.pairs.to_dict()}
     params = {"train": cfg.to_dict(), "model": model_cfg.to_dict(), "loop": loop.to_dict()}
+    if not training.is_main_process():  # under torchrun, rank 0 alone writes the model
+        return summary
     artifacts.save_torch(output, KIND, state, params=params, data={"train": train_pairs.name, **summary})
     progress.info(f"{KIND} -> {output}")
     if cfg.metrics_out:
