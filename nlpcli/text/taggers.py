@@ -185,23 +185,26 @@ class OktTagger(Tagger):
                                             initializer=attach_daemon)
         return self._pool
 
+    def _sliced(self, run, texts: Sequence[str]) -> list:
+        """``run`` over ``texts`` in slices, on the thread pool when there are threads."""
+        def checked(part: Sequence[str]) -> list:
+            if self._cancelled:
+                raise RuntimeError("tagging was cancelled")
+            return run(part)
+
+        if self.threads == 1 or len(texts) <= self.SLICE:
+            return checked(texts)
+        size = self.SLICE
+        out: list = []
+        for result in self._executor().map(checked, [texts[i:i + size] for i in range(0, len(texts), size)]):
+            out.extend(result)
+        return out
+
     def joined(self, texts: Sequence[str], stem: bool = False, norm: bool = False) -> list[str]:
         """Okt's ``word/Tag`` tokens of each (non-empty) text, joined by newlines."""
         fn = self._function(norm, stem)
         array, stream = self._array, self._stream
-
-        def run(part: Sequence[str]) -> list[str]:
-            if self._cancelled:
-                raise RuntimeError("tagging was cancelled")
-            return [str(s) for s in stream(array(part)).map(fn).toArray()]
-
-        if self.threads == 1 or len(texts) <= self.SLICE:
-            return run(texts)
-        size = self.SLICE
-        out: list[str] = []
-        for result in self._executor().map(run, [texts[i:i + size] for i in range(0, len(texts), size)]):
-            out.extend(result)
-        return out
+        return self._sliced(lambda part: [str(s) for s in stream(array(part)).map(fn).toArray()], texts)
 
     def cancel(self) -> None:
         """Stop the batches in flight at the next slice (on Ctrl-C or a closed pipe), so the
@@ -225,10 +228,12 @@ class OktTagger(Tagger):
         return tag == "Noun"
 
     def phrases(self, texts: Sequence[str]) -> list[list[str]]:
-        return [list(self._okt.phrases(t)) if t else [] for t in texts]
+        okt = self._okt
+        return self._sliced(lambda part: [[str(p) for p in okt.phrases(t)] if t else [] for t in part], texts)
 
     def normalize(self, texts: Sequence[str]) -> list[str]:
-        return [str(self._okt.normalize(t)) if t else "" for t in texts]
+        jki = self._jki
+        return self._sliced(lambda part: [str(jki.normalize(t)) if t else "" for t in part], texts)
 
 
 class _KonlpyTagger(Tagger):
