@@ -28,6 +28,9 @@ CONFIGS: dict[str, tuple[str, list[str]]] = {
     "logreg-defaults": ("reviews", []),
     "logreg-word+char14": ("reviews", ["--char-ngram", "1,4", "--C", "3"]),
     "logreg-word+char14-C6": ("reviews", ["--char-ngram", "1,4", "--C", "6"]),
+    # character n-grams of the raw text (what stemming removes: endings, spelling, ㅋㅋ): trained
+    # from the raw files (Okt runs here, -j 2), since the raw text must reach the features
+    "logreg-word+rawchar14": ("reviews-raw", ["--char-ngram", "1,4", "--char-source", "text", "--C", "3", "-j", "2"]),
     "mlp": ("reviews", ["--model", "mlp", "--hidden-sizes", "128", "--max-features", "50000",
                         "--epochs", "8", "--batch-size", "256"]),
     "linreg-ridge-char14": ("ratings", ["--model", "linreg", "--task", "regression", "--ngram", "1,1",
@@ -37,6 +40,9 @@ CONFIGS: dict[str, tuple[str, list[str]]] = {
                                              "--alpha", "1.0"]),
     "linreg-lad-word+char14": ("ratings", ["--model", "linreg", "--task", "regression", "--loss", "absolute",
                                            "--char-ngram", "1,4", "--C", "0.3"]),
+    "linreg-lad-word+rawchar14": ("ratings-raw", ["--model", "linreg", "--task", "regression", "--loss", "absolute",
+                                                  "--char-ngram", "1,4", "--char-source", "text", "--C", "0.3",
+                                                  "-j", "2"]),
 }
 
 SETS = {"reviews": ("train.tsv", "dev.tsv", "label", "reviews-{}.okt.tsv"),
@@ -64,10 +70,15 @@ def data_paths(kind: str) -> tuple[Path, Path, str]:
 def run(name: str, outdir: Path, extra: list[str] | None = None) -> dict:
     kind, options = CONFIGS[name] if name in CONFIGS else ("reviews", [])
     options = options + (extra or [])
-    train, dev, label = data_paths(kind)
+    if kind.endswith("-raw"):  # the raw files, tokenized by the recipe inside the run
+        train_name, dev_name, label, _ = SETS[kind[:-4]]
+        train, dev, given = c.data_file(train_name), c.data_file(dev_name), []
+    else:
+        train, dev, label = data_paths(kind)
+        given = ["--tokenized"]
     model = outdir / f"{name}.joblib"
     metrics = outdir / f"{name}.json"
-    command = c.NLPCLI + ["--quiet", "train", str(train), "--tokenized", "--dev", str(dev), "--label-column", label,
+    command = c.NLPCLI + ["--quiet", "train", str(train), *given, "--dev", str(dev), "--label-column", label,
                           "-o", str(model), "--metrics-out", str(metrics), *options]
     m = c.measure(name, command)
     result = json.loads(metrics.read_text())

@@ -253,3 +253,25 @@ def test_predict_usage_errors(logreg_model, tmp_path):
     model_path, _ = logreg_model
     with pytest.raises(UsageError, match="--label-column"):
         predict_files(str(model_path), ["-"], InputSpec(), metrics_out=str(tmp_path / "x.json"))
+
+
+def test_char_ngrams_of_the_raw_text(reviews, tmp_path):
+    """--char-source text: the character block reads the documents before tokenization, in
+    training and in predict; pre-tokenized input is refused with a clear message."""
+    train_path, dev_path = reviews
+    cfg = TrainConfig(recipe=SPLIT, dev=[str(dev_path)],
+                      features=VectorizerConfig(ngram=(1, 1), char_ngram=(2, 3), char_source="text"))
+    model_path = tmp_path / "raw.joblib"
+    m = train([str(train_path)], InputSpec(label_column="label"), str(model_path), cfg)
+    model = load_model(str(model_path))
+    assert model.needs_raw
+    out = tmp_path / "p.tsv"
+    again = predict_files(str(model_path), [str(dev_path)], InputSpec(label_column="label"), output=str(out))
+    assert again["accuracy"] == pytest.approx(m["accuracy"])
+    with pytest.raises(UsageError, match="without --tokenized"):
+        predict_files(str(model_path), [str(dev_path)], InputSpec(), tokenized=True)
+    cfg.tokenized = True
+    with pytest.raises(UsageError, match="without --tokenized"):
+        train([str(train_path)], InputSpec(label_column="label"), str(tmp_path / "x.joblib"), cfg)
+    with pytest.raises(UsageError, match="--char-source"):
+        VectorizerConfig(char_ngram=(1, 3), char_source="bytes")

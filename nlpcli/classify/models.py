@@ -144,7 +144,14 @@ class TextModel:
         self.labels = labels
         self.value_range = value_range  # regression: clip predictions to it (None: no clipping)
 
-    def features(self, texts: Sequence[str]):
+    @property
+    def needs_raw(self) -> bool:
+        """Whether the features also read the raw documents (character n-grams of the text)."""
+        return bool(getattr(self.extractor, "needs_raw", False))
+
+    def features(self, texts: Sequence[str], raw: Sequence[str] | None = None):
+        if self.needs_raw:
+            return self.extractor.transform(list(texts), raw=None if raw is None else list(raw))
         return self.extractor.transform(list(texts))
 
     def predict_features(self, X) -> Prediction:
@@ -166,5 +173,6 @@ class TextModel:
             proba = full
         return Prediction(probabilities=proba)
 
-    def predict(self, texts: Sequence[str]) -> Prediction:
-        return self.predict_features(self.features(texts))
+    def predict(self, texts: Sequence[str], raw: Sequence[str] | None = None) -> Prediction:
+        """Predictions for tokenized ``texts`` (and their ``raw`` documents, when the features need them)."""
+        return self.predict_features(self.features(texts, raw))

@@ -29,12 +29,13 @@ MODEL_KINDS = ("classifier", "regressor")
 class LoadedModel:
     """What ``predict`` needs from any model: its recipe, task, labels and a batch function."""
 
-    predict: Callable[[Sequence[str]], Prediction]
+    predict: Callable[..., Prediction]  # (tokenized texts, raw=documents) -> Prediction
     recipe: Recipe
     task: str
     labels: list[str] | None
     manifest: dict
     batch_size: int = 4000
+    needs_raw: bool = False  # the features read the raw documents too
 
 
 def load_model(path: str, trust: bool = False, device: str = "auto", threads: int | None = None) -> LoadedModel:
@@ -45,11 +46,13 @@ def load_model(path: str, trust: bool = False, device: str = "auto", threads: in
         from nlpcli.classify.rnn import load_rnn_predictor
 
         predict, task, labels = load_rnn_predictor(art, device=device, threads=threads)
-        return LoadedModel(predict, recipe, task, labels, art.manifest, batch_size=2000)
+        return LoadedModel(lambda texts, raw=None: predict(texts), recipe, task, labels, art.manifest,
+                           batch_size=2000)
     model = art.payload
     if not hasattr(model, "predict") or not hasattr(model, "task"):
         raise ArtifactError(f"{path}: the {art.kind} artifact holds no usable model; re-create it")
-    return LoadedModel(model.predict, recipe, model.task, model.labels, art.manifest)
+    return LoadedModel(model.predict, recipe, model.task, model.labels, art.manifest,
+                       needs_raw=bool(getattr(model, "needs_raw", False)))
 
 
 def format_number(value: float) -> str:
@@ -89,6 +92,9 @@ def predict_files(model_path: str, inputs: list[str], spec: InputSpec, *, output
         raise UsageError("--top-k is for classifiers; this model predicts numbers")
     if model.labels is not None:
         top_k = min(top_k, len(model.labels))
+    if tokenized and model.needs_raw:
+        raise UsageError("this model also reads character n-grams of the raw text: give raw input, "
+                         "without --tokenized")
     recipe = Recipe(operation="split", nfc=model.recipe.nfc) if tokenized else model.recipe
     fmt = output_format or default_output_format(inputs[0], spec)
     structured = fmt in ("jsonl", "text")
@@ -104,7 +110,7 @@ def predict_files(model_path: str, inputs: list[str], spec: InputSpec, *, output
         writer = RecordWriter(stream, fmt, primary="") if fmt != "text" else None
         for records, texts in chunks:
             empty += sum(1 for t in texts if not t.strip())
-            pred = model.predict(texts)
+            pred = model.predict(texts, raw=[r.text for r in records] if model.needs_raw else None)
             rows = _rows(model, pred, top_k, structured)
             if writer is not None:
                 # plain-text input has no columns to pass through: keep the text itself

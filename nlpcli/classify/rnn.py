@@ -42,6 +42,7 @@ class RnnConfig:
     freeze_embeddings: bool = False
     learning_rate: float = 2e-3
     weight_decay: float = 0.0
+    lr_decay: float = 1.0  # the learning rate of epoch e is learning_rate * lr_decay**e
     subwords: int = 0  # add character n-grams up to this length to each token's embedding; 0: off
 
     def __post_init__(self):
@@ -57,6 +58,8 @@ class RnnConfig:
             raise UsageError("--freeze-embeddings needs --embeddings FILE")
         if self.learning_rate <= 0:
             raise UsageError("--learning-rate must be positive")
+        if not 0 < self.lr_decay <= 1:
+            raise UsageError("--lr-decay must be in (0, 1]")
         if not 0 <= self.subwords <= 6:
             raise UsageError("--subwords must be between 0 (off) and 6")
 
@@ -397,6 +400,10 @@ def train_rnn(train_ds, dev_ds, labels, output: str, cfg, recipe, data: dict, rc
     loss_fn = torch.nn.CrossEntropyLoss() if task == "classification" else torch.nn.MSELoss()
 
     def batches(epoch, generator):
+        # called at the start of each epoch: the epoch's learning rate is a function of the epoch
+        # alone, so a resumed run follows the same schedule
+        for group in optimizer.param_groups:
+            group["lr"] = rcfg.learning_rate * rcfg.lr_decay ** epoch
         return length_batches(lengths, loop.batch_size, generator)
 
     def loss(net, batch):

@@ -33,17 +33,20 @@ class Dataset:
     labels: list[str]
     name: str
     values: list[float] | None = None  # regression targets
+    raw: list[str] | None = None  # the documents before tokenization (features that read them)
 
     def __len__(self) -> int:
         return len(self.texts)
 
     def subset(self, index, name: str) -> "Dataset":
         return Dataset([self.texts[i] for i in index], [self.labels[i] for i in index], name,
-                       None if self.values is None else [self.values[i] for i in index])
+                       None if self.values is None else [self.values[i] for i in index],
+                       None if self.raw is None else [self.raw[i] for i in index])
 
 
 def read_labelled(inputs: list[str], spec: InputSpec, recipe: Recipe, *, task: str = "classification",
-                  jobs: int = 1, tokenized: bool = False, drop_empty: bool = True) -> Dataset:
+                  jobs: int = 1, tokenized: bool = False, drop_empty: bool = True,
+                  keep_raw: bool = False) -> Dataset:
     """Documents and labels of ``inputs``, tokenized by ``recipe`` (as they are with ``tokenized``).
 
     Documents whose text is empty after preprocessing are left out with a warning (they carry no
@@ -55,6 +58,7 @@ def read_labelled(inputs: list[str], spec: InputSpec, recipe: Recipe, *, task: s
     texts: list[str] = []
     labels: list[str] = []
     values: list[float] | None = [] if task == "regression" else None
+    raw: list[str] | None = [] if keep_raw else None
     empty: list[str] = []
     chunks = preprocess_chunks(read_records(inputs, spec), reader, jobs=jobs)
     name = ", ".join(display_name(p) for p in inputs)
@@ -79,6 +83,8 @@ def read_labelled(inputs: list[str], spec: InputSpec, recipe: Recipe, *, task: s
                     continue
                 texts.append(text)
                 labels.append(label)
+                if raw is not None:
+                    raw.append(r.text)
                 if values is not None:
                     values.append(number)
             bar.advance(len(records))
@@ -88,7 +94,7 @@ def read_labelled(inputs: list[str], spec: InputSpec, recipe: Recipe, *, task: s
     if not texts:
         raise DataError("no documents with text to train on" + (" (all were empty)" if empty else ""),
                         source=name)
-    return Dataset(texts, labels, name, values)
+    return Dataset(texts, labels, name, values, raw)
 
 
 def label_order(labels) -> list[str]:
@@ -153,12 +159,16 @@ class TrainConfig:
             raise UsageError("--model linreg predicts numbers: add --task regression (labels: --model logreg)")
 
 
-def load_data(inputs: list[str], spec: InputSpec, cfg: TrainConfig, recipe: Recipe) -> tuple[Dataset, Dataset | None]:
-    train_ds = read_labelled(inputs, spec, recipe, task=cfg.task, jobs=cfg.jobs, tokenized=cfg.tokenized)
+def load_data(inputs: list[str], spec: InputSpec, cfg: TrainConfig, recipe: Recipe,
+              keep_raw: bool = False) -> tuple[Dataset, Dataset | None]:
+    if keep_raw and cfg.tokenized:
+        raise UsageError("--char-source text reads the raw documents: train on the raw file, without --tokenized")
+    train_ds = read_labelled(inputs, spec, recipe, task=cfg.task, jobs=cfg.jobs, tokenized=cfg.tokenized,
+                             keep_raw=keep_raw)
     dev_ds = None
     if cfg.dev:
         dev_ds = read_labelled(cfg.dev, spec, recipe, task=cfg.task, jobs=cfg.jobs, tokenized=cfg.tokenized,
-                               drop_empty=False)
+                               drop_empty=False, keep_raw=keep_raw)
         if cfg.dev_fraction:
             progress.warn("--dev given: --dev-fraction is ignored")
     else:
@@ -193,7 +203,9 @@ def train(inputs: list[str], spec: InputSpec, output: str, cfg: TrainConfig, rnn
     if cfg.model == "rnn" and cfg.vectorizer:
         raise UsageError("--vectorizer is for logreg/linreg/mlp; the RNN learns its own embeddings "
                          "(initialize them with --embeddings)")
-    train_ds, dev_ds = load_data(inputs, spec, cfg, recipe)
+    needs_raw = (cfg.model in SKLEARN_MODELS and not cfg.vectorizer and cfg.features.char_ngram is not None
+                 and cfg.features.char_source == "text")
+    train_ds, dev_ds = load_data(inputs, spec, cfg, recipe, keep_raw=needs_raw)
     labels = check_classes(train_ds) if cfg.task == "classification" else None
     if dev_ds is not None and labels is not None:
         unseen = sorted(set(dev_ds.labels) - set(labels))
@@ -231,7 +243,8 @@ def _train_sklearn(train_ds: Dataset, dev_ds: Dataset | None, labels, output: st
     start = time.perf_counter()
     if extractor is None:
         extractor = TextFeatures(cfg.features)
-        X = extractor.fit_transform(train_ds.texts)
+        X = extractor.fit_transform(train_ds.texts, raw=train_ds.raw) if train_ds.raw is not None \
+            else extractor.fit_transform(train_ds.texts)
     else:
         X = extractor.transform(train_ds.texts)
     progress.info(f"features: {X.shape[0]:,} documents x {X.shape[1]:,} features "
@@ -253,7 +266,7 @@ def _train_sklearn(train_ds: Dataset, dev_ds: Dataset | None, labels, output: st
     model = TextModel(extractor, estimator, cfg.task, labels, value_range)
     dev_metrics = None
     if dev_ds is not None:
-        dev_metrics = evaluate(cfg.task, dev_ds, labels, model.predict(dev_ds.texts))
+        dev_metrics = evaluate(cfg.task, dev_ds, labels, model.predict(dev_ds.texts, raw=dev_ds.raw))
         data["dev_metrics"] = {k: v for k, v in dev_metrics.items() if k in ("accuracy", "macro_f1", "mae", "rmse", "n")}
     data["fit_seconds"] = round(fit_seconds, 2)
     params = {"model": cfg.model, "task": cfg.task, "labels": labels, "seed": cfg.seed,

@@ -66,6 +66,7 @@ def train_cmd(
     kind: Annotated[str, typer.Option("--kind", help="Features: count or tfidf.")] = "tfidf",
     ngram: Annotated[str, typer.Option("--ngram", help="Features: word n-gram range MIN,MAX.")] = "1,2",
     char_ngram: Annotated[Optional[str], typer.Option("--char-ngram", help="Features: also character n-grams of this range (char_wb tf-idf), e.g. 1,4.")] = None,
+    char_source: Annotated[str, typer.Option("--char-source", help="Features: --char-ngram reads the tokens, or the raw text (text: keeps endings and spelling that stemming removes; not with --tokenized).")] = "tokens",
     min_df: Annotated[str, typer.Option("--min-df", help="Features: ignore terms in fewer documents (count or fraction).")] = "3",
     max_df: Annotated[str, typer.Option("--max-df", help="Features: ignore terms in more documents (count or fraction).")] = "0.9",
     binary: Annotated[bool, typer.Option("--binary", help="Features: 0/1 presence instead of counts.")] = False,
@@ -102,6 +103,7 @@ def train_cmd(
     subwords: Annotated[int, typer.Option("--subwords", min=0, max=6, help="rnn: add the character 1..N-grams of each token to its embedding (helps rare and misspelt tokens); 0: off.")] = 0,
     embeddings: Annotated[Optional[str], typer.Option("--embeddings", help="rnn: initialize embeddings from a word2vec artifact of 'nlpcli embed'.")] = None,
     freeze_embeddings: Annotated[bool, typer.Option("--freeze-embeddings", help="rnn: keep --embeddings fixed.")] = False,
+    lr_decay: Annotated[float, typer.Option("--lr-decay", min=0.0, max=1.0, help="rnn: multiply the learning rate by this after each epoch (1: constant).")] = 1.0,
     clip_norm: Annotated[float, typer.Option("--clip-norm", min=0.0, help="rnn: clip the gradient norm to this (0: off).")] = 5.0,
     device: Device = "auto",
     threads: Threads = None,
@@ -125,7 +127,8 @@ def train_cmd(
                           stopwords, 1, False)
     features = VectorizerConfig(kind=kind, ngram=ngram, min_df=min_df, max_df=max_df, binary=binary,
                                 max_features=max_features, sublinear_tf=sublinear_tf, weighting=weighting,
-                                norm=None if row_norm == "none" else row_norm, char_ngram=char_ngram)
+                                norm=None if row_norm == "none" else row_norm, char_ngram=char_ngram,
+                                char_source=char_source)
     estimator = EstimatorConfig(
         C=C, class_weight=None if class_weight == "none" else class_weight, solver=solver,
         max_iter=epochs if model == "mlp" else max_iter,
@@ -144,7 +147,7 @@ def train_cmd(
                         embedding_dim=embedding_dim, dropout=dropout, pooling=pooling, max_length=max_length,
                         min_count=min_count, max_vocab=max_vocab, embeddings=embeddings,
                         freeze_embeddings=freeze_embeddings, learning_rate=learning_rate or 2e-3,
-                        subwords=subwords)
+                        subwords=subwords, lr_decay=lr_decay)
         loop = LoopConfig(epochs=epochs, batch_size=batch_size, patience=patience if early_stopping else None,
                           clip_norm=clip_norm or None, device=device, threads=threads, seed=seed,
                           checkpoint=checkpoint or f"{output}.ckpt", resume=resume,

@@ -79,6 +79,7 @@ class VectorizerConfig:
     weighting: str = "sklearn"
     norm: str | None = "l2"
     char_ngram: tuple[int, int] | None = None  # add a char_wb tf-idf block of this range
+    char_source: str = "tokens"  # the char block reads the tokenized text, or "text": the raw text
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -96,6 +97,8 @@ class VectorizerConfig:
         self.ngram = parse_ngram(self.ngram)
         if self.char_ngram is not None:
             self.char_ngram = parse_ngram(self.char_ngram)
+        if self.char_source not in ("tokens", "text"):
+            raise UsageError("--char-source must be tokens or text")
         self.min_df = parse_df(self.min_df, "--min-df")
         self.max_df = parse_df(self.max_df, "--max-df")
 
@@ -176,7 +179,21 @@ class TextFeatures:
                                max_df=c.max_df, sublinear_tf=True, lowercase=c.lowercase,
                                max_features=c.max_features, dtype=np.float64)
 
-    def fit_transform(self, texts: Sequence[str]):
+    @property
+    def needs_raw(self) -> bool:
+        """True when the character block reads the raw text (``char_source="text"``): then
+        ``fit_transform``/``transform`` need ``raw``, the documents before tokenization."""
+        return bool(getattr(self.config, "char_source", "tokens") == "text" and self.config.char_ngram)
+
+    def _char_input(self, texts: Sequence[str], raw: Sequence[str] | None) -> Sequence[str]:
+        if not self.needs_raw:
+            return texts
+        if raw is None or len(raw) != len(texts):
+            raise UsageError("these features read character n-grams of the raw text: give the raw "
+                             "documents too (not pre-tokenized input)")
+        return raw
+
+    def fit_transform(self, texts: Sequence[str], raw: Sequence[str] | None = None):
         if len(texts) == 0:
             raise DataError("no documents to fit the vectorizer on")
         self.n_docs = len(texts)
@@ -192,21 +209,21 @@ class TextFeatures:
         if self.config.char_ngram:
             self.char_vectorizer = self._make_char()
             try:
-                blocks.append(self.char_vectorizer.fit_transform(texts))
+                blocks.append(self.char_vectorizer.fit_transform(self._char_input(texts, raw)))
             except ValueError as exc:
                 raise DataError(f"cannot build a character vocabulary: {exc}") from None
         X = blocks[0] if len(blocks) == 1 else sp.hstack(blocks, format="csr")
         self.doc_freq = np.bincount(X.indices, minlength=X.shape[1]).astype(np.int64)
         return X
 
-    def transform(self, texts: Sequence[str]):
+    def transform(self, texts: Sequence[str], raw: Sequence[str] | None = None):
         if self.vectorizer is None:
             raise UsageError("the vectorizer is not fitted")
         X = self.vectorizer.transform(texts)
         if self.weighting is not None:
             X = self.weighting.transform(X)
         if self.char_vectorizer is not None:
-            X = sp.hstack([X, self.char_vectorizer.transform(texts)], format="csr")
+            X = sp.hstack([X, self.char_vectorizer.transform(self._char_input(texts, raw))], format="csr")
         return sp.csr_matrix(X)
 
     # -- looking inside ---------------------------------------------------------------------
