@@ -77,7 +77,10 @@ def find_korean_font(font: str | None = None) -> str:
 
 def korean_figure_setup(font: str | None = None):
     """Agg backend, a Hangul font first in the fallback list; returns ``matplotlib.pyplot``."""
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        raise DependencyError("plots need matplotlib: pip install 'matplotlib>=3.6'") from None
 
     matplotlib.use("Agg", force=True)
     from matplotlib import font_manager

@@ -125,6 +125,7 @@ def w2v_small(tmp_path_factory):
 
 
 def test_plot_renders_hangul_without_missing_glyphs(w2v_small, tmp_path):
+    pytest.importorskip("matplotlib")  # a dependency of embed plot (pyproject: matplotlib>=3.6)
     from nlpcli.embed.plot import plot_words
 
     for method in ("pca", "tsne"):
@@ -140,7 +141,7 @@ def test_plot_renders_hangul_without_missing_glyphs(w2v_small, tmp_path):
 
 
 def test_plot_font_errors(w2v_small, tmp_path, monkeypatch):
-    import matplotlib
+    matplotlib = pytest.importorskip("matplotlib")
 
     from nlpcli import plotting
     from nlpcli.embed.plot import plot_words
