@@ -146,6 +146,12 @@ def _restricted_unpickler_class():
     return RestrictedUnpickler
 
 
+def allow_globals(*names: tuple[str, str]) -> None:
+    """Let artifacts name these ``(module, name)`` functions too (for libraries whose pickles
+    need a harmless helper, e.g. gensim's ``call_on_class_only``)."""
+    _SAFE_FUNCTIONS.update(names)
+
+
 def _load_joblib(path: str, trust: bool) -> tuple[Any, list[str]]:
     """Unpickle a joblib file; return the object and the globals the allowlist refused."""
     import joblib
@@ -208,7 +214,8 @@ def _version_tuple(version: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
-def _check_manifest(path: str, manifest: Any, kinds: Iterable[str] | None) -> dict:
+def check_manifest(path: str, manifest: Any, kinds: Iterable[str] | None) -> dict:
+    """Refuse a manifest that is missing, from a newer nlpcli, or of another kind."""
     if not isinstance(manifest, dict) or "kind" not in manifest:
         raise ArtifactError(f"{path}: not an nlpcli artifact (no manifest); was it written by nlpcli?")
     if (manifest.get("format", 0) > FORMAT_VERSION
@@ -245,27 +252,44 @@ def read_manifest(path: str | os.PathLike, trust: bool = False) -> dict:
     return load(path, trust=trust).manifest
 
 
+def _read_pickle(path: str, trust: bool) -> tuple[Any, list[str]]:
+    try:
+        return _load_joblib(path, trust)
+    except (EOFError, pickle.UnpicklingError, ValueError, IndexError, KeyError, TypeError,
+            AttributeError, OSError, UnicodeDecodeError, MemoryError) as exc:
+        raise CorruptArtifactError(
+            f"{path}: truncated or corrupt ({type(exc).__name__}); re-create it") from None
+
+
+def _refuse(path: str, refused: list[str]) -> None:
+    if refused:
+        shown = ", ".join(dict.fromkeys(refused))
+        raise UntrustedArtifactError(
+            f"{path}: refused to load: the file asks to run code nlpcli does not allow ({shown}); "
+            "if you made this file yourself and trust it, pass --trust-artifact")
+
+
+def unpickle(path: str | os.PathLike, trust: bool = False) -> Any:
+    """A joblib/pickle file without a manifest of its own (one part of a model directory whose
+    manifest lives beside it), read through the allowlist with the same errors as :func:`load`."""
+    path = os.fspath(path)
+    obj, refused = _read_pickle(path, trust)
+    _refuse(path, refused)
+    return obj
+
+
 def load(path: str | os.PathLike, kinds: Iterable[str] | None = None, *, trust: bool = False,
          map_location: str = "cpu") -> Artifact:
     """Load and check an artifact of one of ``kinds`` (any kind when None), joblib or torch."""
     path = os.fspath(path)
     if _sniff(path) == "torch":
         return _load_torch(path, kinds, map_location)
-    try:
-        obj, refused = _load_joblib(path, trust)
-    except (EOFError, pickle.UnpicklingError, ValueError, IndexError, KeyError, TypeError,
-            AttributeError, OSError, UnicodeDecodeError, MemoryError) as exc:
-        raise CorruptArtifactError(
-            f"{path}: truncated or corrupt ({type(exc).__name__}); re-create the artifact") from None
+    obj, refused = _read_pickle(path, trust)
     manifest = obj.get(MANIFEST_KEY) if isinstance(obj, dict) else None
     if isinstance(manifest, dict) and "kind" in manifest:
-        _check_manifest(path, manifest, None)  # a newer version explains unknown classes
-    if refused:
-        shown = ", ".join(dict.fromkeys(refused))
-        raise UntrustedArtifactError(
-            f"{path}: refused to load: the file asks to run code nlpcli does not allow ({shown}); "
-            "if you made this file yourself and trust it, pass --trust-artifact")
-    manifest = _check_manifest(path, manifest, kinds)
+        check_manifest(path, manifest, None)  # a newer version explains unknown classes
+    _refuse(path, refused)
+    manifest = check_manifest(path, manifest, kinds)
     return Artifact(manifest, obj["payload"], path)
 
 
@@ -282,6 +306,6 @@ def _load_torch(path: str, kinds: Iterable[str] | None, map_location: str) -> Ar
         raise CorruptArtifactError(
             f"{path}: truncated or corrupt torch file ({type(exc).__name__}); re-create the artifact") from None
     manifest = obj.get(MANIFEST_KEY) if isinstance(obj, dict) else None
-    manifest = _check_manifest(path, manifest, kinds)
+    manifest = check_manifest(path, manifest, kinds)
     payload = {k: v for k, v in obj.items() if k != MANIFEST_KEY}
     return Artifact(manifest, payload, path)

@@ -68,7 +68,7 @@ def read_manifest(path: str, kinds: Iterable[str] | None = None) -> dict:
             manifest = json.load(fh)
     except (ValueError, UnicodeDecodeError) as exc:
         raise CorruptArtifactError(f"{mpath}: corrupt manifest ({exc}); re-create the model") from None
-    manifest = artifacts._check_manifest(model, manifest, kinds)
+    manifest = artifacts.check_manifest(model, manifest, kinds)
     for name, size in manifest.get("files", {}).items():
         fpath = os.path.join(model, name)
         if not os.path.exists(fpath):
@@ -129,7 +129,7 @@ def write_manifest(directory: str, kind: str, *, params: dict, recipe: dict | No
 
 #: the two functions every gensim Word2Vec/FastText/Doc2Vec pickle names: ``hashfxn=hash`` (pure)
 #: and ``load = call_on_class_only`` (only raises): harmless, so allowed by name (never gensim's others)
-artifacts._SAFE_FUNCTIONS.update({("builtins", "hash"), ("gensim.utils", "call_on_class_only")})
+artifacts.allow_globals(("builtins", "hash"), ("gensim.utils", "call_on_class_only"))
 
 
 def load_gensim(path: str, kinds: Iterable[str] | None = None, *, trust: bool = False, mmap: str | None = "r"):
@@ -138,24 +138,10 @@ def load_gensim(path: str, kinds: Iterable[str] | None = None, *, trust: bool = 
     The pickle may name only gensim/numpy/scipy classes (see :mod:`nlpcli.artifacts`); its arrays
     are plain ``.npy`` files, memory-mapped read-only by default.
     """
-    import pickle
-
-    from nlpcli.errors import UntrustedArtifactError
-
     manifest = read_manifest(path, kinds)
     model_dir = resolve(path)
     fname = os.path.join(model_dir, GENSIM_FILE)
-    try:
-        obj, refused = artifacts._load_joblib(fname, trust)
-    except (EOFError, pickle.UnpicklingError, ValueError, IndexError, KeyError, TypeError,
-            AttributeError, OSError, UnicodeDecodeError, MemoryError) as exc:
-        raise CorruptArtifactError(f"{fname}: truncated or corrupt ({type(exc).__name__}); "
-                                   "re-create the model") from None
-    if refused:
-        shown = ", ".join(dict.fromkeys(refused))
-        raise UntrustedArtifactError(
-            f"{fname}: refused to load: the file asks to run code nlpcli does not allow ({shown}); "
-            "if you made this file yourself and trust it, pass --trust-artifact")
+    obj = artifacts.unpickle(fname, trust)
     from gensim.utils import SaveLoad
 
     compress, subname = SaveLoad._adapt_by_suffix(fname)
