@@ -40,6 +40,8 @@ with open(path, encoding="utf-8") as fh:
     i = header.index("document")
     texts = [line.rstrip("\n").split("\t")[i] for line in fh]
 kind = params.pop("kind")
+if "ngram_range" in params:
+    params["ngram_range"] = tuple(params["ngram_range"])
 cls = TfidfVectorizer if kind == "tfidf" else CountVectorizer
 vec = cls(tokenizer=str.split, token_pattern=None, lowercase=False, dtype=np.float64, **params)
 X = vec.fit_transform(texts)
