@@ -92,3 +92,15 @@ def test_vectorize_transform_on_cluster_equals_local(cluster, sample, tmp_path):
     assert local.returncode == 0 and remote.returncode == 0, remote.stderr
     a, b = sp.load_npz(tmp_path / "a.npz"), sp.load_npz(tmp_path / "b.npz")
     assert a.shape == b.shape == (1000, a.shape[1]) and (a != b).nnz == 0
+
+
+def test_predict_on_cluster_equals_local(cluster, sample, tmp_path):
+    model = tmp_path / "m.joblib"
+    train = _cli("train", str(sample / "reviews-train.tsv"), "--model", "logreg", "-t", "kiwi", "-o", str(model))
+    assert train.returncode == 0, train.stderr
+    src = str(sample / "reviews-test.tsv")
+    local = _cli("predict", str(model), src, "--label-column", "label")
+    remote = _cli("predict", str(model), src, "--label-column", "label", "--scheduler", cluster.scheduler_address)
+    assert local.returncode == 0 and remote.returncode == 0, remote.stderr
+    assert remote.stdout == local.stdout and len(local.stdout.splitlines()) == 1001
+    assert "accuracy" in remote.stderr

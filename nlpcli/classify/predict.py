@@ -81,7 +81,8 @@ def _rows(model: LoadedModel, pred: Prediction, top_k: int, structured: bool) ->
 def predict_files(model_path: str, inputs: list[str], spec: InputSpec, *, output: str | None = None,
                   output_format: str | None = None, top_k: int = 1, jobs: int = 1, tokenized: bool = False,
                   metrics_out: str | None = None, trust: bool = False, device: str = "auto",
-                  batch_size: int | None = None, threads: int | None = None) -> dict | None:
+                  batch_size: int | None = None, threads: int | None = None,
+                  scheduler: str | None = None) -> dict | None:
     """Predict every document of ``inputs`` to ``output``; metrics when ``spec.label_column`` is set."""
     if top_k < 1:
         raise UsageError("--top-k must be 1 or more")
@@ -103,7 +104,7 @@ def predict_files(model_path: str, inputs: list[str], spec: InputSpec, *, output
     values: list[float] = []
     count = empty = 0
     chunks = preprocess_chunks(read_records(inputs, spec), recipe, jobs=jobs,
-                               chunk_size=batch_size or model.batch_size)
+                               chunk_size=batch_size or model.batch_size, scheduler=scheduler)
     with contextlib.closing(chunks), open_output(output) as stream, progress.task("predicting") as bar:
         # primary "": no output column takes the place of the text column; every input column
         # passes through and prediction/probability are added after them

@@ -7,8 +7,8 @@ from typing import Annotated, List, Optional
 import typer
 
 from nlpcli.cli import app
-from nlpcli.cli.options import (EncodingErrors, Format, Inputs, Jobs, Output, OutputFormat, Seed,
-                                TextColumn, TextField, TrustArtifact, input_spec)
+from nlpcli.cli.options import (EncodingErrors, Format, Inputs, Jobs, Output, OutputFormat, Scheduler,
+                                Seed, TextColumn, TextField, TrustArtifact, input_spec)
 from nlpcli.cli.preprocess import Keep, Nfc, Squash, Stopwords, build_recipe
 
 Device = Annotated[str, typer.Option(
@@ -178,6 +178,7 @@ def predict_cmd(
     text_field: TextField = None,
     encoding_errors: EncodingErrors = "strict",
     jobs: Jobs = 1,
+    scheduler: Scheduler = None,
     trust: TrustArtifact = False,
 ) -> None:
     from nlpcli.classify.predict import predict_files
@@ -185,4 +186,4 @@ def predict_cmd(
     spec = input_spec(fmt, text_column, label_column, text_field, encoding_errors)
     predict_files(model, inputs or ["-"], spec, output=output, output_format=output_format, top_k=top_k,
                   jobs=jobs, tokenized=tokenized, metrics_out=metrics_out, trust=trust, device=device,
-                  batch_size=batch_size, threads=threads)
+                  batch_size=batch_size, threads=threads, scheduler=scheduler)
