@@ -100,6 +100,19 @@ def start_jvm(max_heap_mb: int = 1024) -> None:
         jpype.startJVM(jvm_path, *options, classpath=classpath, convertStrings=True, interrupt=False)
     except OSError as exc:
         raise _jvm_missing_error(str(exc)) from None
+    import atexit
+
+    atexit.register(_ignore_sigint)  # runs before JPype's own exit hook (atexit is LIFO)
+
+
+def _ignore_sigint() -> None:
+    """At exit, while JPype shuts the JVM down: a late Ctrl-C must not print a traceback."""
+    import signal
+
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # pragma: no cover - not the main thread
+        pass
 
 
 def _okt_function(jki, norm: bool, stem: bool):
