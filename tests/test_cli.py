@@ -96,14 +96,17 @@ def test_ctrl_c_mid_stream_exits_130_and_leaves_no_file(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_ctrl_c_with_worker_processes(tmp_path, sample):
+def test_ctrl_c_with_parallel_tagging(tmp_path, sample):
+    import gzip
+
     out = tmp_path / "out.txt"
+    # 20,000 distinct reviews (repeated texts are tagged once, so repeats would finish too soon)
+    src = tmp_path / "in.txt"
+    src.write_bytes(gzip.decompress((sample / "reviews-unlabeled.txt.gz").read_bytes()))
     proc = subprocess.Popen([sys.executable, "-m", "nlpcli", "preprocess", "morphs", "-t", "okt", "-j", "2",
-                             "-", "-o", str(out)], stdin=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
-    proc.stdin.write((sample / "reviews-test.tsv").read_bytes() * 20)
-    proc.stdin.flush()
-    time.sleep(6)
+                             str(src), "-o", str(out)], stderr=subprocess.PIPE, start_new_session=True)
+    time.sleep(8)  # the JVM is up and tagging
+    assert proc.poll() is None, "finished before it could be interrupted"
     import os
     os.killpg(proc.pid, signal.SIGINT)  # as a terminal does: the whole process group
     try:
@@ -113,4 +116,4 @@ def test_ctrl_c_with_worker_processes(tmp_path, sample):
             os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 130, err
     assert b"Traceback" not in err
-    assert list(tmp_path.iterdir()) == []
+    assert list(tmp_path.iterdir()) == [src]

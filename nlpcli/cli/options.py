@@ -28,8 +28,8 @@ OutputFormat = Annotated[Optional[str], typer.Option(
     "--output-format", "-F", help="text, tsv or jsonl (default: the shape of the input: TSV/CSV gives "
                                   "TSV with the other columns passed through, JSONL gives JSONL).")]
 Jobs = Annotated[int, typer.Option(
-    "--jobs", "-j", min=1, help="Parallel workers: processes for KoNLPy taggers (one JVM each), "
-                                "threads for Kiwi. Output order is always the input order.")]
+    "--jobs", "-j", min=1, help="Parallel workers: threads of one JVM for Okt, threads for Kiwi, processes for "
+                                "Kkma/Komoran/Hannanum (one JVM each). Output order is always the input order.")]
 Seed = Annotated[int, typer.Option("--seed", help="Random seed.")]
 TrustArtifact = Annotated[bool, typer.Option(
     "--trust-artifact", help="Load artifacts that name code outside nlpcli's allowlist. "
