@@ -9,7 +9,8 @@ import typer
 from nlpcli.cli import app
 from nlpcli.cli.options import (EncodingErrors, Format, Inputs, Jobs, TextColumn, TextField,
                                 TrustArtifact, input_spec)
-from nlpcli.cli.preprocess import Keep, Nfc, Norm, Squash, Stem, Stopwords, build_recipe
+from nlpcli.cli.preprocess import (Keep, Nfc, Norm, RawOperation, RawTagger, Squash, Stem, Stopwords,
+                                   build_recipe)
 
 embed_app = typer.Typer(help="Word and document embeddings: word2vec, fastText, doc2vec; "
                              "fast similarity queries from a memory-mapped index.",
@@ -58,9 +59,8 @@ def train_cmd(
     max_vocab: Annotated[Optional[int], typer.Option("--max-vocab", help="Keep at most this many words (raises the min count).")] = None,
     loss: Annotated[bool, typer.Option("--loss", help="word2vec: compute the training loss and show it each epoch (a few % slower).")] = False,
     id_column: Annotated[Optional[str], typer.Option("--id-column", help="doc2vec: TSV/CSV column (JSONL field) with document ids.")] = None,
-    tagger: Annotated[Optional[str], typer.Option(
-        "--tagger", "-t", help="Raw input: tokenize with this tagger (okt, kiwi, ...); stored as the model's recipe.")] = None,
-    operation: Annotated[str, typer.Option("--operation", help="With --tagger: morphs, nouns or pos.")] = "morphs",
+    tagger: RawTagger = None,
+    operation: RawOperation = "morphs",
     stem: Stem = False,
     norm: Norm = False,
     nfc: Nfc = True,

@@ -51,6 +51,11 @@ Squash = Annotated[int, typer.Option(
 Stopwords = Annotated[Optional[str], typer.Option("--stopwords", help="File of stop words to drop (one a line).")]
 MinLength = Annotated[int, typer.Option("--min-length", min=0, help="Drop tokens shorter than this.")]
 Lowercase = Annotated[bool, typer.Option("--lowercase", help="Lowercase tokens (Latin script).")]
+#: for commands that take tokenized text, or raw text plus a recipe they store with their result
+RawTagger = Annotated[Optional[str], typer.Option(
+    "--tagger", "-t", help="Raw input: tokenize with this tagger (okt, kiwi, ...) and store the recipe "
+                           "with the result, so later steps tokenize new text the same way.")]
+RawOperation = Annotated[str, typer.Option("--operation", help="With --tagger: morphs, nouns or pos.")]
 
 
 @app.command(help="Normalize and tokenize Korean text, one output line per input document.\n\n"

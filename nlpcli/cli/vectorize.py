@@ -10,7 +10,8 @@ import typer
 from nlpcli.cli import app
 from nlpcli.cli.options import (EncodingErrors, Format, Inputs, Jobs, LabelColumn, Scheduler,
                                 TextColumn, TextField, TrustArtifact, input_spec)
-from nlpcli.cli.preprocess import Keep, Nfc, Norm, Squash, Stem, Stopwords, build_recipe
+from nlpcli.cli.preprocess import (Keep, Nfc, Norm, RawOperation, RawTagger, Squash, Stem, Stopwords,
+                                   build_recipe)
 
 vectorize_app = typer.Typer(help="Count and tf-idf features (n-grams, document-frequency bounds).",
                             no_args_is_help=True)
@@ -40,9 +41,8 @@ def fit_cmd(
         "--weighting", help="tf-idf weighting: sklearn, or lecture (augmented tf 0.5 + 0.5·f/max f, "
                             "idf log(|D|/(1+df))).")] = "sklearn",
     norm_rows: Annotated[str, typer.Option("--row-norm", help="Row normalization for tf-idf: l2, l1 or none.")] = "l2",
-    tagger: Annotated[Optional[str], typer.Option(
-        "--tagger", "-t", help="Raw input: tokenize with this tagger (okt, kiwi, ...) and store the recipe.")] = None,
-    operation: Annotated[str, typer.Option("--operation", help="With --tagger: morphs, nouns or pos.")] = "morphs",
+    tagger: RawTagger = None,
+    operation: RawOperation = "morphs",
     stem: Stem = False,
     norm: Norm = False,
     nfc: Nfc = True,
