@@ -74,3 +74,19 @@ def test_resume_under_torchrun(sample, tmp_path):
     b = torch.load(tmp_path / "resumed.pt", weights_only=True)["state_dict"]
     assert a.keys() == b.keys()
     assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
+
+
+def test_translate_train_under_torchrun(sample, tmp_path):
+    lines = (sample / "tatoeba-train.tsv").read_text(encoding="utf-8").splitlines()
+    (tmp_path / "tr.tsv").write_text("\n".join(lines[:600]) + "\n", encoding="utf-8")
+    dev = (sample / "tatoeba-dev.tsv").read_text(encoding="utf-8").splitlines()
+    (tmp_path / "dv.tsv").write_text("\n".join(dev[:100]) + "\n", encoding="utf-8")
+    res = _torchrun(["translate", "train", "tr.tsv", "--dev", "dv.tsv", "--source-lang", "ko",
+                     "--target-lang", "en", "--epochs", "2", "--hidden", "32", "--embedding-dim", "32",
+                     "--threads", "1", "--device", "cpu", "--seed", "3", "-o", "t.pt"], tmp_path)
+    # every rank trains its own sentencepiece models: DDP refuses to start unless the vocabularies
+    # (and so every parameter shape) agree
+    assert res.returncode == 0, res.stderr[-3000:]
+    run = subprocess.run([sys.executable, "-m", "nlpcli", "translate", "run", str(tmp_path / "t.pt")],
+                         input="안녕하세요\n", capture_output=True, text=True)
+    assert run.returncode == 0 and len(run.stdout.splitlines()) == 1, run.stderr
