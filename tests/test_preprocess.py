@@ -141,3 +141,14 @@ def test_cli_usage_errors_exit_2(cli):
     assert res.code == 2
     res = cli("preprocess", "--no-such-option")
     assert res.code == 2
+
+
+@needs_java
+def test_worker_processes_keep_order(cli, sample, tmp_path):
+    # Komoran runs in worker processes (one JVM each) with --jobs: the same lines, in order
+    src = tmp_path / "in.txt"
+    src.write_text("\n".join(reviews(sample)) + "\n", encoding="utf-8")
+    one = cli("preprocess", "morphs", "-t", "komoran", str(src))
+    two = cli("preprocess", "morphs", "-t", "komoran", "-j", "2", str(src))
+    assert one.code == 0 and two.code == 0, two.err
+    assert two.out == one.out and len(two.out.splitlines()) == 1000

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from collections import deque
+from typing import Callable, Iterable, Iterator
 
 from nlpcli.parallel import ordered_map, pipelined
 from nlpcli.text.recipe import Preprocessor, Recipe, init_worker, process_in_worker
@@ -59,33 +60,32 @@ def preprocess_chunks(records: Iterable[Record], recipe: Recipe, jobs: int = 1,
         for chunk in record_chunks:
             yield chunk, pre.process([r.text for r in chunk])
         return
-    # Worker processes: keep the records here, send only the texts.
-    held: list[list[Record]] = []
-
-    def texts() -> Iterator[list[str]]:
-        for chunk in record_chunks:
-            held.append(chunk)
-            yield [r.text for r in chunk]
-
-    for outputs in ordered_map(process_in_worker, texts(), jobs=jobs, initializer=init_worker,
-                               initargs=(recipe.to_dict(),)):
-        yield held.pop(0), outputs
+    yield from _texts_elsewhere(record_chunks, lambda texts: ordered_map(
+        process_in_worker, texts, jobs=jobs, initializer=init_worker, initargs=(recipe.to_dict(),)))
 
 
 def _on_cluster(records: Iterable[Record], recipe: Recipe, size: int,
                 scheduler: str) -> Iterator[tuple[list[Record], list[str]]]:
     from nlpcli.distributed import dask_ordered_map
 
-    held: list[list[Record]] = []
+    yield from _texts_elsewhere(chunked(records, size), lambda texts: dask_ordered_map(
+        process_in_worker, texts, scheduler, initializer=init_worker, initargs=(recipe.to_dict(),)))
+
+
+def _texts_elsewhere(record_chunks: Iterable[list[Record]],
+                     ordered: Callable[[Iterator[list[str]]], Iterator[list[str]]]
+                     ) -> Iterator[tuple[list[Record], list[str]]]:
+    """Send only each chunk's texts through ``ordered`` (worker processes, a cluster), which
+    returns outputs in input order; keep the records here and pair them up again."""
+    held: deque[list[Record]] = deque()
 
     def texts() -> Iterator[list[str]]:
-        for chunk in chunked(records, size):
+        for chunk in record_chunks:
             held.append(chunk)
             yield [r.text for r in chunk]
 
-    for outputs in dask_ordered_map(process_in_worker, texts(), scheduler, initializer=init_worker,
-                                    initargs=(recipe.to_dict(),)):
-        yield held.pop(0), outputs
+    for outputs in ordered(texts()):
+        yield held.popleft(), outputs
 
 
 def preprocess_files(inputs: list[str], recipe: Recipe, spec, output: str | None = None,
