@@ -43,35 +43,30 @@ class Runner:
         if self.as_json:
             self.out.write(json.dumps({"query": query, "error": str(exc)}, ensure_ascii=False) + "\n")
 
-    def hits(self, queries: Iterable[list[str]], answer: Callable[[list[str]], list[Hit]]) -> None:
+    def _each(self, queries: Iterable[list[str]], answer: Callable[[list[str]], object],
+              as_json: Callable[[object], dict], as_text: Callable[[object, str], str]) -> None:
+        """Answer each query; an unknown word is reported and the batch goes on."""
         for query in queries:
             try:
-                hits = answer(query)
+                result = answer(query)
             except UnknownWordError as exc:
                 self._error(query, exc)
                 continue
             if self.as_json:
-                self.out.write(json.dumps({"query": query, "results": _hits_json(hits)}, ensure_ascii=False) + "\n")
+                self.out.write(json.dumps({"query": query, **as_json(result)}, ensure_ascii=False) + "\n")
             else:
-                prefix = " ".join(query) + "\t" if self.batch else ""
-                self.out.write("".join(f"{prefix}{h.word}\t{h.score:.6f}\n" for h in hits))
+                self.out.write(as_text(result, " ".join(query) + "\t" if self.batch else ""))
             self.out.flush()
+
+    def hits(self, queries: Iterable[list[str]], answer: Callable[[list[str]], list[Hit]]) -> None:
+        self._each(queries, answer, lambda hits: {"results": _hits_json(hits)},
+                   lambda hits, prefix: "".join(f"{prefix}{h.word}\t{h.score:.6f}\n" for h in hits))
 
     def values(self, queries: Iterable[list[str]], answer: Callable[[list[str]], object], key: str,
                fmt: Callable[[object], str]) -> None:
-        for query in queries:
-            try:
-                value = answer(query)
-            except UnknownWordError as exc:
-                self._error(query, exc)
-                continue
-            if self.as_json:
-                shown = value.tolist() if hasattr(value, "tolist") else value
-                self.out.write(json.dumps({"query": query, key: shown}, ensure_ascii=False) + "\n")
-            else:
-                prefix = " ".join(query) + "\t" if self.batch else ""
-                self.out.write(f"{prefix}{fmt(value)}\n")
-            self.out.flush()
+        self._each(queries, answer,
+                   lambda value: {key: value.tolist() if hasattr(value, "tolist") else value},
+                   lambda value, prefix: f"{prefix}{fmt(value)}\n")
 
 
 def need(query: list[str], n: int, what: str) -> list[str]:
