@@ -125,10 +125,6 @@ def analogy_cmd(
     topn: Annotated[int, typer.Option("--topn", "-n", min=1, help="How many answers.")] = 1,
     as_json: Json = False,
 ) -> None:
-    if words and len(words) != 3:
-        from nlpcli.errors import UsageError
-
-        raise UsageError(f"analogy takes three words A B C (A is to B as C is to ?), got {len(words)}")
     _query("analogy", model, words, topn=topn, as_json=as_json)
 
 
@@ -139,10 +135,6 @@ def similarity_cmd(
                                                          show_default=False)] = None,
     as_json: Json = False,
 ) -> None:
-    if words and len(words) != 2:
-        from nlpcli.errors import UsageError
-
-        raise UsageError(f"similarity takes two words, got {len(words)}")
     _query("similarity", model, words, as_json=as_json)
 
 
@@ -153,10 +145,6 @@ def vector_cmd(
                                                          show_default=False)] = None,
     as_json: Json = False,
 ) -> None:
-    if words and len(words) != 1:
-        from nlpcli.errors import UsageError
-
-        raise UsageError("vector takes one word (pipe several, one a line, on stdin)")
     _query("vector", model, words, as_json=as_json)
 
 

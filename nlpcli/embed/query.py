@@ -69,9 +69,15 @@ class Runner:
                    lambda value, prefix: f"{prefix}{fmt(value)}\n")
 
 
+_WANTED = {1: "one word (pipe several, one a line, on stdin)", 2: "two words W1 W2",
+           3: "three words A B C (A is to B as C is to ?)"}
+
+
 def need(query: list[str], n: int, what: str) -> list[str]:
+    """The query's words if there are ``n`` of them; else a usage error (the one check for
+    command-line words and stdin lines alike)."""
     if len(query) != n:
-        raise UsageError(f"{what} takes {n} words, got {len(query)}: {' '.join(query)!r}")
+        raise UsageError(f"{what} takes {_WANTED[n]}, got {len(query)}: {' '.join(query)!r}")
     return query
 
 
