@@ -172,6 +172,8 @@ def main() -> None:
     ap.add_argument("--out", default=str(c.CACHE / "bench-translate"), help="where models and metrics go")
     ap.add_argument("--results", default=str(RESULTS), help="where translate.json/.md/-curve.png go")
     ap.add_argument("--no-speed", action="store_true", help="skip the throughput runs")
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the runs (and speed) already in translate.json that this invocation does not redo")
     args = ap.parse_args()
     unknown = [n for n in (args.only or []) if n not in CONFIGS]
     if unknown:
@@ -182,6 +184,12 @@ def main() -> None:
     print(c.machine(), file=sys.stderr)
     rows = [train(name, args.minutes, outdir, args.extra) for name in (args.only or DEFAULT)]
     speed = [] if args.no_speed or not rows else throughput(Path(rows[0]["model"]), outdir, rows[0])
+    if args.merge and (results / "translate.json").exists():
+        old = json.loads((results / "translate.json").read_text())
+        done = {r["name"] for r in rows}
+        rows = [r for r in old["runs"] if r["name"] not in done] + rows
+        rows.sort(key=lambda r: list(CONFIGS).index(r["name"]))
+        speed = speed or old.get("speed", [])
     (results / "translate.json").write_text(json.dumps({"runs": rows, "speed": speed}, indent=2, ensure_ascii=False) + "\n")
     plot(rows, results / "translate-curve.png")
     text = markdown(rows, speed)

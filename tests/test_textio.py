@@ -11,7 +11,7 @@ import pytest
 
 from nlpcli.errors import DataError, UsageError
 from nlpcli.textio import (InputSpec, RecordWriter, chunked, detect_format, open_output,
-                           read_records)
+                           read_column, read_records)
 
 
 def write(tmp_path, name, data: bytes | str):
@@ -152,3 +152,61 @@ def test_atomic_output_leaves_nothing_on_error(tmp_path):
     with open_output(str(target)) as fh:
         fh.write("new\n")
     assert target.read_text() == "new\n"
+
+
+def _column_and_errors(paths, spec, want_labels):
+    """What read_column gives, and what read_records gives, each as (value, error message)."""
+    def run(fn):
+        try:
+            return fn(), None
+        except (DataError, UsageError) as exc:
+            return None, str(exc)
+
+    def by_records():
+        records = list(read_records(paths, spec))
+        return [r.text for r in records], ([r.label for r in records] if want_labels else None)
+
+    return run(lambda: read_column(paths, spec, want_labels)), run(by_records)
+
+
+@pytest.mark.parametrize("name,data", [
+    ("a.tsv", "id\tdocument\tlabel\n1\t좋 다\t1\n\n3\t별로\t0\n"),
+    ("crlf.tsv", "\ufeffdocument\tlabel\r\n좋다\t1\r\n별로 다\t0\r\n"),
+    ("nofinal.txt", "하나\n\n셋 넷"),
+    ("cr.txt", "a\rb\nc\r\n"),
+    ("ragged.tsv", "text\tlabel\n좋다\t1\n별로\t0\textra\n"),
+    ("bad.txt", "좋아요\n".encode() + "x나빠요\n".encode("cp949")),
+    ("bad.tsv", "text\tlabel\n좋다\t1\n".encode() + "x\t나\t빠\n".encode("cp949")),
+    ("nul.txt", b"ok\nstill ok\n\x7fELF\x00\x00"),
+    ("empty.tsv", ""),
+    ("empty.txt", ""),
+])
+def test_read_column_matches_read_records(tmp_path, name, data):
+    """The whole-file column reader (vectorize/train fitting) gives the same documents, and the
+    same errors, file, line and column included, as the streaming reader."""
+    path = write(tmp_path, name, data)
+    for spec in (InputSpec(), InputSpec(encoding_errors="replace")):
+        fast, slow = _column_and_errors([path], spec, want_labels=False)
+        assert fast == slow
+    if name.endswith(".tsv"):
+        fast, slow = _column_and_errors([path], InputSpec(label_column="label"), want_labels=True)
+        if name == "a.tsv":  # the empty line is a document without a label: refused, with its line
+            assert slow[0][1] == ["1", "", "0"]
+            assert fast[0] is None and "a.tsv:3: empty label in column 'label'" in fast[1]
+        else:
+            assert fast == slow
+
+
+def test_read_column_labels_gzip_and_several_files(tmp_path):
+    p = tmp_path / "b.tsv.gz"
+    with gzip.open(p, "wt", encoding="utf-8") as fh:
+        fh.write("text\tlabel\n안녕\t1\n하세요\t0\n")
+    a = write(tmp_path, "a.tsv", "label\ttext\n1\t좋다\n")
+    j = write(tmp_path, "c.jsonl", '{"text": "별로", "label": 0}\n')
+    texts, labels = read_column([a, str(p), j], InputSpec(label_column="label"), want_labels=True)
+    assert texts == ["좋다", "안녕", "하세요", "별로"] and labels == ["1", "1", "0", "0"]
+    with pytest.raises(DataError, match=r"a.tsv: no label column"):
+        read_column([a], InputSpec(), want_labels=True)
+    empty = write(tmp_path, "e.tsv", "text\tlabel\n좋다\t1\n별로\t\n")
+    with pytest.raises(DataError, match=r"e.tsv:3: empty label in column 'label'"):
+        read_column([empty], InputSpec(label_column="label"), want_labels=True)

@@ -9,9 +9,9 @@ from typing import Iterable
 from nlpcli import artifacts, progress
 from nlpcli.errors import DataError
 from nlpcli.features.vectorizers import TextFeatures, VectorizerConfig
-from nlpcli.text.recipe import Recipe
+from nlpcli.text.recipe import Preprocessor, Recipe
 from nlpcli.text.stream import preprocess_chunks
-from nlpcli.textio import InputSpec, atomic_path, display_name, read_records
+from nlpcli.textio import InputSpec, atomic_path, display_name, read_column, read_records
 
 KIND = "vectorizer"
 
@@ -19,11 +19,14 @@ KIND = "vectorizer"
 def tokenized_texts(inputs: list[str], spec: InputSpec, recipe: Recipe, jobs: int = 1,
                     want_labels: bool = False) -> tuple[list[str], list[str] | None]:
     """All documents of ``inputs`` through ``recipe`` (a ``split`` recipe passes them as they are)."""
-    texts: list[str] = []
-    labels: list[str] | None = [] if want_labels else None
+    if recipe.operation == "split":  # pre-tokenized: read the columns whole, clean them in one go
+        with progress.task("reading"):
+            texts, labels = read_column(inputs, spec, want_labels)
+            return Preprocessor(recipe).same_tokens(texts), labels
+    texts = []
+    labels = [] if want_labels else None
     chunks = preprocess_chunks(read_records(inputs, spec), recipe, jobs=jobs)
-    with contextlib.closing(chunks), progress.task("reading" if recipe.operation == "split"
-                                                   else f"tokenizing ({recipe.tagger})") as bar:
+    with contextlib.closing(chunks), progress.task(f"tokenizing ({recipe.tagger})") as bar:
         for records, outputs in chunks:
             texts.extend(outputs)
             if labels is not None:
