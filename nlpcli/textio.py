@@ -404,6 +404,7 @@ class RecordWriter:
         self.format = fmt
         self.primary = primary
         self._columns: list[str] | None = None
+        self._width = 0
 
     def _row(self, record: Record, values: dict) -> dict:
         if record.fields is None:
@@ -414,6 +415,20 @@ class RecordWriter:
             values = {k: v for k, v in values.items() if k != self.primary}
         row.update(values)
         return row
+
+    def _tsv_line(self, row: dict) -> str:
+        columns = self._columns
+        if len(row) == self._width:
+            # the usual row: string cells, in the header's order, free of tabs and line breaks
+            # (a cell holding a tab would show up as one tab too many)
+            try:
+                line = "\t".join(row.values())
+            except TypeError:
+                line = None
+            if (line is not None and line.count("\t") == self._width - 1 and "\n" not in line
+                    and "\r" not in line and list(row) == columns):
+                return line
+        return "\t".join(_clean_cell(row.get(c)) for c in columns)  # type: ignore[union-attr]
 
     def write_many(self, records: Sequence[Record], values: Sequence[dict]) -> None:
         out = []
@@ -428,8 +443,9 @@ class RecordWriter:
                 row = self._row(record, value)
                 if self._columns is None:
                     self._columns = list(row)
+                    self._width = len(row)
                     out.append("\t".join(self._columns))
-                out.append("\t".join(_clean_cell(row.get(c)) for c in self._columns))
+                out.append(self._tsv_line(row))
         if out:
             self.stream.write("\n".join(out))
             self.stream.write("\n")

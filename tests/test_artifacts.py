@@ -158,3 +158,33 @@ def test_torch_file_with_code_is_refused(tmp_path):
     with pytest.raises(UntrustedArtifactError):
         artifacts.load(path)
     assert not marker.exists()
+
+
+def test_plain_pickle_artifacts_and_joblib_written_files_both_load(tmp_path, vectorizer_file):
+    """artifacts.save writes a plain pickle (read by nlpcli's C unpickler, and by joblib.load and
+    pickle.load alike); files joblib.dump wrote, with its array records, still load through
+    joblib's unpickler, with the same allowlist."""
+    import pickle
+
+    with open(vectorizer_file, "rb") as fh:
+        assert b"NumpyArrayWrapper" not in fh.read()
+        fh.seek(0)
+        by_pickle = pickle.load(fh)
+    assert joblib.load(vectorizer_file)["nlpcli"]["kind"] == by_pickle["nlpcli"]["kind"] == "vectorizer"
+
+    features = artifacts.load(vectorizer_file).payload
+    old = tmp_path / "old.joblib"
+    joblib.dump({"nlpcli": artifacts.make_manifest("vectorizer"), "payload": features}, old)
+    with open(old, "rb") as fh:
+        assert b"NumpyArrayWrapper" in fh.read()  # the idf_ array, in joblib's own layout
+    again = artifacts.load(old, kinds=("vectorizer",)).payload
+    docs = ["영화 가 좋다", "별로 다"]
+    assert (again.transform(docs) != features.transform(docs)).nnz == 0
+
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "evil.joblib"
+    joblib.dump({"nlpcli": artifacts.make_manifest("vectorizer"),
+                 "payload": [np.arange(5), _Evil(marker)]}, evil)
+    with pytest.raises(UntrustedArtifactError, match=r"posix.system|os.system"):
+        artifacts.load(evil)
+    assert not marker.exists()

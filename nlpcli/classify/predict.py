@@ -66,15 +66,18 @@ def _rows(model: LoadedModel, pred: Prediction, top_k: int, structured: bool) ->
     proba = pred.probabilities
     labels = model.labels
     best = np.argmax(proba, axis=1)
-    rows = []
-    order = np.argsort(-proba, axis=1, kind="stable")[:, :top_k] if top_k > 1 else None
-    for i, j in enumerate(best):
-        row: dict[str, Any] = {"prediction": labels[j],
-                               "probability": round(float(proba[i, j]), 4) if structured else f"{proba[i, j]:.4f}"}
-        if order is not None:
-            top = [(labels[k], round(float(proba[i, k]), 4)) for k in order[i]]
+    # plain Python floats and ints from here on: a numpy scalar per cell costs more than the model
+    best_p = proba[np.arange(len(best)), best].tolist()
+    names = [labels[j] for j in best.tolist()]
+    if structured:
+        rows: list[dict[str, Any]] = [{"prediction": a, "probability": round(p, 4)} for a, p in zip(names, best_p)]
+    else:
+        rows = [{"prediction": a, "probability": f"{p:.4f}"} for a, p in zip(names, best_p)]
+    if top_k > 1:
+        order = np.argsort(-proba, axis=1, kind="stable")[:, :top_k]
+        for row, ks, ps in zip(rows, order.tolist(), np.take_along_axis(proba, order, axis=1).tolist()):
+            top = [(labels[k], round(p, 4)) for k, p in zip(ks, ps)]
             row["top_k"] = [list(t) for t in top] if structured else " ".join(f"{a}:{p:.4f}" for a, p in top)
-        rows.append(row)
     return rows
 
 
