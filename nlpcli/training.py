@@ -488,3 +488,24 @@ def remove_checkpoint(path: str | None) -> None:
     if path and os.path.exists(path):
         with contextlib.suppress(OSError):
             os.unlink(path)
+
+
+def length_batches(lengths, batch_size: int, generator=None, pool: int = 50) -> list:
+    """Batches of document indices of similar length: shuffle, sort within pools of ``pool``
+    batches, cut, shuffle the batches (no generator: in order, sorted, for inference)."""
+    import numpy as np
+    import torch
+
+    n = len(lengths)
+    if generator is None:
+        order = np.argsort(lengths, kind="stable")
+        return [order[i:i + batch_size] for i in range(0, n, batch_size)]
+    perm = torch.randperm(n, generator=generator).numpy()
+    batches = []
+    span = batch_size * pool
+    for start in range(0, n, span):
+        chunk = perm[start:start + span]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        batches.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))
+    shuffle = torch.randperm(len(batches), generator=generator).numpy()
+    return [batches[i] for i in shuffle]

@@ -18,6 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from nlpcli import artifacts, progress
+from nlpcli.training import length_batches
 from nlpcli.errors import ArtifactError, CorruptArtifactError, DataError, UsageError
 
 PAD, UNK = 0, 1
@@ -222,26 +223,6 @@ class Encoded:
     def batch(self, index, device):
         ids, lengths, sub = make_batch(self.ids, index, self.subwords)
         return ids.to(device), lengths, None if sub is None else sub.to(device)
-
-
-def length_batches(lengths: np.ndarray, batch_size: int, generator=None, pool: int = 50) -> list[np.ndarray]:
-    """Batches of document indices of similar length: shuffle, sort within pools of ``pool``
-    batches, cut, shuffle the batches (no generator: in order, sorted, for inference)."""
-    import torch
-
-    n = len(lengths)
-    if generator is None:
-        order = np.argsort(lengths, kind="stable")
-        return [order[i:i + batch_size] for i in range(0, n, batch_size)]
-    perm = torch.randperm(n, generator=generator).numpy()
-    batches = []
-    span = batch_size * pool
-    for start in range(0, n, span):
-        chunk = perm[start:start + span]
-        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
-        batches.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))
-    shuffle = torch.randperm(len(batches), generator=generator).numpy()
-    return [batches[i] for i in shuffle]
 
 
 def predict_encoded(model, encoded: Encoded, device, batch_size: int = 256) -> np.ndarray:

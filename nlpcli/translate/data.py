@@ -1,5 +1,5 @@
 """Sentence pairs in, padded tensors out: reading PAIRS files, vocabularies, length-bucketed batches
-(the RNN classifier's :func:`length_batches`: shuffled pools of 50 batches sorted by length).
+(:func:`nlpcli.training.length_batches`, shared with the RNN classifier: shuffled pools of 50 batches sorted by length).
 
 A PAIRS file is either
 
@@ -20,7 +20,7 @@ from typing import Sequence
 
 import numpy as np
 
-from nlpcli.classify.rnn import length_batches  # noqa: F401  (the classifier's length buckets, shared)
+from nlpcli.training import length_batches  # noqa: F401  (the length buckets every RNN trainer shares)
 from nlpcli.errors import DataError, UsageError
 from nlpcli.textio import InputSpec, detect_format, display_name, iter_lines, read_records
 
