@@ -127,6 +127,20 @@ class _Refused:
         pass
 
 
+def _allowlisted(find_class, refused: list[str], module: str, name: str):
+    """``find_class(module, name)`` if the allowlist has it, else :class:`_Refused` (and the name
+    noted in ``refused``)."""
+    try:
+        obj = find_class(module, name)
+    except Exception:  # unknown module or name: maybe a newer nlpcli
+        refused.append(f"{module}.{name} (not found)")
+        return _Refused
+    if _is_allowed(module, name, obj):
+        return obj
+    refused.append(f"{module}.{name}")
+    return _Refused
+
+
 def _restricted_unpickler_class():
     from joblib.numpy_pickle import NumpyUnpickler
 
@@ -134,15 +148,7 @@ def _restricted_unpickler_class():
         refused: list[str]
 
         def find_class(self, module, name):
-            try:
-                obj = super().find_class(module, name)
-            except Exception:  # unknown module or name: maybe a newer nlpcli
-                self.refused.append(f"{module}.{name} (not found)")
-                return _Refused
-            if _is_allowed(module, name, obj):
-                return obj
-            self.refused.append(f"{module}.{name}")
-            return _Refused
+            return _allowlisted(super().find_class, self.refused, module, name)
 
     return RestrictedUnpickler
 
@@ -161,15 +167,7 @@ class _FastRestrictedUnpickler(pickle.Unpickler):
     def find_class(self, module, name):
         if (module, name) == ("joblib.numpy_pickle", "NumpyArrayWrapper"):
             raise _JoblibArrays
-        try:
-            obj = super().find_class(module, name)
-        except Exception:  # unknown module or name: maybe a newer nlpcli
-            self.refused.append(f"{module}.{name} (not found)")
-            return _Refused
-        if _is_allowed(module, name, obj):
-            return obj
-        self.refused.append(f"{module}.{name}")
-        return _Refused
+        return _allowlisted(super().find_class, self.refused, module, name)
 
 
 def allow_globals(*names: tuple[str, str]) -> None:
