@@ -190,16 +190,27 @@ def init_distributed(device) -> DistContext:
     return ctx
 
 
-def _any_rank(flags: list[bool], ctx: DistContext) -> list[bool]:
-    """The flags OR-ed over all ranks, so every rank stops at the same batch."""
+def _rank_max(values: list[float], ctx: DistContext) -> list[float]:
     if not ctx.active:
-        return flags
+        return values
     import torch
     import torch.distributed as dist
 
-    t = torch.tensor([1.0 if f else 0.0 for f in flags])
+    t = torch.tensor(values, dtype=torch.float64)
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
-    return [bool(v) for v in t.tolist()]
+    return t.tolist()
+
+
+def _any_rank(flags: list[bool], ctx: DistContext) -> list[bool]:
+    """The flags OR-ed over all ranks, so every rank stops at the same batch."""
+    return [bool(v) for v in _rank_max([1.0 if f else 0.0 for f in flags], ctx)]
+
+
+def agreed_max(value: float) -> float:
+    """The largest ``value`` over the ranks of a torchrun job (``value`` itself outside one): for
+    quantities every rank must agree on, such as a learning rate that follows the clock (ranks
+    whose optimizers stepped with different rates would drift apart under DDP)."""
+    return _rank_max([float(value)], dist_context())[0]
 
 
 # --------------------------------------------------------------------------------------------

@@ -90,3 +90,33 @@ def test_translate_train_under_torchrun(sample, tmp_path):
     run = subprocess.run([sys.executable, "-m", "nlpcli", "translate", "run", str(tmp_path / "t.pt")],
                          input="안녕하세요\n", capture_output=True, text=True)
     assert run.returncode == 0 and len(run.stdout.splitlines()) == 1, run.stderr
+
+
+_AGREE = r'''
+import json, os, sys
+import torch.distributed as dist
+from nlpcli import training
+dist.init_process_group("gloo")
+rank = int(os.environ["RANK"])
+# a clock-driven quantity that differs per rank (as two processes' clocks do)
+value = training.agreed_max(0.25 + 0.5 * rank)
+with open(os.path.join(sys.argv[1], f"rank{rank}.json"), "w") as fh:
+    json.dump(value, fh)
+dist.destroy_process_group()
+'''
+
+
+def test_agreed_max_gives_every_rank_the_same_value(tmp_path):
+    """The time-based learning rate of ``translate train --max-time`` goes through agreed_max:
+    under a real 2-process job both ranks get the slowest clock, so their optimizers step alike."""
+    script = tmp_path / "agree.py"
+    script.write_text(_AGREE)
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+                           "--master-addr", "127.0.0.1", "--master-port", str(_free_port()), str(script),
+                           str(tmp_path)], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    values = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert values == [0.75, 0.75]
+    from nlpcli import training
+    assert training.agreed_max(0.3) == 0.3  # outside a job: the value itself

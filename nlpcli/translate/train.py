@@ -260,8 +260,8 @@ def train(inputs: list[str], output: str, cfg: TrainConfig, model_cfg: ModelConf
         n_batches = len(length_batches(lengths, loop.batch_size, training.epoch_generator(loop.seed, 0)))
 
         def on_batch_end(epoch, b):
-            if loop.max_time:
-                done = (time.perf_counter() - schedule["clock"]) / loop.max_time
+            if loop.max_time:  # the slowest rank's clock, so that every rank steps with the same rate
+                done = training.agreed_max((time.perf_counter() - schedule["clock"]) / loop.max_time)
             else:
                 done = (epoch * n_batches + b + 1) / (loop.epochs * n_batches)
             set_lr(cfg.learning_rate * max(0.1, 1.0 - 0.9 * min(done, 1.0)))
