@@ -221,17 +221,19 @@ def _tsv_columns(path: str, spec: InputSpec, texts: list[str], labels: list[str]
         raise _no_label(spec, name, 1)
     label_index = header.index(spec.label_column) if spec.label_column else None
     width = len(header)
-    rows = [line.split("\t") for line in lines[1:]]
-    del lines
-    for number, row in enumerate(rows, 2):
+    # one pass, keeping only the cells wanted (no list per row outlives its line)
+    column: list[str] = []
+    for number, line in enumerate(islice(lines, 1, None), 2):
+        row = line.split("\t")
         if len(row) != width:
-            if row != [""]:
+            if line:
                 raise DataError(f"ragged row: {len(row)} fields where the header has {width}",
                                 source=name, line=number)
-            rows[number - 2] = [""] * width  # an empty line: an empty document, kept for alignment
-    texts.extend([row[text_index] for row in rows])
+            row = [""] * width  # an empty line: an empty document, kept for alignment
+        texts.append(row[text_index])
+        if label_index is not None:
+            column.append(row[label_index])
     if labels is not None:
-        column = [row[label_index] for row in rows]
         if "" in column:
             raise _no_label(spec, name, column.index("") + 2)
         labels.extend(column)
