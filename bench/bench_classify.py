@@ -36,6 +36,9 @@ CONFIGS: dict[str, tuple[str, list[str]]] = {
     "logreg-word+rawchar14-C5": ("reviews-raw", ["--char-ngram", "1,4", "--char-source", "text", "--C", "5", "-j", "2"]),
     "logreg-word+rawchar14-C1.5": ("reviews-raw", ["--char-ngram", "1,4", "--char-source", "text", "--C", "1.5", "-j", "2"]),
     "logreg-word+rawchar14-C2": ("reviews-raw", ["--char-ngram", "1,4", "--char-source", "text", "--C", "2", "-j", "2"]),
+    # word 1-3-grams: the best found (an offline grid over C, char ranges, min_df, sublinear tf)
+    "logreg-word13+rawchar14-C3": ("reviews-raw", ["--ngram", "1,3", "--char-ngram", "1,4", "--char-source", "text",
+                                                   "--C", "3", "-j", "2"]),
     "linreg-ridge-char14": ("ratings", ["--model", "linreg", "--task", "regression", "--ngram", "1,1",
                                          "--char-ngram", "1,4", "--min-df", "2", "--max-df", "1.0",
                                          "--alpha", "1.0"]),
