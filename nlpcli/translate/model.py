@@ -123,6 +123,12 @@ def _module_class():
             self.output = nn.Linear(E, n_tgt)
             if cfg.tie_embeddings:
                 self.output.weight = self.tgt_embedding.weight
+                # the shared matrix is the output layer too: N(0, 1/E) starts the logits near
+                # zero, where nn.Embedding's N(0, 1) starts them with a std of about sqrt(E)/2
+                # (a saturated softmax the first epochs spend undoing)
+                nn.init.normal_(self.tgt_embedding.weight, 0.0, E ** -0.5)
+                with torch.no_grad():
+                    self.tgt_embedding.weight[0].zero_()
 
         # -- encoder ---------------------------------------------------------------------
 
