@@ -171,6 +171,13 @@ def _whole_lines(path: str, encoding_errors: str = "strict") -> list[str]:
     return lines
 
 
+def _input_paths(paths: Sequence[str] | str) -> list[str]:
+    paths = [paths] if isinstance(paths, str) else list(paths)
+    if paths.count(STDIO) > 1:
+        raise UsageError("'-' (stdin) can be given only once")
+    return paths
+
+
 def read_column(paths: Sequence[str] | str, spec: InputSpec | None = None,
                 want_labels: bool = False) -> tuple[list[str], list[str] | None]:
     """The text (and label) of every document of ``paths``, as two lists.
@@ -181,10 +188,7 @@ def read_column(paths: Sequence[str] | str, spec: InputSpec | None = None,
     than the fitting of a simple model.
     """
     spec = spec or InputSpec()
-    if isinstance(paths, str):
-        paths = [paths]
-    if list(paths).count(STDIO) > 1:
-        raise UsageError("'-' (stdin) can be given only once")
+    paths = _input_paths(paths)
     texts: list[str] = []
     labels: list[str] | None = [] if want_labels else None
     for path in paths:
@@ -350,11 +354,7 @@ def _read_plain(path: str, spec: InputSpec) -> Iterator[Record]:
 def read_records(paths: Sequence[str] | str, spec: InputSpec | None = None) -> Iterator[Record]:
     """Stream the documents of one or more inputs, in order."""
     spec = spec or InputSpec()
-    if isinstance(paths, str):
-        paths = [paths]
-    if list(paths).count(STDIO) > 1:
-        raise UsageError("'-' (stdin) can be given only once")
-    for path in paths:
+    for path in _input_paths(paths):
         fmt = detect_format(path, spec.format)
         if fmt == "text":
             yield from _read_plain(path, spec)
