@@ -18,8 +18,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from nlpcli import artifacts, progress
-from nlpcli.training import length_batches
 from nlpcli.errors import ArtifactError, CorruptArtifactError, DataError, UsageError
+from nlpcli.training import length_batches
 
 PAD, UNK = 0, 1
 SPECIALS = ["<pad>", "<unk>"]
