@@ -38,6 +38,11 @@ CONFIGS: dict[str, list[str]] = {
                            "--pooling", "max", "--dropout", "0.4", "--batch-size", "64", "--lr", "2e-3",
                            "--subwords", "3", "--epochs", "6", "--patience", "1", "--min-count", "2",
                            "--max-length", "80", "--embeddings", "@W2V"],
+    # the same with the learning rate halved after each epoch (the pretrained start peaks early)
+    "bigru-max-sub3-w2v-decay": ["--cell", "gru", "--bidirectional", "--hidden", "128", "--embedding-dim", "128",
+                                 "--pooling", "max", "--dropout", "0.4", "--batch-size", "64", "--lr", "2e-3",
+                                 "--lr-decay", "0.5", "--subwords", "3", "--epochs", "6", "--patience", "2",
+                                 "--min-count", "2", "--max-length", "80", "--embeddings", "@W2V"],
     "bilstm-last": ["--cell", "lstm", "--bidirectional", "--hidden", "128", "--embedding-dim", "128",
                     "--pooling", "last", "--dropout", "0.4", "--batch-size", "64", "--lr", "2e-3",
                     "--epochs", "6", "--patience", "2", "--min-count", "2", "--max-length", "80"],
