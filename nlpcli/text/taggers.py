@@ -175,8 +175,8 @@ class OktTagger(Tagger):
     supports_norm = True
     supports_phrases = True
     threaded = True
-    #: texts per call into the JVM when several threads share a batch (work is dealt out in
-    #: slices of this size, so a slow slice does not leave the other threads idle for long)
+    #: phrases and normalize (KoNLPy calls per text, not the batched tokenizer): texts per task
+    #: when several Python threads share a batch, so a slow slice does not leave the others idle
     SLICE = 32
 
     def __init__(self, threads: int = 1):
@@ -235,8 +235,8 @@ class OktTagger(Tagger):
         return [str(s) for s in stream(array(texts)).map(fn).toArray()]
 
     def cancel(self) -> None:
-        """Stop the batches in flight at the next slice (on Ctrl-C or a closed pipe), so the
-        process can exit without tagging the rest of them first."""
+        """Stop at the next batch or slice (on Ctrl-C or a closed pipe), so the process can exit
+        without tagging the rest of the input first."""
         self._cancelled = True
 
     def pos(self, texts: Sequence[str], stem: bool = False, norm: bool = False) -> list[Tagged]:
