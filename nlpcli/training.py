@@ -49,8 +49,11 @@ class LoopConfig:
     checkpoint: str | None = None  # written each epoch (and on Ctrl-C / time budget)
     resume: str | None = None
     max_time: float | None = None  # seconds of training, resumed runs included
+    ema: float | None = None  # evaluate and keep an exponential moving average of the weights (decay per step)
 
     def __post_init__(self):
+        if self.ema is not None and not 0 < self.ema < 1:
+            raise UsageError("--ema must be between 0 and 1 (e.g. 0.999), or 0 for off")
         if self.device not in DEVICES and not self.device.startswith("cuda:"):
             raise UsageError(f"--device must be one of {', '.join(DEVICES)}")
         if self.epochs < 1 or self.batch_size < 1:
@@ -228,6 +231,56 @@ def load_checkpoint(path: str) -> dict:
     return state
 
 
+class WeightAverage:
+    """An exponential moving average of a model's parameters (Polyak averaging), updated after
+    every optimizer step: ``avg += (1 - d) * (w - avg)`` with ``d = min(decay, (1 + n) / (10 + n))``
+    after ``n`` steps (the warm-up keeps the first steps from dragging the random start along).
+    Dev evaluation and the saved model use the average; training continues from the raw weights."""
+
+    def __init__(self, model, decay: float):
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.shadow = [p.detach().clone() for p in self.params]
+        self.decay, self.steps = decay, 0
+
+    def update(self) -> None:
+        import torch
+
+        self.steps += 1
+        weight = 1.0 - min(self.decay, (1 + self.steps) / (10 + self.steps))
+        with torch.no_grad():
+            torch._foreach_lerp_(self.shadow, [p.detach() for p in self.params], weight)
+
+    @contextlib.contextmanager
+    def applied(self):
+        """Within the block the model holds the averaged weights; the raw ones come back after."""
+        import torch
+
+        with torch.no_grad():
+            backup = [p.detach().clone() for p in self.params]
+            for p, s in zip(self.params, self.shadow):
+                p.copy_(s)
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                for p, b in zip(self.params, backup):
+                    p.copy_(b)
+
+    def state_dict(self) -> dict:
+        return {"steps": self.steps, "shadow": [s.detach().cpu() for s in self.shadow]}
+
+    def load_state_dict(self, state: dict) -> None:
+        import torch
+
+        if len(state["shadow"]) != len(self.shadow):
+            raise ArtifactError("the checkpoint's weight average does not fit this model; resume with the "
+                                "options it was started with")
+        self.steps = int(state["steps"])
+        with torch.no_grad():
+            for s, saved in zip(self.shadow, state["shadow"]):
+                s.copy_(saved)
+
+
 def _cpu_state(module) -> dict:
     return {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}
 
@@ -264,6 +317,7 @@ class Trainer:
         self.dist = dist_context()
         # only the main process (rank 0 under torchrun) writes checkpoints and reports
         self.is_main = self.dist.is_main if is_main is None else is_main
+        self.average: WeightAverage | None = None
 
     # -- checkpoint state -------------------------------------------------------------------
 
@@ -276,7 +330,8 @@ class Trainer:
         return {"model": _cpu_state(task.model), "optimizer": task.optimizer.state_dict(),
                 "best_model": best_state, "rng": rng_state,
                 "progress": {"epoch": epoch, "batch": batch, **stats}, "extra": task.extra,
-                "loop": self.config.to_dict()}
+                "loop": self.config.to_dict(),
+                "average": None if self.average is None else self.average.state_dict()}
 
     def save_checkpoint(self, task: LoopTask, epoch: int, batch: int, rng, best_state, stats: dict) -> None:
         if not self.config.checkpoint:
@@ -327,8 +382,11 @@ class Trainer:
         stats = {"best_score": None, "best_epoch": None, "bad_epochs": 0, "history": [],
                  "elapsed": 0.0, "loss_sum": 0.0, "loss_count": 0}
         epoch, start_batch, best_state = 0, 0, None
+        self.average = WeightAverage(model, cfg.ema) if cfg.ema else None
         if resume_state is not None:
             epoch, start_batch, best_state, restored = self._restore(task, resume_state)
+            if self.average is not None and resume_state.get("average"):
+                self.average.load_state_dict(resume_state["average"])
             stats.update(restored)
             progress.info(f"resuming at epoch {epoch + 1}, batch {start_batch} "
                           f"({stats['elapsed']:.0f} s trained so far)")
@@ -369,6 +427,8 @@ class Trainer:
                             if cfg.clip_norm:
                                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_norm)
                             task.optimizer.step()
+                            if self.average is not None:
+                                self.average.update()
                             value = float(loss.detach())
                             if not math.isfinite(value):
                                 raise FloatingPointError(
@@ -396,9 +456,10 @@ class Trainer:
                                 break
                     record = {"epoch": epoch + 1, "batches": done,
                               "loss": stats["loss_sum"] / max(stats["loss_count"], 1)}
-                    improved = self._evaluate(task, record, stats)
-                    if improved:
-                        best_state = _cpu_state(model)
+                    with self.average.applied() if self.average is not None else contextlib.nullcontext():
+                        improved = self._evaluate(task, record, stats)
+                        if improved:
+                            best_state = _cpu_state(model)
                     record["seconds"] = round(elapsed(), 1)
                     stats["history"].append(record)
                     self._report(record, stats, task, cfg, partial=out_of_time)

@@ -241,3 +241,78 @@ def test_embeddings_from_an_embed_model(slice_path, tmp_path, cli):
     rnn.freeze_embeddings = False
     with pytest.raises(UsageError, match="--embedding-dim 16"):
         train([str(slice_path)], SPEC, str(tmp_path / "m2.pt"), cfg, rnn=rnn, loop=loop)
+
+
+def _toy_task(scores=None):
+    """A linear model on fixed data; ``scores`` (one per epoch) is what dev returns."""
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    X, y = torch.randn(64, 4), torch.randint(0, 2, (64,))
+    seen = []
+
+    def evaluate(m):
+        seen.append(1)
+        return {"accuracy": (scores or [0.5] * 100)[len(seen) - 1]}
+
+    return training.LoopTask(
+        model=model, optimizer=opt,
+        batches=lambda epoch, gen: [torch.randperm(64, generator=gen)[i:i + 16] for i in range(0, 64, 16)],
+        loss=lambda m, idx: torch.nn.functional.cross_entropy(m(X[idx]), y[idx]), evaluate=evaluate)
+
+
+def test_weight_average_is_evaluated_and_kept_and_training_continues_from_the_raw_weights():
+    task = _toy_task(scores=[0.1, 0.2, 0.3])  # every epoch improves: the last average is kept
+    raw = []
+    task.on_batch_end = lambda e, b: raw.append([p.detach().clone() for p in task.model.parameters()])
+    seen_by_dev = []
+    evaluate = task.evaluate
+    task.evaluate = lambda m: (seen_by_dev.append([p.detach().clone() for p in m.parameters()]), evaluate(m))[1]
+    start = [p.detach().clone() for p in task.model.parameters()]
+    training.Trainer(training.LoopConfig(epochs=3, patience=None, device="cpu", ema=0.9)).fit(task)
+    # the average by hand: avg_n = avg_{n-1} + (1 - d_n) (w_n - avg_{n-1}), d_n = min(0.9, (1+n)/(10+n))
+    avg = [s.clone() for s in start]
+    expected_at_epoch_end = []
+    for n, weights in enumerate(raw, start=1):
+        d = min(0.9, (1 + n) / (10 + n))
+        avg = [a + (1 - d) * (w - a) for a, w in zip(avg, weights)]
+        if n % 4 == 0:  # 4 batches an epoch
+            expected_at_epoch_end.append([a.clone() for a in avg])
+    assert len(raw) == 12
+    for got, want in zip(seen_by_dev, expected_at_epoch_end):  # dev saw the average...
+        for g, w in zip(got, want):
+            torch.testing.assert_close(g, w)
+    for g, w in zip(task.model.parameters(), expected_at_epoch_end[-1]):  # ...and the model keeps it
+        torch.testing.assert_close(g.detach(), w)
+    assert not torch.allclose(expected_at_epoch_end[-1][0], raw[-1][0])  # it is not the raw weights
+    # training went on from the raw weights: raw step 5 follows raw step 4, not the average
+    assert not torch.allclose(raw[4][0], seen_by_dev[0][0])
+
+
+def test_weight_average_survives_an_interrupt_and_resume(tmp_path):
+    def run(interrupt_at=None, resume=None):
+        task = _toy_task()
+        if interrupt_at is not None:
+            def hook(e, b):
+                if (e, b) == interrupt_at:
+                    raise KeyboardInterrupt
+            task.on_batch_end = hook
+        cfg = training.LoopConfig(epochs=3, patience=None, device="cpu", ema=0.8,
+                                  checkpoint=str(tmp_path / "ckpt.pt"))
+        state = training.load_checkpoint(resume) if resume else None
+        training.Trainer(cfg).fit(task, resume_state=state)
+        return [p.detach().clone() for p in task.model.parameters()]
+
+    whole = run()
+    with pytest.raises(KeyboardInterrupt):
+        run(interrupt_at=(1, 1))
+    ckpt = training.load_checkpoint(tmp_path / "ckpt.pt")
+    assert ckpt["average"]["steps"] == 6  # 4 batches of epoch 1 and 2 of epoch 2
+    resumed = run(resume=tmp_path / "ckpt.pt")
+    for a, b in zip(whole, resumed):
+        torch.testing.assert_close(a, b)
+
+
+def test_ema_must_be_a_decay():
+    with pytest.raises(UsageError, match="--ema"):
+        training.LoopConfig(ema=1.0)

@@ -477,3 +477,27 @@ def test_evaluate_headered_pairs_in_process(model_path, tmp_path, capsys):
     evaluate_file(str(model_path), str(DEV), {"source_lang": "en", "target_lang": "ko"}, RunOptions(beam=1),
                   examples=0, device="cpu")
     assert "translates ko -> en, but the pairs are read as en -> ko" in capsys.readouterr().err
+
+
+def test_word_dropout_hides_tokens_in_training_only(tmp_path, monkeypatch):
+    from nlpcli.translate import model as model_mod
+
+    cls = model_mod._module_class()
+    forward = cls.forward
+    seen = []
+
+    def spy(self, src, src_lengths, tgt_in, teacher_forcing=1.0):
+        seen.append((self.training, src.clone(), tgt_in.clone()))
+        return forward(self, src, src_lengths, tgt_in, teacher_forcing)
+
+    monkeypatch.setattr(cls, "forward", spy)
+    small_train(tmp_path, epochs=1, word_dropout=0.3)
+    train_src = torch.cat([s.flatten() for t, s, _ in seen if t])
+    train_tgt = torch.cat([g[:, 1:].flatten() for t, _, g in seen if t])
+    dev_src = torch.cat([s.flatten() for t, s, _ in seen if not t])
+    share = lambda ids: float((ids == UNK).sum()) / float(ids.ne(PAD).sum())  # noqa: E731
+    assert 0.25 < share(train_src) < 0.35 and 0.25 < share(train_tgt) < 0.35
+    assert all(bool((g[:, 0] == BOS).all()) for t, _, g in seen if t)  # <s> is never dropped
+    assert share(dev_src) < 0.05  # the dev loss sees the real tokens (a few unknown pieces only)
+    with pytest.raises(UsageError, match="--word-dropout"):
+        TrainConfig(word_dropout=1.0)

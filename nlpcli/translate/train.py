@@ -29,7 +29,7 @@ from nlpcli import artifacts, progress
 from nlpcli.errors import DataError, UsageError
 from nlpcli.translate import KIND
 from nlpcli.translate import tokenize as tok
-from nlpcli.translate.data import Pairs, PairSpec, Vocabulary, length_batches, pad, read_pairs
+from nlpcli.translate.data import BOS, UNK, Pairs, PairSpec, Vocabulary, length_batches, pad, read_pairs
 from nlpcli.translate.model import ModelConfig
 
 SCHEDULES = ("linear", "plateau", "constant")
@@ -49,6 +49,7 @@ class TrainConfig:
     lr_schedule: str = "linear"
     label_smoothing: float = 0.1
     teacher_forcing: float = 1.0
+    word_dropout: float = 0.0  # training: share of source and decoder-input tokens replaced by <unk>
     dev: list[str] | None = None
     dev_fraction: float = 0.05
     dev_limit: int | None = None  # translate at most this many dev pairs per evaluation
@@ -62,6 +63,8 @@ class TrainConfig:
             raise UsageError(f"--lr-schedule must be one of {', '.join(SCHEDULES)}")
         if not 0 <= self.label_smoothing < 1:
             raise UsageError("--label-smoothing must be in [0, 1)")
+        if not 0 <= self.word_dropout < 1:
+            raise UsageError("--word-dropout must be in [0, 1)")
         if not 0 < self.teacher_forcing <= 1:
             raise UsageError("--teacher-forcing must be in (0, 1]")
         if self.learning_rate <= 0:
@@ -210,8 +213,16 @@ def train(inputs: list[str], output: str, cfg: TrainConfig, model_cfg: ModelConf
     def batches(epoch, generator):
         return length_batches(lengths, loop.batch_size, generator)
 
+    def drop_words(ids):
+        # word dropout (Sennrich et al. 2016; Gal & Ghahramani 2016): whole tokens become <unk>, so
+        # the model cannot lean on any one word; padding and <s> stay
+        hit = torch.rand(ids.shape, device=ids.device) < cfg.word_dropout
+        return ids.masked_fill(hit & ids.gt(BOS), UNK)
+
     def loss(net, batch):
         src, src_len, tgt_in, tgt_out = make(batch)
+        if cfg.word_dropout and net.training:
+            src, tgt_in = drop_words(src), drop_words(tgt_in)
         logits = net(src, src_len, tgt_in, cfg.teacher_forcing)
         return loss_fn(logits.reshape(-1, logits.size(-1)), tgt_out.reshape(-1))
 
