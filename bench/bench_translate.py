@@ -14,13 +14,14 @@ translation-only speed comes from ``evaluate`` (timed around the translation its
 Configurations (``--only`` picks some; ``--extra`` adds options to all that run):
 
 * ``attention-koen``: the defaults (sentencepiece 4k per side, bi-GRU 256, Bahdanau, tied output
-  embedding, label smoothing 0.1, dropout 0.3, Adam 2e-3 with linear decay over the budget), ko->en;
+  embedding, label smoothing 0.1, dropout 0.3, word dropout 0.1, batches of 32, Adam 2e-3 with linear
+  decay over the budget, weights averaged with EMA 0.999), ko->en;
 * ``none-koen``: the same with ``--attention none`` (the fixed-vector baseline), scored greedy;
 * ``attention-enko``: the defaults, en->ko (BLEU on characters, as ``evaluate`` does for Korean);
 * ablations, not run by default: ``plateau-koen`` (``--lr-schedule plateau``), ``spm8k-koen``
   (8k pieces per side), ``words-koen`` (whitespace tokens both sides), ``threads1-koen`` and
   ``threads2-koen`` (``--threads``), ``luong-koen``, ``lstm-koen``, ``batch128-koen`` (batches of
-  128, lr 3e-3), ``kiwi-koen`` (Kiwi morphemes on the Korean side), ``char-koen`` (characters).
+  128, lr 3e-3), ``batch64-koen``, ``plain-koen`` (no word dropout, no weight average), ``kiwi-koen`` (Kiwi morphemes on the Korean side), ``char-koen`` (characters).
 
 Writes ``bench/results/translate.json``, ``translate.md`` (tables) and ``translate-curve.png``.
 """
@@ -53,6 +54,8 @@ CONFIGS: dict[str, list[str]] = {
     "luong-koen": ["--attention", "luong"],
     "lstm-koen": ["--cell", "lstm"],
     "batch128-koen": ["--batch-size", "128", "--lr", "3e-3"],
+    "batch64-koen": ["--batch-size", "64"],
+    "plain-koen": ["--word-dropout", "0", "--ema", "0"],
     "kiwi-koen": ["--src-tokenizer", "kiwi", "--src-vocab-size", "20000"],
     "char-koen": ["--src-tokenizer", "char"],
 }
@@ -75,20 +78,34 @@ def evaluate(model: Path, beam: int, outdir: Path, name: str, alpha: float = 1.0
     return json.loads(metrics.read_text())
 
 
-def train(name: str, minutes: float, outdir: Path, extra: list[str]) -> dict:
-    options = CONFIGS[name] + extra
+def launcher(torchrun: int) -> list[str]:
+    """``python -m nlpcli``, or under torchrun with ``torchrun`` processes (one thread each)."""
+    if torchrun > 1:
+        return [c.PYTHON, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(torchrun),
+                "-m", "nlpcli"]
+    return c.NLPCLI
+
+
+def train(name: str, minutes: float, outdir: Path, extra: list[str], torchrun: int = 1):
+    """Train one configuration (a whole process, or a torchrun group); returns what score() needs."""
+    options = CONFIGS[name] + extra + (["--threads", "1"] if torchrun > 1 else [])
     model = outdir / f"{name}.pt"
     metrics = outdir / f"{name}.train.json"
-    command = c.NLPCLI + ["translate", "train", str(data("train.tsv")), "--dev", str(data("dev.tsv")),
-                          "--max-time", str(minutes), "--epochs", "200", "--device", "cpu", "--seed", "0",
-                          "-o", str(model), "--checkpoint", str(outdir / f"{name}.ckpt"),
-                          "--metrics-out", str(metrics), *options]
+    command = launcher(torchrun) + ["translate", "train", str(data("train.tsv")), "--dev", str(data("dev.tsv")),
+                                    "--max-time", str(minutes), "--epochs", "200", "--device", "cpu", "--seed", "0",
+                                    "-o", str(model), "--checkpoint", str(outdir / f"{name}.ckpt"),
+                                    "--metrics-out", str(metrics), *options]
     m = c.measure(name, command)
+    launched = f"torchrun --nproc-per-node {torchrun}: " if torchrun > 1 else ""
+    return name, launched + " ".join(options), minutes, model, metrics, m
+
+
+def score(name: str, options: str, minutes: float, model: Path, metrics: Path, m, outdir: Path) -> dict:
     summary = json.loads(metrics.read_text())
     greedy = evaluate(model, 1, outdir, name)
     beam5 = evaluate(model, 5, outdir, name)
     lp06 = evaluate(model, 5, outdir, name, alpha=0.6)  # to choose the default --length-penalty
-    row = {"name": name, "options": " ".join(options), "minutes": minutes, "wall_min": round(m.wall / 60, 1),
+    row = {"name": name, "options": options, "minutes": minutes, "wall_min": round(m.wall / 60, 1),
            "epochs": summary["epochs"], "best_epoch": summary["best_epoch"], "stopped": summary["stopped"],
            "bleu_greedy": greedy["bleu"], "chrf_greedy": greedy["chrf"], "bleu_beam5": beam5["bleu"],
            "chrf_beam5": beam5["chrf"], "bleu_beam5_lp06": lp06["bleu"], "bleu_signature": beam5["bleu_signature"],
@@ -171,6 +188,11 @@ def main() -> None:
     ap.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more 'translate train' options for every run")
     ap.add_argument("--out", default=str(c.CACHE / "bench-translate"), help="where models and metrics go")
     ap.add_argument("--results", default=str(RESULTS), help="where translate.json/.md/-curve.png go")
+    ap.add_argument("--torchrun", type=int, default=1, metavar="N",
+                    help="train each configuration under torchrun with N processes of one thread each")
+    ap.add_argument("--side-by-side", action="store_true",
+                    help="train the configurations at the same time, one thread each (a fair comparison at the "
+                         "same budget when there are as many cores as configurations)")
     ap.add_argument("--no-speed", action="store_true", help="skip the throughput runs")
     ap.add_argument("--merge", action="store_true",
                     help="keep the runs (and speed) already in translate.json that this invocation does not redo")
@@ -182,7 +204,16 @@ def main() -> None:
     outdir.mkdir(parents=True, exist_ok=True)
     results.mkdir(parents=True, exist_ok=True)
     print(c.machine(), file=sys.stderr)
-    rows = [train(name, args.minutes, outdir, args.extra) for name in (args.only or DEFAULT)]
+    names = args.only or DEFAULT
+    if args.side_by_side:  # all trainings at once, one thread each: the same budget on a shared CPU
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(len(names)) as pool:
+            trained = list(pool.map(lambda n: train(n, args.minutes, outdir, args.extra + ["--threads", "1"]),
+                                    names))
+    else:
+        trained = [train(n, args.minutes, outdir, args.extra, args.torchrun) for n in names]
+    rows = [score(*t, outdir=outdir) for t in trained]
     speed = [] if args.no_speed or not rows else throughput(Path(rows[0]["model"]), outdir, rows[0])
     if args.merge and (results / "translate.json").exists():
         old = json.loads((results / "translate.json").read_text())
