@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -117,3 +118,16 @@ def test_ctrl_c_with_parallel_tagging(tmp_path, sample):
     assert proc.returncode == 130, err
     assert b"Traceback" not in err
     assert list(tmp_path.iterdir()) == [src]
+
+
+def test_help_paragraphs_are_reflowed_not_broken_at_source_lines():
+    from nlpcli.cli import reflow
+
+    text = "First line.\n\nA paragraph written\nover two lines.\n\n- item one\n- item two\n  indented"
+    assert reflow(text) == ("First line.\n\nA paragraph written over two lines.\n\n"
+                            "- item one\n- item two\n  indented")
+    # the real help, wide terminal: a sentence that spans two source lines comes out on one line
+    proc = subprocess.run([sys.executable, "-m", "nlpcli", "translate", "train", "--help"], capture_output=True,
+                          text=True, env={**os.environ, "COLUMNS": "250"}, timeout=60)
+    assert proc.returncode == 0
+    assert "sentencepiece unigram 4k per side trained on the training side" in proc.stdout

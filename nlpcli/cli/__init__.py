@@ -6,6 +6,7 @@ here imports torch, gensim or scikit-learn at start-up.
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 import traceback
@@ -58,7 +59,35 @@ def _register() -> None:
             importlib.import_module(module)
 
 
+def reflow(text: str | None) -> str | None:
+    """Join the source line breaks inside each paragraph of a help text. Typer 0.29 keeps them and
+    then wraps again at the terminal width, which breaks sentences at random; blank lines still
+    separate paragraphs, and list items (``-``, ``*``) and indented lines keep a line of their own."""
+    if not text:
+        return text
+    paragraphs = []
+    for paragraph in inspect.cleandoc(text).split("\n\n"):
+        lines: list[str] = []
+        for line in paragraph.split("\n"):
+            if lines and line and not line.startswith((" ", "-", "*", "\b")):
+                lines[-1] = f"{lines[-1].rstrip()} {line.strip()}"
+            else:
+                lines.append(line)
+        paragraphs.append("\n".join(lines))
+    return "\n\n".join(paragraphs)
+
+
+def _reflow_helps(typer_app: typer.Typer) -> None:
+    for command in typer_app.registered_commands:
+        command.help = reflow(command.help or inspect.getdoc(command.callback))
+    for group in typer_app.registered_groups:
+        group.help = reflow(group.help)
+        group.typer_instance.info.help = reflow(group.typer_instance.info.help)
+        _reflow_helps(group.typer_instance)
+
+
 _register()
+_reflow_helps(app)
 
 
 def _silence_stdout() -> None:

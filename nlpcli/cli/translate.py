@@ -36,15 +36,16 @@ TRAIN_HELP = """Train a translator on sentence pairs and save it as one artifact
 
 Defaults (from the reference runs on ../shared/data/parallel): sentencepiece unigram 4k per side
 trained on the training side and stored in the model, embedding 256, bidirectional GRU 256, GRU
-decoder with Bahdanau attention, tied output embedding, dropout 0.3, label smoothing 0.1, Adam
-2e-3 with a linear decay over the budget, gradient clipping 5, batches of 64 in length buckets.
+decoder with Bahdanau attention, tied output embedding, dropout 0.3, word dropout 0.1, label
+smoothing 0.1, Adam 2e-3 with a linear decay over the budget, gradient clipping 5, batches of 32
+in length buckets, and the weights averaged (EMA 0.999) for dev scoring and the saved model.
 
 After each epoch the dev set is translated greedily and scored (sacrebleu BLEU/chrF); the best
 epoch by dev BLEU is kept, --patience epochs without improvement stop the run, and --max-time
 MINUTES stops it cleanly (mid-epoch: evaluated, best model kept). A checkpoint is written each
 epoch; Ctrl-C saves it and exits 130; --resume CHECKPOINT continues.
 
-Determinism: --seed fixes initialisation, batch order and teacher forcing; the same --seed,
+Determinism: --seed fixes initialisation, batch order, dropout, word dropout and teacher forcing; the same --seed,
 data, options and --threads give the same model on the same machine (without --max-time, whose
 stopping point and time-based learning-rate decay follow the clock).
 
