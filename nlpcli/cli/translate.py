@@ -45,9 +45,9 @@ epoch by dev BLEU is kept, --patience epochs without improvement stop the run, a
 MINUTES stops it cleanly (mid-epoch: evaluated, best model kept). A checkpoint is written each
 epoch; Ctrl-C saves it and exits 130; --resume CHECKPOINT continues.
 
-Determinism: --seed fixes initialisation, batch order, dropout, word dropout and teacher forcing; the same --seed,
-data, options and --threads give the same model on the same machine (without --max-time, whose
-stopping point and time-based learning-rate decay follow the clock).
+Determinism: --seed fixes initialisation, batch order, dropout, word dropout and teacher
+forcing; the same --seed, data, options and --threads give the same model on the same machine
+(without --max-time, whose stopping point and time-based learning-rate decay follow the clock).
 
 Example: nlpcli translate train train.tsv --dev dev.tsv --max-time 45 -o ko-en.pt"""
 

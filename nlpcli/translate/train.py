@@ -49,7 +49,7 @@ class TrainConfig:
     lr_schedule: str = "linear"
     label_smoothing: float = 0.1
     teacher_forcing: float = 1.0
-    word_dropout: float = 0.0  # training: share of source and decoder-input tokens replaced by <unk>
+    word_dropout: float = 0.0  # training: share of source/decoder-input tokens made <unk> (CLI default 0.1)
     dev: list[str] | None = None
     dev_fraction: float = 0.05
     dev_limit: int | None = None  # translate at most this many dev pairs per evaluation
