@@ -86,9 +86,10 @@ def launcher(torchrun: int) -> list[str]:
     return c.NLPCLI
 
 
-def train(name: str, minutes: float, outdir: Path, extra: list[str], torchrun: int = 1):
-    """Train one configuration (a whole process, or a torchrun group); returns what score() needs."""
-    options = CONFIGS[name] + extra + (["--threads", "1"] if torchrun > 1 else [])
+def train(name: str, minutes: float, outdir: Path, extra: list[str], torchrun: int = 1, one_thread: bool = False):
+    """Train one configuration (a whole process, or a torchrun group of one-thread processes);
+    returns what score() needs."""
+    options = CONFIGS[name] + extra + (["--threads", "1"] if torchrun > 1 or one_thread else [])
     model = outdir / f"{name}.pt"
     metrics = outdir / f"{name}.train.json"
     command = launcher(torchrun) + ["translate", "train", str(data("train.tsv")), "--dev", str(data("dev.tsv")),
@@ -209,8 +210,7 @@ def main() -> None:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(len(names)) as pool:
-            trained = list(pool.map(lambda n: train(n, args.minutes, outdir, args.extra + ["--threads", "1"]),
-                                    names))
+            trained = list(pool.map(lambda n: train(n, args.minutes, outdir, args.extra, one_thread=True), names))
     else:
         trained = [train(n, args.minutes, outdir, args.extra, args.torchrun) for n in names]
     rows = [score(*t, outdir=outdir) for t in trained]

@@ -140,16 +140,27 @@ def test_time_budget_keeps_the_best_model(slice_path, tmp_path):
     assert data["stopped"] == "time" and m["n"] == 120
 
 
-def test_early_stopping_on_a_toy_task():
+def _toy_task(scores=None, lr=0.5):
+    """A linear model on fixed data; ``scores`` (one per epoch) is what dev returns (default: 0.5
+    every epoch, never an improvement after the first)."""
     torch.manual_seed(0)
     model = torch.nn.Linear(4, 2)
-    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
     X, y = torch.randn(64, 4), torch.randint(0, 2, (64,))
-    task = training.LoopTask(
+    seen = []
+
+    def evaluate(m):
+        seen.append(1)
+        return {"accuracy": (scores or [0.5] * 100)[len(seen) - 1]}
+
+    return training.LoopTask(
         model=model, optimizer=opt,
         batches=lambda epoch, gen: [torch.randperm(64, generator=gen)[i:i + 16] for i in range(0, 64, 16)],
-        loss=lambda m, idx: torch.nn.functional.cross_entropy(m(X[idx]), y[idx]),
-        evaluate=lambda m: {"accuracy": 0.5})  # never improves after the first epoch
+        loss=lambda m, idx: torch.nn.functional.cross_entropy(m(X[idx]), y[idx]), evaluate=evaluate)
+
+
+def test_early_stopping_on_a_toy_task():
+    task = _toy_task(lr=0.1)  # dev never improves after the first epoch
     result = training.Trainer(training.LoopConfig(epochs=20, patience=2, device="cpu")).fit(task)
     assert result.stopped == "early" and result.epochs == 3 and result.best_epoch == 1
 
@@ -241,24 +252,6 @@ def test_embeddings_from_an_embed_model(slice_path, tmp_path, cli):
     rnn.freeze_embeddings = False
     with pytest.raises(UsageError, match="--embedding-dim 16"):
         train([str(slice_path)], SPEC, str(tmp_path / "m2.pt"), cfg, rnn=rnn, loop=loop)
-
-
-def _toy_task(scores=None):
-    """A linear model on fixed data; ``scores`` (one per epoch) is what dev returns."""
-    torch.manual_seed(0)
-    model = torch.nn.Linear(4, 2)
-    opt = torch.optim.SGD(model.parameters(), lr=0.5)
-    X, y = torch.randn(64, 4), torch.randint(0, 2, (64,))
-    seen = []
-
-    def evaluate(m):
-        seen.append(1)
-        return {"accuracy": (scores or [0.5] * 100)[len(seen) - 1]}
-
-    return training.LoopTask(
-        model=model, optimizer=opt,
-        batches=lambda epoch, gen: [torch.randperm(64, generator=gen)[i:i + 16] for i in range(0, 64, 16)],
-        loss=lambda m, idx: torch.nn.functional.cross_entropy(m(X[idx]), y[idx]), evaluate=evaluate)
 
 
 def test_weight_average_is_evaluated_and_kept_and_training_continues_from_the_raw_weights():
