@@ -21,7 +21,8 @@ Configurations (``--only`` picks some; ``--extra`` adds options to all that run)
 * ablations, not run by default: ``plateau-koen`` (``--lr-schedule plateau``), ``spm8k-koen``
   (8k pieces per side), ``words-koen`` (whitespace tokens both sides), ``threads1-koen`` and
   ``threads2-koen`` (``--threads``), ``luong-koen``, ``lstm-koen``, ``batch128-koen`` (batches of
-  128, lr 3e-3), ``batch64-koen``, ``plain-koen`` (no word dropout, no weight average), ``kiwi-koen`` (Kiwi morphemes on the Korean side), ``char-koen`` (characters).
+  128, lr 3e-3), ``batch64-koen``, ``plain-koen`` (no word dropout, no weight average),
+  ``kiwi-koen`` (Kiwi morphemes on the Korean side), ``char-koen`` (characters).
 
 Writes ``bench/results/translate.json``, ``translate.md`` (tables) and ``translate-curve.png``.
 """
@@ -201,6 +202,9 @@ def main() -> None:
     unknown = [n for n in (args.only or []) if n not in CONFIGS]
     if unknown:
         sys.exit(f"bench: unknown configuration(s) {', '.join(unknown)}; choose from {', '.join(CONFIGS)}")
+    if args.side_by_side and args.torchrun > 1:
+        sys.exit("bench: --side-by-side runs one single-thread process per configuration; it cannot be combined "
+                 "with --torchrun")
     outdir, results = Path(args.out), Path(args.results)
     outdir.mkdir(parents=True, exist_ok=True)
     results.mkdir(parents=True, exist_ok=True)
