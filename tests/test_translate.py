@@ -276,11 +276,28 @@ def test_batched_beam_equals_one_by_one(model_path):
 def test_artifact_is_self_contained_and_weights_only(model_path):
     art = artifacts.load(str(model_path), kinds=(KIND,))
     p = art.payload
-    assert p["src_tokenizer"]["kind"] == "spm" and len(p["src_tokenizer"]["model"]) > 1000
+    # the default tokenizers: Kiwi morphemes for the Korean source, sentencepiece (stored) for English
+    assert p["src_tokenizer"] == {"kind": "kiwi"}
+    assert p["tgt_tokenizer"]["kind"] == "spm" and len(p["tgt_tokenizer"]["model"]) > 1000
+    assert art.manifest["params"]["train"]["src_tokenizer"] == "kiwi"
     assert p["source_lang"] == "ko" and p["target_lang"] == "en"
     assert art.manifest["data"]["history"][0]["bleu"] >= 0
     # torch.load with weights_only=True reads it (no code in the file)
     torch.load(str(model_path), weights_only=True)
+
+
+def test_default_tokenizers_follow_the_languages():
+    koen = TrainConfig()
+    assert (koen.src_tokenizer, koen.tgt_tokenizer) == ("kiwi", "spm")
+    assert (koen.src_vocab_size, koen.tgt_vocab_size) == (20000, 4000)
+    # a Korean target keeps sentencepiece: a tagger would lose the spacing of the translation
+    enko = TrainConfig(pairs=PairSpec(source_lang="en", target_lang="ko"))
+    assert (enko.src_tokenizer, enko.tgt_tokenizer) == ("spm", "spm")
+    chosen = TrainConfig(src_tokenizer="whitespace", src_vocab_size=500, tgt_tokenizer="char")
+    assert (chosen.src_tokenizer, chosen.src_vocab_size, chosen.tgt_tokenizer, chosen.tgt_vocab_size) == \
+        ("whitespace", 500, "char", 20000)
+    with pytest.raises(UsageError, match="unknown tokenizer"):
+        TrainConfig(src_tokenizer="bpe")
 
 
 def test_same_seed_same_model(tmp_path):
@@ -349,7 +366,8 @@ def test_unknown_output_token_is_copied_from_the_attended_source(model_path):
     pos = next(i for i, t in enumerate(source) if "ж" in t)
     tom = tr.tgt_vocab.encode([f"{tok.SPACE}Tom"])[0]
     cand = tr._candidate(Hypothesis([tom, UNK], -1.0, [0, pos]), source)
-    assert "ж漢字" in cand.text and cand.text.startswith("Tom")
+    # the unknown output token becomes the source token it attends to (Kiwi cuts "ж" from "漢字")
+    assert cand.text.startswith("Tom") and source[pos] in cand.text.split()
 
 
 # --------------------------------------------------------------------------------------------
@@ -491,7 +509,7 @@ def test_word_dropout_hides_tokens_in_training_only(tmp_path, monkeypatch):
         return forward(self, src, src_lengths, tgt_in, teacher_forcing)
 
     monkeypatch.setattr(cls, "forward", spy)
-    small_train(tmp_path, epochs=1, word_dropout=0.3)
+    small_train(tmp_path, epochs=1, word_dropout=0.3, src_tokenizer="spm")  # few unknown dev pieces
     train_src = torch.cat([s.flatten() for t, s, _ in seen if t])
     train_tgt = torch.cat([g[:, 1:].flatten() for t, _, g in seen if t])
     dev_src = torch.cat([s.flatten() for t, s, _ in seen if not t])

@@ -38,10 +38,10 @@ SCHEDULES = ("linear", "plateau", "constant")
 @dataclass
 class TrainConfig:
     pairs: PairSpec = field(default_factory=PairSpec)
-    src_tokenizer: str = "spm"
-    tgt_tokenizer: str = "spm"
-    src_vocab_size: int = 4000
-    tgt_vocab_size: int = 4000
+    src_tokenizer: str = "auto"  # auto: see default_tokenizer
+    tgt_tokenizer: str = "auto"
+    src_vocab_size: int | None = None  # None: 4000 sentencepiece pieces, else 20000 tokens at most
+    tgt_vocab_size: int | None = None
     spm_coverage: float = 0.9995
     min_count: int = 2  # word/morpheme/char tokenizers: rarer tokens become <unk>
     max_length: int = 100  # training pairs with more tokens on a side are skipped
@@ -57,8 +57,16 @@ class TrainConfig:
 
     def __post_init__(self):
         for side in (self.src_tokenizer, self.tgt_tokenizer):
-            if side not in tok.KINDS:
-                raise UsageError(f"unknown tokenizer {side!r}; choose one of {', '.join(tok.KINDS)}")
+            if side != "auto" and side not in tok.KINDS:
+                raise UsageError(f"unknown tokenizer {side!r}; choose auto or one of {', '.join(tok.KINDS)}")
+        if self.src_tokenizer == "auto":
+            self.src_tokenizer = default_tokenizer(self.pairs.source_lang, "source")
+        if self.tgt_tokenizer == "auto":
+            self.tgt_tokenizer = default_tokenizer(self.pairs.target_lang, "target")
+        if self.src_vocab_size is None:
+            self.src_vocab_size = default_vocab_size(self.src_tokenizer)
+        if self.tgt_vocab_size is None:
+            self.tgt_vocab_size = default_vocab_size(self.tgt_tokenizer)
         if self.lr_schedule not in SCHEDULES:
             raise UsageError(f"--lr-schedule must be one of {', '.join(SCHEDULES)}")
         if not 0 <= self.label_smoothing < 1:
@@ -79,6 +87,20 @@ class TrainConfig:
         d = asdict(self)
         d["pairs"] = self.pairs.to_dict()
         return d
+
+
+def default_tokenizer(lang: str, side: str) -> str:
+    """What ``--src-tokenizer/--tgt-tokenizer auto`` picks: Kiwi morphemes for a Korean source
+    (measured: 5.35 greedy dev BLEU at 12 minutes against 3.76 for sentencepiece and 2.88 for
+    words; bench/results/translate-tokenizers), sentencepiece elsewhere, including a Korean
+    target, whose spacing a tagger would lose."""
+    return "kiwi" if side == "source" and lang == "ko" else "spm"
+
+
+def default_vocab_size(kind: str) -> int:
+    """4000 sentencepiece pieces (the issue's tuned reference); for words, morphemes and characters
+    a cap of 20000, so that ``--min-count`` decides."""
+    return 4000 if kind == "spm" else 20000
 
 
 def _read_all(paths: list[str], spec: PairSpec) -> Pairs:
