@@ -130,4 +130,4 @@ def test_help_paragraphs_are_reflowed_not_broken_at_source_lines():
     proc = subprocess.run([sys.executable, "-m", "nlpcli", "translate", "train", "--help"], capture_output=True,
                           text=True, env={**os.environ, "COLUMNS": "250"}, timeout=60)
     assert proc.returncode == 0
-    assert "sentencepiece unigram 4k per side trained on the training side" in proc.stdout
+    assert "Kiwi morphemes on a Korean source side and sentencepiece unigram 4k on any other side" in proc.stdout

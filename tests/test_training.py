@@ -309,3 +309,15 @@ def test_weight_average_survives_an_interrupt_and_resume(tmp_path):
 def test_ema_must_be_a_decay():
     with pytest.raises(UsageError, match="--ema"):
         training.LoopConfig(ema=1.0)
+
+
+def test_rnn_classifier_cli_takes_ema(slice_path, tmp_path, cli):
+    common = ["--quiet", "train", str(slice_path), "--tagger", "none", "--model", "rnn", "--hidden", "16",
+              "--embedding-dim", "16", "--epochs", "2", "--threads", "1", "--seed", "3"]
+    assert cli(*common, "-o", str(tmp_path / "raw.pt")).code == 0
+    r = cli(*common, "--ema", "0.9", "-o", str(tmp_path / "avg.pt"))
+    assert r.code == 0, r.err
+    avg = artifacts.load(str(tmp_path / "avg.pt"))
+    assert avg.manifest["params"]["loop"]["ema"] == 0.9
+    raw, averaged = state_of(str(tmp_path / "raw.pt")), avg.payload["state_dict"]
+    assert any(not torch.equal(raw[k], averaged[k]) for k in raw)  # the saved weights are the average

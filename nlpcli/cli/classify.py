@@ -105,6 +105,7 @@ def train_cmd(
     freeze_embeddings: Annotated[bool, typer.Option("--freeze-embeddings", help="rnn: keep --embeddings fixed.")] = False,
     lr_decay: Annotated[float, typer.Option("--lr-decay", min=0.0, max=1.0, help="rnn: multiply the learning rate by this after each epoch (1: constant).")] = 1.0,
     clip_norm: Annotated[float, typer.Option("--clip-norm", min=0.0, help="rnn: clip the gradient norm to this (0: off).")] = 5.0,
+    ema: Annotated[float, typer.Option("--ema", min=0.0, max=0.99999, help="rnn: evaluate and save an exponential moving average of the weights, with this decay per batch (0: off, the last weights).")] = 0.0,
     device: Device = "auto",
     threads: Threads = None,
     checkpoint: Annotated[Optional[str], typer.Option("--checkpoint", help="rnn: checkpoint file, written each epoch (default: OUTPUT.ckpt).")] = None,
@@ -151,7 +152,7 @@ def train_cmd(
         loop = LoopConfig(epochs=epochs, batch_size=batch_size, patience=patience if early_stopping else None,
                           clip_norm=clip_norm or None, device=device, threads=threads, seed=seed,
                           checkpoint=checkpoint or f"{output}.ckpt", resume=resume,
-                          max_time=max_time * 60 if max_time else None)
+                          max_time=max_time * 60 if max_time else None, ema=ema or None)
     spec = input_spec(fmt, text_column, label_column, text_field, encoding_errors)
     train(inputs or ["-"], spec, output, cfg, rnn=rnn, loop=loop)
 

@@ -42,6 +42,9 @@ class Tokenizer:
     def detokenize(self, tokens: Sequence[str]) -> str:
         return " ".join(t for t in tokens if t).strip()
 
+    def start(self) -> None:
+        """Load what tokenizing needs (a tagger's model) now, not on the first sentence."""
+
     def to_dict(self) -> dict:
         return {"kind": self.kind}
 
@@ -137,6 +140,9 @@ class TaggerTokenizer(Tokenizer):
 
     def tokenize(self, texts):
         return self.preprocessor.tokens([_nfc(t) for t in texts])
+
+    def start(self):
+        self.preprocessor.tagger  # Kiwi's model or the JVM: seconds, paid at load time
 
 
 def create(kind: str, texts: Sequence[str] | None = None, *, vocab_size: int = 4000,

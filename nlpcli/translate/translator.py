@@ -74,6 +74,8 @@ class Translator:
             model = build(dict(p["config"]), len(src_vocab), len(tgt_vocab))
             model.load_state_dict(p["state_dict"])
             src_tok, tgt_tok = tok.from_dict(dict(p["src_tokenizer"])), tok.from_dict(dict(p["tgt_tokenizer"]))
+            src_tok.start()
+            tgt_tok.start()
         except CorruptArtifactError as exc:
             raise CorruptArtifactError(f"{path}: {exc}") from None
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:
