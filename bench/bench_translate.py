@@ -23,7 +23,8 @@ Configurations (``--only`` picks some; ``--extra`` adds options to all that run)
   (8k pieces per side), ``words-koen`` (whitespace tokens both sides), ``threads1-koen`` and
   ``threads2-koen`` (``--threads``), ``luong-koen``, ``lstm-koen``, ``batch128-koen`` (batches of
   128, lr 3e-3), ``batch64-koen``, ``plain-koen`` (no word dropout, no weight average),
-  ``spm-koen`` (sentencepiece 4k on the Korean side too), ``char-koen`` (characters).
+  ``nowd-koen`` (no word dropout), ``reg-koen`` (dropout 0.4, word dropout 0.2), ``spm-koen``
+  (sentencepiece 4k on the Korean side too), ``char-koen`` (characters).
 
 Writes ``bench/results/translate.json``, ``translate.md`` (tables) and ``translate-curve.png``.
 """
@@ -58,6 +59,8 @@ CONFIGS: dict[str, list[str]] = {
     "batch128-koen": ["--batch-size", "128", "--lr", "3e-3"],
     "batch64-koen": ["--batch-size", "64"],
     "plain-koen": ["--word-dropout", "0", "--ema", "0"],
+    "nowd-koen": ["--word-dropout", "0"],
+    "reg-koen": ["--dropout", "0.4", "--word-dropout", "0.2"],
     "spm-koen": ["--src-tokenizer", "spm"],
     "char-koen": ["--src-tokenizer", "char"],
 }
@@ -199,6 +202,9 @@ def main() -> None:
     ap.add_argument("--no-speed", action="store_true", help="skip the throughput runs")
     ap.add_argument("--merge", action="store_true",
                     help="keep the runs (and speed) already in translate.json that this invocation does not redo")
+    ap.add_argument("--rescore", action="store_true",
+                    help="train nothing: score the models already in --out again, and measure the speed, keeping "
+                         "their training figures from translate.json (after a change to translation itself)")
     args = ap.parse_args()
     unknown = [n for n in (args.only or []) if n not in CONFIGS]
     if unknown:
@@ -211,7 +217,18 @@ def main() -> None:
     results.mkdir(parents=True, exist_ok=True)
     print(c.machine(), file=sys.stderr)
     names = args.only or DEFAULT
-    if args.side_by_side:  # all trainings at once, one thread each: the same budget on a shared CPU
+    if args.rescore:
+        from types import SimpleNamespace
+
+        args.merge = True
+        before = {r["name"]: r for r in json.loads((results / "translate.json").read_text())["runs"]}
+        missing = [n for n in names if n not in before or not (outdir / f"{n}.pt").exists()]
+        if missing:
+            sys.exit(f"bench: --rescore: no trained {', '.join(missing)} in translate.json and {outdir}")
+        trained = [(n, before[n]["options"], before[n]["minutes"], outdir / f"{n}.pt", outdir / f"{n}.train.json",
+                    SimpleNamespace(wall=before[n]["wall_min"] * 60, peak_rss=before[n]["peak_rss_mib"] * 2**20))
+                   for n in names]
+    elif args.side_by_side:  # all trainings at once, one thread each: the same budget on a shared CPU
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(len(names)) as pool:

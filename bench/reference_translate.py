@@ -69,6 +69,11 @@ class Seq2Seq(nn.Module):
         self.out = nn.Linear(E, n_tgt)
         if tie:
             self.out.weight = self.tgt_emb.weight
+            # as the output layer, N(0, 1/E) starts the logits near zero (nn.Embedding's N(0, 1)
+            # starts the softmax saturated: a first-epoch loss above ln(V))
+            nn.init.normal_(self.tgt_emb.weight, 0.0, E ** -0.5)
+            with torch.no_grad():
+                self.tgt_emb.weight[PAD].zero_()
         self.drop = nn.Dropout(dropout)
 
     def encode(self, src, lengths):
