@@ -14,9 +14,9 @@ translation-only speed comes from ``evaluate`` (timed around the translation its
 Configurations (``--only`` picks some; ``--extra`` adds options to all that run):
 
 * ``attention-koen``: the defaults (Kiwi morphemes on the Korean side, sentencepiece 4k on the
-  English side, bi-GRU 256, Bahdanau, tied output
-  embedding, label smoothing 0.1, dropout 0.3, word dropout 0.1, batches of 32, Adam 2e-3 with linear
-  decay over the budget, weights averaged with EMA 0.999), ko->en;
+  English side, bi-GRU 256, Bahdanau, tied output embedding, label smoothing 0.1, dropout 0.3,
+  word dropout 0.1, batches of 32, Adam 2e-3 with linear decay over the budget, weights averaged
+  with EMA 0.999), ko->en;
 * ``none-koen``: the same with ``--attention none`` (the fixed-vector baseline), scored greedy;
 * ``attention-enko``: the defaults, en->ko (BLEU on characters, as ``evaluate`` does for Korean);
 * ablations, not run by default: ``plateau-koen`` (``--lr-schedule plateau``), ``spm8k-koen``
@@ -91,12 +91,16 @@ def launcher(torchrun: int) -> list[str]:
     return c.NLPCLI
 
 
+def outputs(name: str, outdir: Path) -> tuple[Path, Path]:
+    """Where a configuration's model and its training metrics go."""
+    return outdir / f"{name}.pt", outdir / f"{name}.train.json"
+
+
 def train(name: str, minutes: float, outdir: Path, extra: list[str], torchrun: int = 1, one_thread: bool = False):
     """Train one configuration (a whole process, or a torchrun group of one-thread processes);
     returns what score() needs."""
     options = CONFIGS[name] + extra + (["--threads", "1"] if torchrun > 1 or one_thread else [])
-    model = outdir / f"{name}.pt"
-    metrics = outdir / f"{name}.train.json"
+    model, metrics = outputs(name, outdir)
     command = launcher(torchrun) + ["translate", "train", str(data("train.tsv")), "--dev", str(data("dev.tsv")),
                                     "--max-time", str(minutes), "--epochs", "200", "--device", "cpu", "--seed", "0",
                                     "-o", str(model), "--checkpoint", str(outdir / f"{name}.ckpt"),
@@ -222,10 +226,10 @@ def main() -> None:
 
         args.merge = True
         before = {r["name"]: r for r in json.loads((results / "translate.json").read_text())["runs"]}
-        missing = [n for n in names if n not in before or not (outdir / f"{n}.pt").exists()]
+        missing = [n for n in names if n not in before or not outputs(n, outdir)[0].exists()]
         if missing:
             sys.exit(f"bench: --rescore: no trained {', '.join(missing)} in translate.json and {outdir}")
-        trained = [(n, before[n]["options"], before[n]["minutes"], outdir / f"{n}.pt", outdir / f"{n}.train.json",
+        trained = [(n, before[n]["options"], before[n]["minutes"], *outputs(n, outdir),
                     SimpleNamespace(wall=before[n]["wall_min"] * 60, peak_rss=before[n]["peak_rss_mib"] * 2**20))
                    for n in names]
     elif args.side_by_side:  # all trainings at once, one thread each: the same budget on a shared CPU
