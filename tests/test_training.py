@@ -321,3 +321,20 @@ def test_rnn_classifier_cli_takes_ema(slice_path, tmp_path, cli):
     assert avg.manifest["params"]["loop"]["ema"] == 0.9
     raw, averaged = state_of(str(tmp_path / "raw.pt")), avg.payload["state_dict"]
     assert any(not torch.equal(raw[k], averaged[k]) for k in raw)  # the saved weights are the average
+
+
+def test_adam_helper_makes_the_plain_adam_update():
+    """``training.adam`` (fused where torch has it) steps exactly like ``torch.optim.Adam``."""
+    torch.manual_seed(0)
+    a, b = torch.nn.Linear(6, 3), torch.nn.Linear(6, 3)
+    b.load_state_dict(a.state_dict())
+    opt_a, opt_b = training.adam(a.parameters(), 1e-2, 0.01), torch.optim.Adam(b.parameters(), lr=1e-2,
+                                                                               weight_decay=0.01)
+    x = torch.randn(8, 6)
+    for _ in range(3):
+        for net, opt in ((a, opt_a), (b, opt_b)):
+            opt.zero_grad()
+            net(x).pow(2).sum().backward()
+            opt.step()
+    assert not torch.equal(a.weight, torch.nn.Linear(6, 3).weight)
+    assert all(torch.allclose(p, q, atol=1e-6) for p, q in zip(a.parameters(), b.parameters()))

@@ -202,6 +202,40 @@ def test_model_shapes_masks_and_padding_invariance(attention, cell, bi):
     assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
 
 
+@pytest.mark.parametrize("attention,cell,bi", [("bahdanau", "gru", True), ("bahdanau", "lstm", True),
+                                               ("luong", "gru", True), ("dot", "lstm", False),
+                                               ("none", "gru", True)])
+def test_one_layer_training_path_is_the_step_by_step_decoder(attention, cell, bi):
+    """One decoder layer with gold inputs takes a batched path (its own GRU/LSTM arithmetic, the
+    input projection and output layer outside the loop): same logits and same gradients as
+    calling ``step`` position by position, which is what search does."""
+    torch.manual_seed(0)
+    model = build(ModelConfig(cell=cell, bidirectional=bi, attention=attention, hidden=16, embedding_dim=12,
+                              dropout=0.0).to_dict(), 30, 25)
+    src, lengths = pad([[5, 6, 7, 8, 9, 10], [11, 12]])
+    tgt_in, _ = pad([[BOS, 5, 6, 7], [BOS, 7, 8]])
+    gold = torch.randint(4, 25, (2, 4))
+
+    def step_by_step():
+        enc, state, feed = model.encode(src, lengths)
+        pres = []
+        for t in range(tgt_in.size(1)):
+            pre, state, feed, _ = model.step(tgt_in[:, t], state, feed, enc)
+            pres.append(pre)
+        return model.logits(torch.stack(pres, 1))
+
+    grads = []
+    for run in (lambda: model(src, lengths, tgt_in), step_by_step):
+        model.zero_grad()
+        logits = run()
+        torch.nn.functional.cross_entropy(logits.reshape(-1, 25), gold.reshape(-1)).backward()
+        grads.append((logits.detach(), [p.grad.clone() for p in model.parameters()]))
+    (fast, fast_grads), (slow, slow_grads) = grads
+    assert torch.allclose(fast, slow, atol=1e-5)
+    assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(fast_grads, slow_grads))
+    assert float(fast_grads[0].abs().sum()) > 0
+
+
 def test_tied_embeddings_share_the_matrix():
     tied = build(small_model().to_dict(), 30, 40)
     untied = build(small_model(tie_embeddings=False).to_dict(), 30, 40)

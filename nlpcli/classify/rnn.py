@@ -376,8 +376,8 @@ def train_rnn(train_ds, dev_ds, labels, output: str, cfg, recipe, data: dict, rc
     elif rcfg.freeze_embeddings:
         model.embedding.weight.requires_grad_(False)
     model.to(device)
-    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad],
-                                 lr=rcfg.learning_rate, weight_decay=rcfg.weight_decay)
+    optimizer = training.adam([p for p in model.parameters() if p.requires_grad], rcfg.learning_rate,
+                              rcfg.weight_decay)
     loss_fn = torch.nn.CrossEntropyLoss() if task == "classification" else torch.nn.MSELoss()
 
     def batches(epoch, generator):

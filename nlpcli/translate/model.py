@@ -200,12 +200,70 @@ def _module_class():
         def logits(self, pre):
             return self.output(pre)
 
+        def _cell(self, gates_in, state):
+            """One step of the one-layer decoder RNN, given its input projection ``gates_in``
+            (``W_ih x + b_ih``, [B, 3H] or [B, 4H]); the same arithmetic as ``nn.GRU``/``nn.LSTM``."""
+            rnn = self.decoder
+            if self.cfg.cell == "gru":
+                h = state[0]
+                gh = torch.addmm(rnn.bias_hh_l0, h, rnn.weight_hh_l0.t())
+                i_r, i_z, i_n = gates_in.chunk(3, 1)
+                h_r, h_z, h_n = gh.chunk(3, 1)
+                r = torch.sigmoid(i_r + h_r)
+                z = torch.sigmoid(i_z + h_z)
+                n = torch.tanh(i_n + r * h_n)
+                h = n + z * (h - n)
+                return h, h.unsqueeze(0)
+            h, c = state[0][0], state[1][0]
+            gates = gates_in + torch.addmm(rnn.bias_hh_l0, h, rnn.weight_hh_l0.t())
+            i, f, g, o = gates.chunk(4, 1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+            h = torch.sigmoid(o) * torch.tanh(c)
+            return h, (h.unsqueeze(0), c.unsqueeze(0))
+
+        def _teacher_forced(self, enc: Encoded, state, feed, tgt_in):
+            """Training fast path (one decoder layer, gold previous tokens): the same function as
+            calling :meth:`step` for every position, with everything that does not depend on the
+            previous step done once for the whole batch: the embeddings and their dropout, their
+            share of the RNN's input projection (and, without attention, the context's), the
+            output layer. Only the attention and the recurrence stay in the loop. -> pre-outputs [B, T, E]."""
+            att, E = self.cfg.attention, self.cfg.embedding_dim
+            rnn = self.decoder
+            emb = self.dropout(self.tgt_embedding(tgt_in))  # [B, T, E]
+            w_emb, w_ctx = rnn.weight_ih_l0[:, :E], rnn.weight_ih_l0[:, E:]
+            gates_emb = torch.nn.functional.linear(emb, w_emb, rnn.bias_ih_l0)  # [B, T, G]
+            if att == "none":
+                gates_emb = gates_emb + torch.nn.functional.linear(enc.summary, w_ctx).unsqueeze(1)
+            hs, extras = [], []
+            for t in range(tgt_in.size(1)):
+                if att == "none":
+                    h, state = self._cell(gates_emb[:, t], state)
+                    hs.append(h)
+                elif att == "bahdanau":
+                    context, _ = self._attend(self._top(state), enc)
+                    h, state = self._cell(gates_emb[:, t] + torch.nn.functional.linear(context, w_ctx), state)
+                    hs.append(h)
+                    extras.append(context)
+                else:
+                    h, state = self._cell(gates_emb[:, t] + torch.nn.functional.linear(feed, w_ctx), state)
+                    context, _ = self._attend(h, enc)
+                    feed = torch.tanh(self.combine(torch.cat([h, context], 1)))
+                    hs.append(feed)
+            if att in ("luong", "dot"):
+                features = torch.stack(hs, 1)
+            else:
+                contexts = torch.stack(extras, 1) if extras else enc.summary.unsqueeze(1).expand(-1, len(hs), -1)
+                features = torch.cat([torch.stack(hs, 1), contexts, emb], 2)
+            return self.dropout(torch.tanh(self.pre_output(features)))
+
         def forward(self, src, src_lengths, tgt_in, teacher_forcing: float = 1.0):
             """Training: logits [B, T, V] for decoder inputs ``tgt_in`` [B, T] (starting with <s>).
             With ``teacher_forcing`` < 1, each step feeds the model's own previous prediction
             instead of the gold token with probability 1 - teacher_forcing (torch's RNG)."""
             enc, state, feed = self.encode(src, src_lengths)
             T = tgt_in.size(1)
+            if teacher_forcing >= 1.0 and self.cfg.layers == 1:
+                return self.logits(self._teacher_forced(enc, state, feed, tgt_in))
             if teacher_forcing >= 1.0:
                 pres = []
                 for t in range(T):

@@ -222,7 +222,7 @@ def train(inputs: list[str], output: str, cfg: TrainConfig, model_cfg: ModelConf
 
     training.seed_everything(loop.seed)
     model = build(model_cfg.to_dict(), len(src_vocab), len(tgt_vocab)).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
+    optimizer = training.adam(model.parameters(), cfg.learning_rate)
     loss_fn = torch.nn.CrossEntropyLoss(ignore_index=0, label_smoothing=cfg.label_smoothing)
     translator = Translator(model, src_tok, tgt_tok, src_vocab, tgt_vocab, device)
 
