@@ -42,7 +42,8 @@ smoothing 0.1, Adam 2e-3 with a linear decay over the budget, gradient clipping 
 in length buckets, and the weights averaged (EMA 0.999) for dev scoring and the saved model.
 
 After each epoch the dev set is translated greedily and scored (sacrebleu BLEU/chrF); the best
-epoch by dev BLEU is kept, --patience epochs without improvement stop the run, and --max-time
+epoch by dev BLEU is kept, --patience epochs without improvement stop the run (by default only
+under --lr-schedule plateau or constant: a linear decay runs its whole budget), and --max-time
 MINUTES stops it cleanly (mid-epoch: evaluated, best model kept). A checkpoint is written each
 epoch; Ctrl-C saves it and exits 130; --resume CHECKPOINT continues.
 
@@ -88,7 +89,7 @@ def train_cmd(
     clip_norm: Annotated[float, typer.Option("--clip-norm", min=0.0, help="Clip the gradient norm to this (0: off).")] = 5.0,
     epochs: Annotated[int, typer.Option("--epochs", min=1, help="Passes over the data (at most).")] = 30,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Pairs per batch (small batches learn more per minute on small data).")] = 32,
-    patience: Annotated[int, typer.Option("--patience", min=1, help="Epochs without dev BLEU improvement before stopping.")] = 4,
+    patience: Annotated[Optional[int], typer.Option("--patience", min=1, help="Epochs without dev BLEU improvement before stopping (default: none with --lr-schedule linear, whose decay is planned for the whole run; 4 otherwise).")] = None,
     max_time: Annotated[Optional[float], typer.Option("--max-time", min=0.0, help="Stop after this many minutes (keeps the best model so far).")] = None,
     device: Device = "auto",
     threads: Threads = None,
@@ -102,7 +103,7 @@ def train_cmd(
     from nlpcli.training import LoopConfig
     from nlpcli.translate.data import PairSpec
     from nlpcli.translate.model import ModelConfig
-    from nlpcli.translate.train import TrainConfig, train
+    from nlpcli.translate.train import TrainConfig, default_patience, train
 
     pairs = PairSpec(source_lang, target_lang, src_column, tgt_column, fmt, encoding_errors)
     cfg = TrainConfig(pairs=pairs, src_tokenizer=src_tokenizer, tgt_tokenizer=tgt_tokenizer,
@@ -114,7 +115,8 @@ def train_cmd(
     model = ModelConfig(cell=cell, layers=layers, hidden=hidden, embedding_dim=embedding_dim,
                         bidirectional=bidirectional, attention=attention, dropout=dropout,
                         tie_embeddings=tie_embeddings)
-    loop = LoopConfig(epochs=epochs, batch_size=batch_size, patience=patience, clip_norm=clip_norm or None,
+    loop = LoopConfig(epochs=epochs, batch_size=batch_size,
+                      patience=patience if patience is not None else default_patience(lr_schedule), clip_norm=clip_norm or None,
                       device=device, threads=threads, seed=seed, checkpoint=checkpoint or f"{output}.ckpt",
                       resume=resume, max_time=max_time * 60 if max_time else None,
                       ema=ema or None)

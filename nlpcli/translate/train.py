@@ -97,6 +97,15 @@ def default_tokenizer(lang: str, side: str) -> str:
     return "kiwi" if side == "source" and lang == "ko" else "spm"
 
 
+def default_patience(lr_schedule: str) -> int | None:
+    """What ``--patience`` is when not given: no early stopping under the linear schedule, 4 epochs
+    otherwise. A linear decay is planned for the whole budget, and dev BLEU plateaus in its middle
+    before rising again as the rate nears its floor (measured: flat for 10 of 45 minutes, then +1
+    BLEU; a run with 4 epochs of patience stopped in that plateau at minute 32 with 9.79 BLEU,
+    beam 5). The best epoch is kept either way."""
+    return None if lr_schedule == "linear" else 4
+
+
 def default_vocab_size(kind: str) -> int:
     """4000 sentencepiece pieces (the issue's tuned reference); for words, morphemes and characters
     a cap of 20000, so that ``--min-count`` decides."""
