@@ -336,6 +336,22 @@ def test_default_tokenizers_follow_the_languages():
         TrainConfig(src_tokenizer="bpe")
 
 
+@pytest.mark.parametrize("options,expected", [([], None), (["--lr-schedule", "plateau"], 4),
+                                              (["--lr-schedule", "constant"], 4), (["--patience", "2"], 2)])
+def test_patience_defaults_to_the_schedule(options, expected, monkeypatch, tmp_path):
+    """Under the linear decay (the default) a run uses its whole budget: no early stopping unless
+    --patience is given; the other schedules stop after 4 epochs without gain."""
+    import nlpcli.translate.train as train_mod
+    from nlpcli.cli import main
+
+    seen = {}
+    monkeypatch.setattr(train_mod, "train", lambda inputs, output, cfg, model, loop: seen.update(loop=loop))
+    with pytest.raises(SystemExit) as exit_:
+        main(["translate", "train", str(TRAIN), "-o", str(tmp_path / "m.pt"), *options])
+    assert exit_.value.code == 0
+    assert seen["loop"].patience == expected
+
+
 def test_same_seed_same_model(tmp_path):
     a, _ = small_train(tmp_path, "a.pt")
     b, _ = small_train(tmp_path, "b.pt")
