@@ -15,8 +15,8 @@ Configurations (``--only`` picks some; ``--extra`` adds options to all that run)
 
 * ``attention-koen``: the defaults (Kiwi morphemes on the Korean side, sentencepiece 4k on the
   English side, bi-GRU 256, Bahdanau, tied output embedding, label smoothing 0.1, dropout 0.3,
-  word dropout 0.1, batches of 32, Adam 2e-3 with linear decay over the budget, weights averaged
-  with EMA 0.999), ko->en;
+  word dropout 0.1, batches of 32, Adam 2e-3 with linear decay over the budget (and so no early
+  stopping), weights averaged with EMA 0.999), ko->en;
 * ``none-koen``: the same with ``--attention none`` (the fixed-vector baseline), scored greedy;
 * ``attention-enko``: the defaults, en->ko (BLEU on characters, as ``evaluate`` does for Korean);
 * ablations, not run by default: ``plateau-koen`` (``--lr-schedule plateau``), ``spm8k-koen``
@@ -24,7 +24,8 @@ Configurations (``--only`` picks some; ``--extra`` adds options to all that run)
   ``threads2-koen`` (``--threads``), ``luong-koen``, ``lstm-koen``, ``batch128-koen`` (batches of
   128, lr 3e-3), ``batch64-koen``, ``plain-koen`` (no word dropout, no weight average),
   ``nowd-koen`` (no word dropout), ``reg-koen`` (dropout 0.4, word dropout 0.2), ``spm-koen``
-  (sentencepiece 4k on the Korean side too), ``char-koen`` (characters).
+  (sentencepiece 4k on the Korean side too), ``char-koen`` (characters), ``floor0-koen``
+  (``--lr-floor 0``: the linear decay ends at zero).
 
 Writes ``bench/results/translate.json``, ``translate.md`` (tables) and ``translate-curve.png``.
 """
@@ -63,6 +64,7 @@ CONFIGS: dict[str, list[str]] = {
     "reg-koen": ["--dropout", "0.4", "--word-dropout", "0.2"],
     "spm-koen": ["--src-tokenizer", "spm"],
     "char-koen": ["--src-tokenizer", "char"],
+    "floor0-koen": ["--lr-floor", "0"],
 }
 DEFAULT = ["attention-koen", "none-koen", "attention-enko"]
 

@@ -352,6 +352,17 @@ def test_patience_defaults_to_the_schedule(options, expected, monkeypatch, tmp_p
     assert seen["loop"].patience == expected
 
 
+@pytest.mark.parametrize("floor", [0.1, 0.0])
+def test_linear_schedule_decays_to_the_floor(tmp_path, floor):
+    """Over --epochs, the linear decay ends at --lr-floor x --lr (the history logs each epoch's rate)."""
+    _, summary = small_train(tmp_path, epochs=3, learning_rate=1e-3, lr_floor=floor, src_tokenizer="spm")
+    rates = [h["lr"] for h in summary["history"]]
+    assert rates[0] < 1e-3 and rates == sorted(rates, reverse=True)
+    assert rates[-1] == pytest.approx(1e-3 * floor, abs=1e-9)
+    with pytest.raises(UsageError, match="--lr-floor"):
+        TrainConfig(lr_floor=1.5)
+
+
 def test_same_seed_same_model(tmp_path):
     a, _ = small_train(tmp_path, "a.pt")
     b, _ = small_train(tmp_path, "b.pt")

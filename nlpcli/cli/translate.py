@@ -81,7 +81,8 @@ def train_cmd(
     dropout: Annotated[float, typer.Option("--dropout", min=0.0, max=0.95, help="Dropout on embeddings, between layers and before the output.")] = 0.3,
     tie_embeddings: Annotated[bool, typer.Option("--tie-embeddings/--no-tie-embeddings", help="Output layer shares the target embedding matrix.")] = True,
     learning_rate: Annotated[float, typer.Option("--learning-rate", "--lr", help="Adam learning rate.")] = 2e-3,
-    lr_schedule: Annotated[str, typer.Option("--lr-schedule", help="linear (decay to 10% over --max-time, else over --epochs), plateau (halve when dev BLEU does not improve) or constant.")] = "linear",
+    lr_schedule: Annotated[str, typer.Option("--lr-schedule", help="linear (decay to --lr-floor over --max-time, else over --epochs), plateau (halve when dev BLEU does not improve) or constant.")] = "linear",
+    lr_floor: Annotated[float, typer.Option("--lr-floor", min=0.0, max=1.0, help="--lr-schedule linear: the rate at the end of the decay, as a share of --lr.")] = 0.1,
     label_smoothing: Annotated[float, typer.Option("--label-smoothing", min=0.0, max=0.9, help="Cross-entropy label smoothing.")] = 0.1,
     teacher_forcing: Annotated[float, typer.Option("--teacher-forcing", min=0.01, max=1.0, help="Probability of feeding the gold previous token (else the model's own guess).")] = 1.0,
     word_dropout: Annotated[float, typer.Option("--word-dropout", min=0.0, max=0.9, help="Training: replace this share of source and decoder-input tokens with <unk> (regularizes small data).")] = 0.1,
@@ -109,7 +110,7 @@ def train_cmd(
     cfg = TrainConfig(pairs=pairs, src_tokenizer=src_tokenizer, tgt_tokenizer=tgt_tokenizer,
                       src_vocab_size=src_vocab_size, tgt_vocab_size=tgt_vocab_size, spm_coverage=spm_coverage,
                       min_count=min_count, max_length=max_length, learning_rate=learning_rate,
-                      lr_schedule=lr_schedule, label_smoothing=label_smoothing, teacher_forcing=teacher_forcing,
+                      lr_schedule=lr_schedule, lr_floor=lr_floor, label_smoothing=label_smoothing, teacher_forcing=teacher_forcing,
                       word_dropout=word_dropout,
                       dev=dev, dev_fraction=dev_fraction, dev_limit=dev_limit, metrics_out=metrics_out)
     model = ModelConfig(cell=cell, layers=layers, hidden=hidden, embedding_dim=embedding_dim,

@@ -9,9 +9,9 @@ keeping the best model, checkpoints, ``--resume``, Ctrl-C). What is particular t
   below 1 the decoder is fed its own predictions part of the time;
 * after each epoch the dev sources are translated greedily (the same :class:`Translator` as
   ``translate run``) and scored with sacrebleu; dev BLEU is the early-stopping metric;
-* the learning rate follows ``--lr-schedule``: ``linear`` decays it to 10 % over the budget
-  (``--max-time`` when given, else ``--epochs``), ``plateau`` halves it whenever dev BLEU does
-  not improve, ``constant`` leaves it. The rate lives in the optimizer state, so ``--resume``
+* the learning rate follows ``--lr-schedule``: ``linear`` decays it to ``--lr-floor`` (10 %)
+  over the budget (``--max-time`` when given, else ``--epochs``), ``plateau`` halves it whenever
+  dev BLEU does not improve, ``constant`` leaves it. The rate lives in the optimizer state, so ``--resume``
   continues the schedule (a time-based schedule follows the clock, so it is reproducible only as
   far as the clock is).
 """
@@ -47,6 +47,7 @@ class TrainConfig:
     max_length: int = 100  # training pairs with more tokens on a side are skipped
     learning_rate: float = 2e-3
     lr_schedule: str = "linear"
+    lr_floor: float = 0.1  # linear: the rate at the end of the decay, as a share of learning_rate
     label_smoothing: float = 0.1
     teacher_forcing: float = 1.0
     word_dropout: float = 0.0  # training: share of source/decoder-input tokens made <unk> (CLI default 0.1)
@@ -69,6 +70,8 @@ class TrainConfig:
             self.tgt_vocab_size = default_vocab_size(self.tgt_tokenizer)
         if self.lr_schedule not in SCHEDULES:
             raise UsageError(f"--lr-schedule must be one of {', '.join(SCHEDULES)}")
+        if not 0 <= self.lr_floor <= 1:
+            raise UsageError("--lr-floor must be in [0, 1] (a share of --lr)")
         if not 0 <= self.label_smoothing < 1:
             raise UsageError("--label-smoothing must be in [0, 1)")
         if not 0 <= self.word_dropout < 1:
@@ -306,7 +309,7 @@ def train(inputs: list[str], output: str, cfg: TrainConfig, model_cfg: ModelConf
                 done = training.agreed_max((time.perf_counter() - schedule["clock"]) / loop.max_time)
             else:
                 done = (epoch * n_batches + b + 1) / (loop.epochs * n_batches)
-            set_lr(cfg.learning_rate * max(0.1, 1.0 - 0.9 * min(done, 1.0)))
+            set_lr(cfg.learning_rate * (1.0 - (1.0 - cfg.lr_floor) * min(done, 1.0)))
 
     extra = {"src_tokenizer": src_tok.to_dict(), "tgt_tokenizer": tgt_tok.to_dict(),
              "src_vocab": src_vocab.tokens, "tgt_vocab": tgt_vocab.tokens, "fingerprint": fingerprint}
