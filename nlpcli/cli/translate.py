@@ -110,14 +110,15 @@ def train_cmd(
     cfg = TrainConfig(pairs=pairs, src_tokenizer=src_tokenizer, tgt_tokenizer=tgt_tokenizer,
                       src_vocab_size=src_vocab_size, tgt_vocab_size=tgt_vocab_size, spm_coverage=spm_coverage,
                       min_count=min_count, max_length=max_length, learning_rate=learning_rate,
-                      lr_schedule=lr_schedule, lr_floor=lr_floor, label_smoothing=label_smoothing, teacher_forcing=teacher_forcing,
-                      word_dropout=word_dropout,
+                      lr_schedule=lr_schedule, lr_floor=lr_floor, label_smoothing=label_smoothing,
+                      teacher_forcing=teacher_forcing, word_dropout=word_dropout,
                       dev=dev, dev_fraction=dev_fraction, dev_limit=dev_limit, metrics_out=metrics_out)
     model = ModelConfig(cell=cell, layers=layers, hidden=hidden, embedding_dim=embedding_dim,
                         bidirectional=bidirectional, attention=attention, dropout=dropout,
                         tie_embeddings=tie_embeddings)
-    loop = LoopConfig(epochs=epochs, batch_size=batch_size,
-                      patience=patience if patience is not None else default_patience(lr_schedule), clip_norm=clip_norm or None,
+    if patience is None:
+        patience = default_patience(lr_schedule)
+    loop = LoopConfig(epochs=epochs, batch_size=batch_size, patience=patience, clip_norm=clip_norm or None,
                       device=device, threads=threads, seed=seed, checkpoint=checkpoint or f"{output}.ckpt",
                       resume=resume, max_time=max_time * 60 if max_time else None,
                       ema=ema or None)

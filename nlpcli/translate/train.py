@@ -11,9 +11,9 @@ keeping the best model, checkpoints, ``--resume``, Ctrl-C). What is particular t
   ``translate run``) and scored with sacrebleu; dev BLEU is the early-stopping metric;
 * the learning rate follows ``--lr-schedule``: ``linear`` decays it to ``--lr-floor`` (10 %)
   over the budget (``--max-time`` when given, else ``--epochs``), ``plateau`` halves it whenever
-  dev BLEU does not improve, ``constant`` leaves it. The rate lives in the optimizer state, so ``--resume``
-  continues the schedule (a time-based schedule follows the clock, so it is reproducible only as
-  far as the clock is).
+  dev BLEU does not improve, ``constant`` leaves it. The rate lives in the optimizer state, so
+  ``--resume`` continues the schedule (a time-based schedule follows the clock, so it is
+  reproducible only as far as the clock is).
 """
 
 from __future__ import annotations
