@@ -49,12 +49,7 @@ def main() -> None:
     loss_fn = torch.nn.CrossEntropyLoss(ignore_index=0, label_smoothing=0.1)
 
     def step_by_step(model, src, lengths, tgt_in):
-        enc, state, feed = model.encode(src, lengths)
-        pres = []
-        for t in range(tgt_in.size(1)):
-            pre, state, feed, _ = model.step(tgt_in[:, t], state, feed, enc)
-            pres.append(pre)
-        return model.logits(torch.stack(pres, 1))
+        return model.logits(model.stepwise(*model.encode(src, lengths), tgt_in))
 
     variants = {}
     for name, forward, optim in (("step-by-step", step_by_step, lambda p: torch.optim.Adam(p, lr=2e-3)),

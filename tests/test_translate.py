@@ -217,12 +217,7 @@ def test_one_layer_training_path_is_the_step_by_step_decoder(attention, cell, bi
     gold = torch.randint(4, 25, (2, 4))
 
     def step_by_step():
-        enc, state, feed = model.encode(src, lengths)
-        pres = []
-        for t in range(tgt_in.size(1)):
-            pre, state, feed, _ = model.step(tgt_in[:, t], state, feed, enc)
-            pres.append(pre)
-        return model.logits(torch.stack(pres, 1))
+        return model.logits(model.stepwise(*model.encode(src, lengths), tgt_in))
 
     grads = []
     for run in (lambda: model(src, lengths, tgt_in), step_by_step):

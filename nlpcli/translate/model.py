@@ -256,6 +256,15 @@ def _module_class():
                 features = torch.cat([torch.stack(hs, 1), contexts, emb], 2)
             return self.dropout(torch.tanh(self.pre_output(features)))
 
+        def stepwise(self, enc: Encoded, state, feed, tgt_in):
+            """Gold previous tokens fed through :meth:`step` one position at a time (what search
+            does; the training path for several decoder layers) -> pre-outputs [B, T, E]."""
+            pres = []
+            for t in range(tgt_in.size(1)):
+                pre, state, feed, _ = self.step(tgt_in[:, t], state, feed, enc)
+                pres.append(pre)
+            return torch.stack(pres, 1)
+
         def forward(self, src, src_lengths, tgt_in, teacher_forcing: float = 1.0):
             """Training: logits [B, T, V] for decoder inputs ``tgt_in`` [B, T] (starting with <s>).
             With ``teacher_forcing`` < 1, each step feeds the model's own previous prediction
@@ -265,11 +274,7 @@ def _module_class():
             if teacher_forcing >= 1.0 and self.cfg.layers == 1:
                 return self.logits(self._teacher_forced(enc, state, feed, tgt_in))
             if teacher_forcing >= 1.0:
-                pres = []
-                for t in range(T):
-                    pre, state, feed, _ = self.step(tgt_in[:, t], state, feed, enc)
-                    pres.append(pre)
-                return self.logits(torch.stack(pres, 1))
+                return self.logits(self.stepwise(enc, state, feed, tgt_in))
             outs = []
             prev = tgt_in[:, 0]
             for t in range(T):
