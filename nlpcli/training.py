@@ -35,6 +35,7 @@ from nlpcli.errors import ArtifactError, DependencyError, UsageError
 
 CHECKPOINT_KIND = "checkpoint"
 DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("auto", "fp32", "bf16")
 
 
 @dataclass
@@ -50,6 +51,7 @@ class LoopConfig:
     resume: str | None = None
     max_time: float | None = None  # seconds of training, resumed runs included
     ema: float | None = None  # evaluate and keep an exponential moving average of the weights (decay per step)
+    precision: str = "fp32"  # forward passes in training: fp32, bf16 (autocast) or auto (see resolve_precision)
 
     def __post_init__(self):
         if self.ema is not None and not 0 < self.ema < 1:
@@ -58,6 +60,8 @@ class LoopConfig:
             raise UsageError(f"--device must be one of {', '.join(DEVICES)}")
         if self.epochs < 1 or self.batch_size < 1:
             raise UsageError("--epochs and --batch-size must be positive")
+        if self.precision not in PRECISIONS:
+            raise UsageError(f"--precision must be one of {', '.join(PRECISIONS)}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -117,6 +121,36 @@ def resolve_device(name: str = "auto", warn: bool = True):
     if device.index is not None and device.index >= torch.cuda.device_count():
         raise DependencyError(f"--device {name}: only {torch.cuda.device_count()} GPU(s) here")
     return device
+
+
+def resolve_precision(name: str, device) -> str:
+    """``fp32`` or ``bf16`` for training forward passes on ``device``. ``auto`` is bf16 where the
+    hardware multiplies bfloat16 natively (a CPU with AVX512-BF16 or AMX, as oneDNN reports it; a
+    CUDA GPU that supports it) and fp32 elsewhere, where emulated bf16 would be slower."""
+    if name != "auto":
+        return name
+    return "bf16" if _native_bf16(device) else "fp32"
+
+
+def _native_bf16(device) -> bool:
+    import torch
+
+    try:
+        if device.type == "cuda":
+            return bool(torch.cuda.is_bf16_supported())
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # an older or unusual build: no native bf16 known
+        return False
+
+
+def autocast(precision: str, device):
+    """A context for forward passes: bf16 autocast (matrix products in bfloat16, weights and
+    gradients kept in fp32), or nothing for fp32."""
+    import torch
+
+    if precision == "bf16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 def set_threads(threads: int | None) -> None:
@@ -408,6 +442,7 @@ class Trainer:
         rng_at_batch = torch.get_rng_state()
         done = start_batch
         device = next(model.parameters()).device
+        precision = resolve_precision(cfg.precision, device)
         ctx = init_distributed(device)
         net = model
         if ctx.active:
@@ -435,7 +470,8 @@ class Trainer:
                         for b in range(start_batch, len(batches)):
                             # invariant: (done, rng_at_batch) describe the start of batch ``done``
                             task.optimizer.zero_grad(set_to_none=True)
-                            loss = task.loss(net, batches[b])
+                            with autocast(precision, device):
+                                loss = task.loss(net, batches[b])
                             loss.backward()
                             if cfg.clip_norm:
                                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_norm)

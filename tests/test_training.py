@@ -338,3 +338,24 @@ def test_adam_helper_makes_the_plain_adam_update():
             opt.step()
     assert not torch.equal(a.weight, torch.nn.Linear(6, 3).weight)
     assert all(torch.allclose(p, q, atol=1e-6) for p, q in zip(a.parameters(), b.parameters()))
+
+
+def test_precision_auto_follows_the_hardware(monkeypatch):
+    cpu = torch.device("cpu")
+    assert training.resolve_precision("fp32", cpu) == "fp32"
+    assert training.resolve_precision("bf16", cpu) == "bf16"
+    for native, expected in ((True, "bf16"), (False, "fp32")):
+        monkeypatch.setattr(training, "_native_bf16", lambda device, native=native: native)
+        assert training.resolve_precision("auto", cpu) == expected
+    with pytest.raises(UsageError, match="--precision"):
+        training.LoopConfig(precision="fp16")
+
+
+def test_autocast_runs_products_in_bf16_only_when_asked():
+    cpu = torch.device("cpu")
+    layer = torch.nn.Linear(4, 3)
+    with training.autocast("bf16", cpu):
+        assert layer(torch.ones(2, 4)).dtype == torch.bfloat16
+    with training.autocast("fp32", cpu):
+        assert layer(torch.ones(2, 4)).dtype == torch.float32
+    assert layer.weight.dtype == torch.float32

@@ -42,12 +42,13 @@ def loop(tmp_path, **kw):
     return training.LoopConfig(**options)
 
 
-def small_train(tmp_path, name="m.pt", model=None, pairs=None, epochs=2, **kw):
+def small_train(tmp_path, name="m.pt", model=None, pairs=None, epochs=2, precision="fp32", **kw):
     options = dict(src_vocab_size=1000, tgt_vocab_size=1000, dev=[str(DEV)], dev_limit=60)
     options.update(kw)
     cfg = TrainConfig(pairs=pairs or PairSpec(), **options)
     out = tmp_path / name
-    summary = train([str(TRAIN)], str(out), cfg, model or small_model(), loop(tmp_path, epochs=epochs))
+    summary = train([str(TRAIN)], str(out), cfg, model or small_model(),
+                    loop(tmp_path, epochs=epochs, precision=precision))
     return out, summary
 
 
@@ -206,12 +207,51 @@ def test_model_shapes_masks_and_padding_invariance(attention, cell, bi):
                                                ("luong", "gru", True), ("dot", "lstm", False),
                                                ("none", "gru", True)])
 def test_one_layer_training_path_is_the_step_by_step_decoder(attention, cell, bi):
-    """One decoder layer with gold inputs takes a batched path (its own GRU/LSTM arithmetic, the
-    input projection and output layer outside the loop): same logits and same gradients as
-    calling ``step`` position by position, which is what search does."""
+    """With input feeding, one decoder layer with gold inputs takes a batched path (its own GRU/LSTM
+    arithmetic, the input projection and output layer outside the loop): same logits and same
+    gradients as calling ``step`` position by position, which is what search does."""
     torch.manual_seed(0)
     model = build(ModelConfig(cell=cell, bidirectional=bi, attention=attention, hidden=16, embedding_dim=12,
+                              dropout=0.0, input_feeding=True).to_dict(), 30, 25)
+    assert_training_path_is_step_by_step(model)
+
+
+@pytest.mark.parametrize("attention,cell,layers", [("bahdanau", "gru", 1), ("bahdanau", "lstm", 2),
+                                                   ("luong", "gru", 1), ("none", "lstm", 2)])
+def test_without_input_feeding_training_runs_all_positions_at_once(attention, cell, layers):
+    """--no-input-feeding (the default): the decoder RNN reads only the target embeddings, so
+    training runs it over the whole target in one call and attends from all positions at once;
+    same logits and gradients as ``step`` position by position. Without attention the fixed
+    summary joins every input either way, so that model always takes the one-call path."""
+    torch.manual_seed(0)
+    model = build(ModelConfig(cell=cell, attention=attention, layers=layers, hidden=16, embedding_dim=12,
                               dropout=0.0).to_dict(), 30, 25)
+    assert not model.cfg.input_feeding
+    assert model.decoder.input_size == (12 + 32 if attention == "none" else 12)
+    assert_training_path_is_step_by_step(model)
+
+
+def test_additive_attention_in_pieces_is_the_same(monkeypatch):
+    """Long batches compute the additive scores a few positions at a time (bounded memory)."""
+    import nlpcli.translate.model as model_mod
+
+    torch.manual_seed(0)
+    model = build(small_model(dropout=0.0).to_dict(), 30, 25)
+    src, lengths = pad([[5, 6, 7, 8, 9, 10], [11, 12]])
+    tgt_in, _ = pad([[BOS, 5, 6, 7, 9], [BOS, 7, 8]])
+    whole = model(src, lengths, tgt_in)
+    monkeypatch.setattr(model_mod, "ATTENTION_CHUNK", 2 * 6 * 32 * 2)  # two positions a piece
+    assert torch.allclose(model(src, lengths, tgt_in), whole, atol=1e-6)
+
+
+def test_artifacts_from_before_the_option_keep_input_feeding():
+    config = small_model().to_dict()
+    del config["input_feeding"]
+    model = build(config, 30, 25)
+    assert model.cfg.input_feeding and model.decoder.input_size == 32 + 64
+
+
+def assert_training_path_is_step_by_step(model):
     src, lengths = pad([[5, 6, 7, 8, 9, 10], [11, 12]])
     tgt_in, _ = pad([[BOS, 5, 6, 7], [BOS, 7, 8]])
     gold = torch.randint(4, 25, (2, 4))
@@ -345,6 +385,32 @@ def test_patience_defaults_to_the_schedule(options, expected, monkeypatch, tmp_p
         main(["translate", "train", str(TRAIN), "-o", str(tmp_path / "m.pt"), *options])
     assert exit_.value.code == 0
     assert seen["loop"].patience == expected
+
+
+def test_cli_defaults_and_the_fast_path_options(monkeypatch, tmp_path):
+    """translate train's defaults: no input feeding and --precision auto; both can be turned back."""
+    import nlpcli.translate.train as train_mod
+    from nlpcli.cli import main
+
+    seen = {}
+    monkeypatch.setattr(train_mod, "train", lambda inputs, output, cfg, model, loop: seen.update(model=model, loop=loop))
+    for options, feeding, precision in (([], False, "auto"), (["--input-feeding", "--precision", "fp32"], True, "fp32")):
+        with pytest.raises(SystemExit) as exit_:
+            main(["translate", "train", str(TRAIN), "-o", str(tmp_path / "m.pt"), *options])
+        assert exit_.value.code == 0
+        assert (seen["model"].input_feeding, seen["loop"].precision) == (feeding, precision)
+
+
+def test_bf16_training_keeps_fp32_weights(tmp_path):
+    """--precision bf16: forward passes under autocast (the losses differ from fp32 training, but
+    not by much); the weights, the artifact and translation stay fp32."""
+    out16, s16 = small_train(tmp_path, "bf16.pt", precision="bf16", src_tokenizer="spm")
+    _, s32 = small_train(tmp_path, "fp32.pt", precision="fp32", src_tokenizer="spm")
+    l16, l32 = [h["loss"] for h in s16["history"]], [h["loss"] for h in s32["history"]]
+    assert l16 != l32 and all(abs(a - b) < 0.05 * b for a, b in zip(l16, l32))
+    state = artifacts.load(str(out16)).payload["state_dict"]
+    assert all(v.dtype == torch.float32 for v in state.values() if v.is_floating_point())
+    assert Translator.load(str(out16), device="cpu").translate(["안녕."], beam=2)[0].text
 
 
 @pytest.mark.parametrize("floor", [0.1, 0.0])

@@ -80,6 +80,7 @@ def train_cmd(
     attention: Annotated[str, typer.Option("--attention", help="bahdanau (additive), luong (general), dot (Luong dot product; needs --unidirectional), or none (fixed-vector seq2seq, the baseline).")] = "bahdanau",
     dropout: Annotated[float, typer.Option("--dropout", min=0.0, max=0.95, help="Dropout on embeddings, between layers and before the output.")] = 0.3,
     tie_embeddings: Annotated[bool, typer.Option("--tie-embeddings/--no-tie-embeddings", help="Output layer shares the target embedding matrix.")] = True,
+    input_feeding: Annotated[bool, typer.Option("--input-feeding/--no-input-feeding", help="Each decoder step reads the previous attention context (Bahdanau et al.; Luong's input feeding). Without, the decoder RNN reads only the target words and attends from its output, so training runs all positions at once (faster epochs).")] = False,
     learning_rate: Annotated[float, typer.Option("--learning-rate", "--lr", help="Adam learning rate.")] = 2e-3,
     lr_schedule: Annotated[str, typer.Option("--lr-schedule", help="linear (decay to --lr-floor over --max-time, else over --epochs), plateau (halve when dev BLEU does not improve) or constant.")] = "linear",
     lr_floor: Annotated[float, typer.Option("--lr-floor", min=0.0, max=1.0, help="--lr-schedule linear: the rate at the end of the decay, as a share of --lr.")] = 0.1,
@@ -94,6 +95,7 @@ def train_cmd(
     max_time: Annotated[Optional[float], typer.Option("--max-time", min=0.0, help="Stop after this many minutes (keeps the best model so far).")] = None,
     device: Device = "auto",
     threads: Threads = None,
+    precision: Annotated[str, typer.Option("--precision", help="Training forward passes: fp32, bf16 (autocast: products in bfloat16, weights in fp32), or auto (bf16 where the CPU or GPU has native bfloat16, e.g. AVX512-BF16/AMX; else fp32). Translation always runs in fp32.")] = "auto",
     checkpoint: Annotated[Optional[str], typer.Option("--checkpoint", help="Checkpoint file, written each epoch (default: OUTPUT.ckpt).")] = None,
     resume: Annotated[Optional[str], typer.Option("--resume", help="Continue from this checkpoint (same data and options).")] = None,
     metrics_out: Annotated[Optional[str], typer.Option("--metrics-out", help="Write the training summary and per-epoch history (dev BLEU against minutes) as JSON.")] = None,
@@ -115,13 +117,13 @@ def train_cmd(
                       dev=dev, dev_fraction=dev_fraction, dev_limit=dev_limit, metrics_out=metrics_out)
     model = ModelConfig(cell=cell, layers=layers, hidden=hidden, embedding_dim=embedding_dim,
                         bidirectional=bidirectional, attention=attention, dropout=dropout,
-                        tie_embeddings=tie_embeddings)
+                        tie_embeddings=tie_embeddings, input_feeding=input_feeding)
     if patience is None:
         patience = default_patience(lr_schedule)
     loop = LoopConfig(epochs=epochs, batch_size=batch_size, patience=patience, clip_norm=clip_norm or None,
                       device=device, threads=threads, seed=seed, checkpoint=checkpoint or f"{output}.ckpt",
                       resume=resume, max_time=max_time * 60 if max_time else None,
-                      ema=ema or None)
+                      ema=ema or None, precision=precision)
     train(inputs, output, cfg, model, loop)
 
 

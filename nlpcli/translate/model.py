@@ -41,6 +41,12 @@ class ModelConfig:
     attention: str = "bahdanau"
     dropout: float = 0.3
     tie_embeddings: bool = True
+    # True: the attention context of each step is an input of the decoder RNN (Bahdanau et al.
+    # 2015; Luong et al. 2015's input feeding), so training runs the decoder one position at a
+    # time. False: the decoder RNN reads only the target embeddings and attends from its output;
+    # training then runs the whole decoder and all attention at once. Artifacts written before
+    # the option existed have no key: build() reads them as True, what they were trained with.
+    input_feeding: bool = False
 
     def __post_init__(self):
         if self.cell not in CELLS:
@@ -60,11 +66,12 @@ class ModelConfig:
 
 
 def build(config: dict, n_src: int, n_tgt: int):
-    cfg = ModelConfig(**config)
+    cfg = ModelConfig(**{"input_feeding": True, **config})
     return _module_class()(cfg, n_src, n_tgt)
 
 
 _CLASS = None
+ATTENTION_CHUNK = 2 ** 23  # elements of the additive attention's hidden tensor computed at once
 
 
 def _module_class():
@@ -110,6 +117,8 @@ def _module_class():
                 dec_in, feat = E + enc, H + enc + E
             else:
                 dec_in, feat = E + H, H
+            if not self.feeds:
+                dec_in = E
             self.decoder = rnn(dec_in, H, num_layers=L, batch_first=True, dropout=cfg.dropout if L > 1 else 0.0)
             if att == "bahdanau":
                 self.att_query = nn.Linear(H, H, bias=False)
@@ -129,6 +138,12 @@ def _module_class():
                 nn.init.normal_(self.tgt_embedding.weight, 0.0, E ** -0.5)
                 with torch.no_grad():
                     self.tgt_embedding.weight[0].zero_()
+
+        @property
+        def feeds(self):
+            """Whether each decoder step reads the previous context (always so without attention,
+            where the context is the fixed sentence summary)."""
+            return self.cfg.input_feeding or self.cfg.attention == "none"
 
         # -- encoder ---------------------------------------------------------------------
 
@@ -156,7 +171,7 @@ def _module_class():
                 keys = self.att_key(outputs)
             elif cfg.attention == "dot":
                 keys = outputs
-            feed = outputs.new_zeros(B, H) if cfg.attention in ("luong", "dot") else None
+            feed = outputs.new_zeros(B, H) if cfg.attention in ("luong", "dot") and self.feeds else None
             return Encoded(outputs, mask, keys, summary), state, feed
 
         # -- decoder ---------------------------------------------------------------------
@@ -180,6 +195,10 @@ def _module_class():
             att = self.cfg.attention
             emb = self.dropout(self.tgt_embedding(prev))
             weights = None
+            if not self.feeds:
+                out, state = self.decoder(emb.unsqueeze(1), state)
+                pre, weights = self._read(out, emb.unsqueeze(1), enc)
+                return pre[:, 0], state, feed, weights[:, 0]
             if att in ("bahdanau", "none"):
                 if att == "bahdanau":
                     context, weights = self._attend(self._top(state), enc)
@@ -196,6 +215,41 @@ def _module_class():
                 features = feed
             pre = self.dropout(torch.tanh(self.pre_output(features)))
             return pre, state, feed, weights
+
+        def _read(self, hs, emb, enc: Encoded):
+            """Without input feeding: decoder outputs ``hs`` [B, T, H] (and their input embeddings
+            [B, T, E]) attend to the source all at once -> (pre-outputs [B, T, E], weights [B, T, S])."""
+            if self.cfg.attention == "bahdanau":
+                # the additive scores go through a [B, T', S, H] tensor: T' positions at a time, so
+                # that long batches (dev scoring uses 128 pairs) stay within ~32 MB per piece
+                query, keys = self.att_query(hs), enc.keys.unsqueeze(1)
+                B, T, H = query.shape
+                chunk = max(1, ATTENTION_CHUNK // max(1, B * keys.size(2) * H))
+                parts = [self.att_v(torch.tanh(query[:, i:i + chunk].unsqueeze(2) + keys)).squeeze(3)
+                         for i in range(0, T, chunk)]
+                scores = parts[0] if len(parts) == 1 else torch.cat(parts, 1)
+            else:
+                scores = torch.bmm(hs, enc.keys.transpose(1, 2))
+            scores = scores.masked_fill(~enc.mask.unsqueeze(1), float("-inf"))
+            weights = torch.softmax(scores, dim=2)
+            context = torch.bmm(weights, enc.outputs)  # [B, T, enc]
+            if self.cfg.attention == "bahdanau":
+                features = torch.cat([hs, context, emb], 2)
+            else:
+                features = torch.tanh(self.combine(torch.cat([hs, context], 2)))
+            return self.dropout(torch.tanh(self.pre_output(features))), weights
+
+        def _parallel(self, enc: Encoded, state, tgt_in):
+            """Training without input feeding (gold previous tokens): the decoder RNN over the whole
+            target at once, then all attention at once; the same function as :meth:`stepwise`.
+            Without attention the fixed summary joins every input. -> pre-outputs [B, T, E]."""
+            emb = self.dropout(self.tgt_embedding(tgt_in))  # [B, T, E]
+            if self.cfg.attention == "none":
+                summary = enc.summary.unsqueeze(1).expand(-1, emb.size(1), -1)
+                hs, _ = self.decoder(torch.cat([emb, summary], 2), state)
+                return self.dropout(torch.tanh(self.pre_output(torch.cat([hs, summary, emb], 2))))
+            hs, _ = self.decoder(emb, state)
+            return self._read(hs, emb, enc)[0]
 
         def logits(self, pre):
             return self.output(pre)
@@ -232,14 +286,9 @@ def _module_class():
             emb = self.dropout(self.tgt_embedding(tgt_in))  # [B, T, E]
             w_emb, w_ctx = rnn.weight_ih_l0[:, :E], rnn.weight_ih_l0[:, E:]
             gates_emb = torch.nn.functional.linear(emb, w_emb, rnn.bias_ih_l0)  # [B, T, G]
-            if att == "none":
-                gates_emb = gates_emb + torch.nn.functional.linear(enc.summary, w_ctx).unsqueeze(1)
             hs, extras = [], []
             for t in range(tgt_in.size(1)):
-                if att == "none":
-                    h, state = self._cell(gates_emb[:, t], state)
-                    hs.append(h)
-                elif att == "bahdanau":
+                if att == "bahdanau":
                     context, _ = self._attend(self._top(state), enc)
                     h, state = self._cell(gates_emb[:, t] + torch.nn.functional.linear(context, w_ctx), state)
                     hs.append(h)
@@ -252,8 +301,7 @@ def _module_class():
             if att in ("luong", "dot"):
                 features = torch.stack(hs, 1)
             else:
-                contexts = torch.stack(extras, 1) if extras else enc.summary.unsqueeze(1).expand(-1, len(hs), -1)
-                features = torch.cat([torch.stack(hs, 1), contexts, emb], 2)
+                features = torch.cat([torch.stack(hs, 1), torch.stack(extras, 1), emb], 2)
             return self.dropout(torch.tanh(self.pre_output(features)))
 
         def stepwise(self, enc: Encoded, state, feed, tgt_in):
@@ -271,6 +319,8 @@ def _module_class():
             instead of the gold token with probability 1 - teacher_forcing (torch's RNG)."""
             enc, state, feed = self.encode(src, src_lengths)
             T = tgt_in.size(1)
+            if teacher_forcing >= 1.0 and (not self.feeds or self.cfg.attention == "none"):
+                return self.logits(self._parallel(enc, state, tgt_in))
             if teacher_forcing >= 1.0 and self.cfg.layers == 1:
                 return self.logits(self._teacher_forced(enc, state, feed, tgt_in))
             if teacher_forcing >= 1.0:

@@ -229,8 +229,10 @@ def train(inputs: list[str], output: str, cfg: TrainConfig, model_cfg: ModelConf
     progress.info(f"translate: {len(src_ids):,} training pairs ({cfg.pairs.source_lang} -> "
                   f"{cfg.pairs.target_lang}), {len(dev_pairs):,} dev pairs; vocabularies {len(src_vocab):,} / "
                   f"{len(tgt_vocab):,}; {model_cfg.cell} {model_cfg.hidden}"
-                  f"{' bi' if model_cfg.bidirectional else ''}, attention {model_cfg.attention}; device {device}, "
-                  f"{torch.get_num_threads()} thread(s)")
+                  f"{' bi' if model_cfg.bidirectional else ''}, attention {model_cfg.attention}"
+                  f"{'' if model_cfg.input_feeding or model_cfg.attention == 'none' else ' (no input feeding)'}; "
+                  f"device {device}, {torch.get_num_threads()} thread(s), "
+                  f"{training.resolve_precision(loop.precision, device)} training")
 
     training.seed_everything(loop.seed)
     model = build(model_cfg.to_dict(), len(src_vocab), len(tgt_vocab)).to(device)
@@ -257,7 +259,7 @@ def train(inputs: list[str], output: str, cfg: TrainConfig, model_cfg: ModelConf
         src, src_len, tgt_in, tgt_out = make(batch)
         if cfg.word_dropout and net.training:
             src, tgt_in = drop_words(src), drop_words(tgt_in)
-        logits = net(src, src_len, tgt_in, cfg.teacher_forcing)
+        logits = net(src, src_len, tgt_in, cfg.teacher_forcing).float()  # the loss in fp32 under bf16
         return loss_fn(logits.reshape(-1, logits.size(-1)), tgt_out.reshape(-1))
 
     # dev: translated greedily each epoch, plus the teacher-forced dev loss
