@@ -37,7 +37,8 @@ TRAIN_HELP = """Train a translator on sentence pairs and save it as one artifact
 Defaults (measured on ../shared/data/parallel): Kiwi morphemes on a Korean source side and
 sentencepiece unigram 4k on any other side (trained on the training side and stored in the
 model, as is the choice of tokenizer), embedding 256, bidirectional GRU 256, GRU
-decoder with Bahdanau attention, tied output embedding, dropout 0.3, word dropout 0.1, label
+decoder with Bahdanau attention (no input feeding: trained over whole targets at once), training
+in bf16 autocast where the hardware has native bf16 (--precision auto), tied output embedding, dropout 0.3, word dropout 0.1, label
 smoothing 0.1, Adam 2e-3 with a linear decay over the budget, gradient clipping 5, batches of 32
 in length buckets, and the weights averaged (EMA 0.999) for dev scoring and the saved model.
 
@@ -50,6 +51,8 @@ epoch; Ctrl-C saves it and exits 130; --resume CHECKPOINT continues.
 Determinism: --seed fixes initialisation, batch order, dropout, word dropout and teacher
 forcing; the same --seed, data, options and --threads give the same model on the same machine
 (without --max-time, whose stopping point and time-based learning-rate decay follow the clock).
+--precision auto picks bf16 or fp32 by the hardware, so another machine may train differently;
+give --precision fp32 for the same arithmetic everywhere.
 
 Example: nlpcli translate train train.tsv --dev dev.tsv --max-time 45 -o ko-en.pt"""
 
