@@ -65,6 +65,9 @@ CONFIGS: dict[str, list[str]] = {
     "spm-koen": ["--src-tokenizer", "spm"],
     "char-koen": ["--src-tokenizer", "char"],
     "floor0-koen": ["--lr-floor", "0"],
+    "feed-fp32-koen": ["--input-feeding", "--precision", "fp32"],
+    "feed-koen": ["--input-feeding"],
+    "fp32-koen": ["--precision", "fp32"],
 }
 DEFAULT = ["attention-koen", "none-koen", "attention-enko"]
 

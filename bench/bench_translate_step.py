@@ -1,4 +1,4 @@
-"""One training step of the default translator: nlpcli's batched decoder against the step-by-step one.
+"""One training step of the default translator against the step-by-step Bahdanau decoder.
 
     flock /tmp/nlpcli-heavy.lock python3 bench/bench_translate_step.py [--threads 2] [--rounds 5]
 
@@ -7,9 +7,15 @@ the default ko->en run on ../shared/data/parallel (about 9,000 Kiwi morphemes, 4
 pieces; 14.6 source and 15.1 + 1 target tokens a sentence on average), batches of 32. Each step is
 forward, loss, backward, gradient clipping and the optimizer step, timed for:
 
-* ``step-by-step``: the decoder called one position at a time through ``Seq2Seq.step`` (what
-  search does, and what a plain PyTorch seq2seq does in training), with ``torch.optim.Adam``;
-* ``nlpcli``: ``Seq2Seq.forward`` (the batched teacher-forced path) with ``training.adam``.
+* ``step-by-step``: the input-feeding decoder (``--input-feeding``: each step reads the previous
+  attention context, as in Bahdanau et al. and the issue's reference script) called one position
+  at a time through ``Seq2Seq.step``, with ``torch.optim.Adam``, in fp32;
+* ``feeding-batched``: the same model through ``Seq2Seq.forward`` (the batched teacher-forced
+  path: only the attention and the recurrence in the time loop) with ``training.adam`` (fused),
+  fp32: the defaults until session 6;
+* ``nlpcli``: the defaults: no input feeding (the decoder RNN over the whole target in one call,
+  all attention at once), fused Adam, ``--precision auto`` (bf16 autocast where the CPU has
+  native bfloat16, as this one does; fp32 elsewhere).
 
 Both variants see the same batches, alternating in rounds (so a slow spell of the machine hits
 both alike); it prints ms per step and pairs/s for each, and the ratio. Synthetic token ids
@@ -51,18 +57,26 @@ def main() -> None:
     def step_by_step(model, src, lengths, tgt_in):
         return model.logits(model.stepwise(*model.encode(src, lengths), tgt_in))
 
+    def batched(model, src, lengths, tgt_in):
+        return model(src, lengths, tgt_in)
+
+    cpu = torch.device("cpu")
+    precision = training.resolve_precision("auto", cpu)
     variants = {}
-    for name, forward, optim in (("step-by-step", step_by_step, lambda p: torch.optim.Adam(p, lr=2e-3)),
-                                 ("nlpcli", lambda m, s, n, t: m(s, n, t), lambda p: training.adam(p, 2e-3))):
+    for name, feeding, forward, optim, amp in (
+            ("step-by-step", True, step_by_step, lambda p: torch.optim.Adam(p, lr=2e-3), "fp32"),
+            ("feeding-batched", True, batched, lambda p: training.adam(p, 2e-3), "fp32"),
+            ("nlpcli", False, batched, lambda p: training.adam(p, 2e-3), precision)):
         torch.manual_seed(0)
-        model = build(ModelConfig().to_dict(), n_src, n_tgt)
-        variants[name] = (model, forward, optim(model.parameters()), [])
+        model = build(ModelConfig(input_feeding=feeding).to_dict(), n_src, n_tgt)
+        variants[name] = (model, forward, optim(model.parameters()), [], amp)
 
     def run(name, steps):
-        model, forward, optimizer, times = variants[name]
+        model, forward, optimizer, times, amp = variants[name]
         started = time.perf_counter()
         for src, lengths, tgt_in, tgt_out in batches[:steps]:
-            logits = forward(model, src, lengths, tgt_in)
+            with training.autocast(amp, cpu):
+                logits = forward(model, src, lengths, tgt_in).float()
             loss = loss_fn(logits.reshape(-1, logits.size(-1)), tgt_out.reshape(-1))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -76,17 +90,18 @@ def main() -> None:
         for name in variants:
             variants[name][3].append(run(name, args.steps))
     print(f"translate training step, default model, batch {batch}, {args.threads} thread(s), "
-          f"median of {args.rounds} rounds of {args.steps} steps:")
+          f"median of {args.rounds} rounds of {args.steps} steps (nlpcli: {precision}):")
     ms = {name: statistics.median(v[3]) * 1000 for name, v in variants.items()}
     for name, value in ms.items():
-        print(f"  {name:>13}: {value:6.1f} ms/step, {batch / value * 1000:5.0f} pairs/s")
+        print(f"  {name:>15}: {value:6.1f} ms/step, {batch / value * 1000:5.0f} pairs/s")
     ratio = ms["step-by-step"] / ms["nlpcli"]
-    print(f"  ratio: nlpcli {ratio:.2f}x the step-by-step pairs/s")
+    print(f"  ratio: nlpcli {ratio:.2f}x the step-by-step pairs/s "
+          f"(feeding-batched {ms['step-by-step'] / ms['feeding-batched']:.2f}x)")
     if args.save:
         import json
 
         Path(args.save).write_text(json.dumps({
-            "threads": args.threads, "batch": batch, "rounds": args.rounds, "steps": args.steps,
+            "threads": args.threads, "batch": batch, "nlpcli_precision": precision, "rounds": args.rounds, "steps": args.steps,
             "ms_per_step": {k: round(v, 1) for k, v in ms.items()}, "ratio": round(ratio, 2),
             "rounds_ms": {k: [round(t * 1000, 1) for t in v[3]] for k, v in variants.items()}}, indent=2) + "\n")
 
