@@ -179,15 +179,27 @@ def _module_class():
         def _top(self, state):
             return (state[0] if self.cfg.cell == "lstm" else state)[-1]
 
-        def _attend(self, query, enc: Encoded):
+        def _attention(self, queries, enc: Encoded):
+            """Queries [B, T, H] attend to the source -> (contexts [B, T, enc], weights [B, T, S])."""
             if self.cfg.attention == "bahdanau":
-                scores = self.att_v(torch.tanh(self.att_query(query).unsqueeze(1) + enc.keys)).squeeze(2)
+                # the additive scores go through a [B, T', S, H] tensor: T' positions at a time, so
+                # that long batches (dev scoring uses 128 pairs) stay within ~32 MB per piece
+                query, keys = self.att_query(queries), enc.keys.unsqueeze(1)
+                B, T, H = query.shape
+                chunk = max(1, ATTENTION_CHUNK // max(1, B * keys.size(2) * H))
+                parts = [self.att_v(torch.tanh(query[:, i:i + chunk].unsqueeze(2) + keys)).squeeze(3)
+                         for i in range(0, T, chunk)]
+                scores = parts[0] if len(parts) == 1 else torch.cat(parts, 1)
             else:
-                scores = torch.bmm(enc.keys, query.unsqueeze(2)).squeeze(2)
-            scores = scores.masked_fill(~enc.mask, float("-inf"))
-            weights = torch.softmax(scores, dim=1)
-            context = torch.bmm(weights.unsqueeze(1), enc.outputs).squeeze(1)
-            return context, weights
+                scores = torch.bmm(queries, enc.keys.transpose(1, 2))
+            scores = scores.masked_fill(~enc.mask.unsqueeze(1), float("-inf"))
+            weights = torch.softmax(scores, dim=2)
+            return torch.bmm(weights, enc.outputs), weights
+
+        def _attend(self, query, enc: Encoded):
+            """One query [B, H] -> (context [B, enc], weights [B, S])."""
+            context, weights = self._attention(query.unsqueeze(1), enc)
+            return context[:, 0], weights[:, 0]
 
         def step(self, prev, state, feed, enc: Encoded):
             """One decoder step for previous tokens ``prev`` [B] -> (pre-output [B, E], state, feed,
@@ -219,20 +231,7 @@ def _module_class():
         def _read(self, hs, emb, enc: Encoded):
             """Without input feeding: decoder outputs ``hs`` [B, T, H] (and their input embeddings
             [B, T, E]) attend to the source all at once -> (pre-outputs [B, T, E], weights [B, T, S])."""
-            if self.cfg.attention == "bahdanau":
-                # the additive scores go through a [B, T', S, H] tensor: T' positions at a time, so
-                # that long batches (dev scoring uses 128 pairs) stay within ~32 MB per piece
-                query, keys = self.att_query(hs), enc.keys.unsqueeze(1)
-                B, T, H = query.shape
-                chunk = max(1, ATTENTION_CHUNK // max(1, B * keys.size(2) * H))
-                parts = [self.att_v(torch.tanh(query[:, i:i + chunk].unsqueeze(2) + keys)).squeeze(3)
-                         for i in range(0, T, chunk)]
-                scores = parts[0] if len(parts) == 1 else torch.cat(parts, 1)
-            else:
-                scores = torch.bmm(hs, enc.keys.transpose(1, 2))
-            scores = scores.masked_fill(~enc.mask.unsqueeze(1), float("-inf"))
-            weights = torch.softmax(scores, dim=2)
-            context = torch.bmm(weights, enc.outputs)  # [B, T, enc]
+            context, weights = self._attention(hs, enc)
             if self.cfg.attention == "bahdanau":
                 features = torch.cat([hs, context, emb], 2)
             else:
