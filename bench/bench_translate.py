@@ -14,7 +14,8 @@ translation-only speed comes from ``evaluate`` (timed around the translation its
 Configurations (``--only`` picks some; ``--extra`` adds options to all that run):
 
 * ``attention-koen``: the defaults (Kiwi morphemes on the Korean side, sentencepiece 4k on the
-  English side, bi-GRU 256, Bahdanau, tied output embedding, label smoothing 0.1, dropout 0.3,
+  English side, bi-GRU 256, Bahdanau without input feeding, bf16 autocast where the CPU has it,
+  tied output embedding, label smoothing 0.1, dropout 0.3,
   word dropout 0.1, batches of 32, Adam 2e-3 with linear decay over the budget (and so no early
   stopping), weights averaged with EMA 0.999), ko->en;
 * ``none-koen``: the same with ``--attention none`` (the fixed-vector baseline), scored greedy;
@@ -25,7 +26,9 @@ Configurations (``--only`` picks some; ``--extra`` adds options to all that run)
   128, lr 3e-3), ``batch64-koen``, ``plain-koen`` (no word dropout, no weight average),
   ``nowd-koen`` (no word dropout), ``reg-koen`` (dropout 0.4, word dropout 0.2), ``spm-koen``
   (sentencepiece 4k on the Korean side too), ``char-koen`` (characters), ``floor0-koen``
-  (``--lr-floor 0``: the linear decay ends at zero).
+  (``--lr-floor 0``: the linear decay ends at zero), ``feed-fp32-koen`` (``--input-feeding
+  --precision fp32``: the defaults until session 6), ``feed-koen`` (``--input-feeding``),
+  ``fp32-koen`` (``--precision fp32``).
 
 Writes ``bench/results/translate.json``, ``translate.md`` (tables) and ``translate-curve.png``.
 """

@@ -61,6 +61,12 @@ class ModelConfig:
             raise UsageError("--attention dot needs --unidirectional (the encoder output must have the "
                              "decoder's size); use --attention luong (general) with a bidirectional encoder")
 
+    @property
+    def feeds(self) -> bool:
+        """Whether each decoder step reads the previous context (always so without attention,
+        where the context is the fixed sentence summary)."""
+        return self.input_feeding or self.attention == "none"
+
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -141,9 +147,7 @@ def _module_class():
 
         @property
         def feeds(self):
-            """Whether each decoder step reads the previous context (always so without attention,
-            where the context is the fixed sentence summary)."""
-            return self.cfg.input_feeding or self.cfg.attention == "none"
+            return self.cfg.feeds
 
         # -- encoder ---------------------------------------------------------------------
 

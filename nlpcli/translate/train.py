@@ -230,7 +230,7 @@ def train(inputs: list[str], output: str, cfg: TrainConfig, model_cfg: ModelConf
                   f"{cfg.pairs.target_lang}), {len(dev_pairs):,} dev pairs; vocabularies {len(src_vocab):,} / "
                   f"{len(tgt_vocab):,}; {model_cfg.cell} {model_cfg.hidden}"
                   f"{' bi' if model_cfg.bidirectional else ''}, attention {model_cfg.attention}"
-                  f"{'' if model_cfg.input_feeding or model_cfg.attention == 'none' else ' (no input feeding)'}; "
+                  f"{'' if model_cfg.feeds else ' (no input feeding)'}; "
                   f"device {device}, {torch.get_num_threads()} thread(s), "
                   f"{training.resolve_precision(loop.precision, device)} training")
 
