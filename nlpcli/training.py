@@ -605,12 +605,6 @@ def check_resume(ckpt: dict, expected: dict, path: str) -> None:
                          "resume with the same command, or start again without --resume")
 
 
-def remove_checkpoint(path: str | None) -> None:
-    if path and os.path.exists(path):
-        with contextlib.suppress(OSError):
-            os.unlink(path)
-
-
 def length_batches(lengths, batch_size: int, generator=None, pool: int = 50) -> list:
     """Batches of document indices of similar length: shuffle, sort within pools of ``pool``
     batches, cut, shuffle the batches (no generator: in order, sorted, for inference)."""

@@ -1,4 +1,4 @@
-"""``nlpcli vectorize``: same vocabulary as scikit-learn, the lecture weighting, artifacts round trip."""
+"""``nlpcli vectorize``: same vocabulary as scikit-learn, the augmented weighting, artifacts round trip."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 import scipy.sparse as sp
 
 from nlpcli.errors import DataError, UsageError
-from nlpcli.features.vectorizers import (LectureTfidfTransformer, TextFeatures, VectorizerConfig,
+from nlpcli.features.vectorizers import (AugmentedTfidfTransformer, TextFeatures, VectorizerConfig,
                                          parse_df, parse_ngram)
 from nlpcli.textio import read_records
 
@@ -50,9 +50,9 @@ def test_tokens_are_used_as_they_are():
     assert "ost" in lower.vectorizer.vocabulary_
 
 
-def test_lecture_weighting_formula():
+def test_augmented_weighting_formula():
     counts = sp.csr_matrix(np.array([[2, 1, 0], [0, 1, 0], [1, 0, 3]], dtype=float))
-    t = LectureTfidfTransformer().fit(counts)
+    t = AugmentedTfidfTransformer().fit(counts)
     W = t.transform(counts).toarray()
     n = 3
     df = np.array([2, 2, 1])
@@ -115,3 +115,10 @@ def test_cli_errors(cli, sample, tmp_path):
     res = cli("vectorize", "fit", str(sample / "reviews-train.tsv"), "--labels-out", str(tmp_path / "y"))
     assert res.code == 2
     assert not list(tmp_path.iterdir())
+
+
+def test_lecture_is_another_name_for_the_augmented_weighting():
+    assert VectorizerConfig(weighting="lecture").weighting == "augmented"
+    a = TextFeatures(VectorizerConfig(weighting="lecture")).fit_transform(DOCS)
+    b = TextFeatures(VectorizerConfig(weighting="augmented")).fit_transform(DOCS)
+    assert np.allclose(a.toarray(), b.toarray())

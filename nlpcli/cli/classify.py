@@ -72,7 +72,7 @@ def train_cmd(
     binary: Annotated[bool, typer.Option("--binary", help="Features: 0/1 presence instead of counts.")] = False,
     max_features: Annotated[Optional[int], typer.Option("--max-features", help="Features: keep the most frequent N terms.")] = None,
     sublinear_tf: Annotated[bool, typer.Option("--sublinear-tf", help="Features: tf-idf with 1 + log(tf).")] = False,
-    weighting: Annotated[str, typer.Option("--weighting", help="Features: sklearn or lecture tf-idf weighting.")] = "sklearn",
+    weighting: Annotated[str, typer.Option("--weighting", help="Features: tf-idf weighting, sklearn or augmented (augmented tf, smoothed idf).")] = "sklearn",
     row_norm: Annotated[str, typer.Option("--row-norm", help="Features: l2, l1 or none.")] = "l2",
     # scikit-learn estimators
     C: Annotated[float, typer.Option("--C", "-C", help="logreg: inverse regularization strength; linreg --loss absolute: the same.")] = 3.5,

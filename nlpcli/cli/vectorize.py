@@ -38,8 +38,8 @@ def fit_cmd(
     sublinear_tf: Annotated[bool, typer.Option("--sublinear-tf", help="tf-idf: 1 + log(tf).")] = False,
     lowercase: Annotated[bool, typer.Option("--lowercase", help="Lowercase tokens (default: used as they are).")] = False,
     weighting: Annotated[str, typer.Option(
-        "--weighting", help="tf-idf weighting: sklearn, or lecture (augmented tf 0.5 + 0.5·f/max f, "
-                            "idf log(|D|/(1+df))).")] = "sklearn",
+        "--weighting", help="tf-idf weighting: sklearn, or augmented (augmented tf 0.5 + 0.5·f/max f, "
+                            "smoothed idf log(|D|/(1+df)); 'lecture' is another name for it).")] = "sklearn",
     norm_rows: Annotated[str, typer.Option("--row-norm", help="Row normalization for tf-idf: l2, l1 or none.")] = "l2",
     tagger: RawTagger = None,
     operation: RawOperation = "morphs",

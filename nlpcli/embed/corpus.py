@@ -140,13 +140,3 @@ def prepare(inputs: list[str], spec: InputSpec, recipe: Recipe, model_path: str,
         progress.info(f"tokenized corpus cached in {tokens_path} (reused by the next train on the same input)")
     return Corpus(tokens_path, documents, tokens, docs_path if docs else None, ids_path if docs else None,
                   cached=True, temporary=stdin)
-
-
-def count_file(path: str) -> tuple[int, int]:
-    """Documents (lines) and whitespace tokens of a plain file, streamed."""
-    documents = tokens = 0
-    with open(path, "rb") as fh:
-        for line in fh:
-            documents += 1
-            tokens += len(line.split())
-    return documents, tokens

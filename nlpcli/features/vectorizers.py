@@ -1,4 +1,4 @@
-"""Count and tf-idf features: scikit-learn's vectorizers, the lecture's weighting, and a union of
+"""Count and tf-idf features: scikit-learn's vectorizers, augmented tf with smoothed idf, and a union of
 word and character n-grams, wrapped in one :class:`TextFeatures` object that artifacts store.
 
 Input to ``fit``/``transform`` is *tokenized* text (whitespace-separated tokens, as
@@ -20,7 +20,9 @@ from nlpcli.errors import DataError, UsageError
 
 KINDS = ("count", "tfidf")
 ANALYZERS = ("word", "char", "char_wb")
-WEIGHTINGS = ("sklearn", "lecture")
+WEIGHTINGS = ("sklearn", "augmented")
+#: older names still accepted for a weighting
+WEIGHTING_ALIASES = {"lecture": "augmented"}
 
 
 @picklable
@@ -86,10 +88,11 @@ class VectorizerConfig:
             raise UsageError(f"--kind must be one of {', '.join(KINDS)}")
         if self.analyzer not in ANALYZERS:
             raise UsageError(f"--analyzer must be one of {', '.join(ANALYZERS)}")
+        self.weighting = WEIGHTING_ALIASES.get(self.weighting, self.weighting)
         if self.weighting not in WEIGHTINGS:
             raise UsageError(f"--weighting must be one of {', '.join(WEIGHTINGS)}")
-        if self.weighting == "lecture" and self.kind != "tfidf":
-            raise UsageError("--weighting lecture is a tf-idf weighting: use it with --kind tfidf")
+        if self.weighting == "augmented" and self.kind != "tfidf":
+            raise UsageError("--weighting augmented is a tf-idf weighting: use it with --kind tfidf")
         if self.norm not in (None, "l1", "l2"):
             raise UsageError("--norm must be l1, l2 or none")
         if self.max_features is not None and self.max_features < 1:
@@ -109,8 +112,8 @@ class VectorizerConfig:
         return d
 
 
-class LectureTfidfTransformer:
-    """tf-idf as the lecture defines it: augmented term frequency 0.5 + 0.5·f(t,d)/max_w f(w,d)
+class AugmentedTfidfTransformer:
+    """tf-idf with augmented term frequency 0.5 + 0.5·f(t,d)/max_w f(w,d)
     (on the terms present in d, so the matrix stays sparse) times idf = log(|D| / (1 + df(t)))."""
 
     def __init__(self, norm: str | None = None):
@@ -140,10 +143,14 @@ class LectureTfidfTransformer:
         return self.fit(X).transform(X)
 
 
+#: the name artifacts written before the rename refer to
+LectureTfidfTransformer = AugmentedTfidfTransformer
+
+
 class TextFeatures:
     """A fitted feature extractor: tokenized text in, a sparse matrix out.
 
-    Holds the word (or char) vectorizer, the optional character n-gram block, the lecture
+    Holds the word (or char) vectorizer, the optional character n-gram block, the augmented tf-idf
     weighting when chosen, and the document frequency of every feature (for ``inspect``).
     """
 
@@ -167,7 +174,7 @@ class TextFeatures:
             common.update(analyzer="word", tokenizer=whitespace_tokens, token_pattern=None)
         else:
             common.update(analyzer=c.analyzer)
-        if c.kind == "count" or c.weighting == "lecture":
+        if c.kind == "count" or WEIGHTING_ALIASES.get(c.weighting, c.weighting) == "augmented":
             return CountVectorizer(**common)
         return TfidfVectorizer(sublinear_tf=c.sublinear_tf, norm=c.norm, **common)
 
@@ -202,8 +209,8 @@ class TextFeatures:
             X = self.vectorizer.fit_transform(texts)
         except ValueError as exc:  # empty vocabulary, min_df > max_df, ...
             raise DataError(f"cannot build a vocabulary: {exc}") from None
-        if self.config.weighting == "lecture":
-            self.weighting = LectureTfidfTransformer(norm=self.config.norm)
+        if WEIGHTING_ALIASES.get(self.config.weighting, self.config.weighting) == "augmented":
+            self.weighting = AugmentedTfidfTransformer(norm=self.config.norm)
             X = self.weighting.fit_transform(X)
         blocks = [X]
         if self.config.char_ngram:

@@ -66,7 +66,7 @@ def preprocess_chunks(records: Iterable[Record], recipe: Recipe, jobs: int = 1,
 
 def _on_cluster(records: Iterable[Record], recipe: Recipe, size: int,
                 scheduler: str) -> Iterator[tuple[list[Record], list[str]]]:
-    from nlpcli.distributed import dask_ordered_map
+    from nlpcli.dask_cluster import dask_ordered_map
 
     yield from _texts_elsewhere(chunked(records, size), lambda texts: dask_ordered_map(
         process_in_worker, texts, scheduler, initializer=init_worker, initargs=(recipe.to_dict(),)))

@@ -15,7 +15,6 @@ from typing import Sequence
 from nlpcli.errors import DependencyError, UsageError
 
 TAGGERS = ("okt", "kkma", "komoran", "hannanum", "kiwi")
-JVM_TAGGERS = ("okt", "kkma", "komoran", "hannanum")
 
 Tagged = list[tuple[str, str]]
 
