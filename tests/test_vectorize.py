@@ -122,3 +122,99 @@ def test_lecture_is_another_name_for_the_augmented_weighting():
     a = TextFeatures(VectorizerConfig(weighting="lecture")).fit_transform(DOCS)
     b = TextFeatures(VectorizerConfig(weighting="augmented")).fit_transform(DOCS)
     assert np.allclose(a.toarray(), b.toarray())
+
+
+STREAMED_CONFIGS = [
+    dict(),
+    dict(ngram=(1, 2), min_df=2, max_df=0.9),
+    dict(ngram=(1, 2), max_features=500),
+    dict(binary=True, max_features=300, min_df=2),
+    dict(kind="count", ngram=(1, 3), min_df=3),
+    dict(weighting="augmented", ngram=(1, 2), min_df=2),
+    dict(sublinear_tf=True, char_ngram=(1, 3), min_df=2, max_df=0.5, max_features=4000),
+    dict(analyzer="char_wb", ngram=(2, 4), max_features=1000),
+    dict(lowercase=True, norm=None, max_df=50),
+]
+
+
+@pytest.mark.parametrize("options", STREAMED_CONFIGS, ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()))
+def test_fit_by_chunks_equals_the_in_memory_fit(sample, options):
+    texts = [r.text for r in read_records(str(sample / "reviews-train.tsv"))]
+    whole = TextFeatures(VectorizerConfig(**options))
+    whole.fit_transform(texts)
+    streamed = TextFeatures(VectorizerConfig(**options))
+    streamed.fit_chunks((texts[i:i + 333], None) for i in range(0, len(texts), 333))
+    assert streamed.vectorizer.vocabulary_ == whole.vectorizer.vocabulary_
+    if hasattr(whole.vectorizer, "idf_"):
+        assert np.array_equal(streamed.vectorizer.idf_, whole.vectorizer.idf_)
+    if whole.char_vectorizer is not None:
+        assert streamed.char_vectorizer.vocabulary_ == whole.char_vectorizer.vocabulary_
+        assert np.array_equal(streamed.char_vectorizer.idf_, whole.char_vectorizer.idf_)
+    assert np.array_equal(streamed.doc_freq, whole.doc_freq) and streamed.n_docs == whole.n_docs
+    assert (streamed.transform(texts[:500]) != whole.transform(texts[:500])).nnz == 0
+
+
+def test_counts_merge_in_any_order():
+    from nlpcli.features.counting import TermCounts
+
+    features = TextFeatures(VectorizerConfig(ngram=(1, 2)))
+    whole, first, second = features.counters(), features.counters(), features.counters()
+    features.count_chunk(whole, DOCS)
+    features.count_chunk(first, DOCS[:1])
+    features.count_chunk(second, DOCS[1:])
+    merged = TermCounts().merge(second[0]).merge(first[0])
+    for counts in (merged, first[0].merge(second[0])):
+        terms, df, tf = counts.sorted_arrays()
+        assert (terms, df.tolist(), tf.tolist()) == tuple(
+            x if isinstance(x, list) else x.tolist() for x in whole[0].sorted_arrays())
+        assert counts.n_docs == 4
+
+
+def test_hashed_features_need_no_vocabulary(sample):
+    texts = [r.text for r in read_records(str(sample / "reviews-train.tsv"))]
+    config = dict(hashing=16, ngram=(1, 2), char_ngram=(1, 3), min_df=2)
+    whole = TextFeatures(VectorizerConfig(**config))
+    X = whole.fit_transform(texts)
+    assert X.shape == (len(texts), 2 * 2 ** 16)
+    streamed = TextFeatures(VectorizerConfig(**config))
+    streamed.fit_chunks((texts[i:i + 500], None) for i in range(0, len(texts), 500))
+    assert np.array_equal(streamed.doc_freq, whole.doc_freq)
+    assert (streamed.transform(texts) != X).nnz == 0
+    # the df bound drops the columns seen in one document only; each block of a row is unit length
+    once = np.flatnonzero(whole.doc_freq == 1)
+    assert len(once) and not set(X.indices) & set(once.tolist())
+    for block in (X[:50, : 2**16], X[:50, 2**16 :]):
+        norms = sp.linalg.norm(block, axis=1)
+        assert np.allclose(norms[block.getnnz(axis=1) > 0], 1.0)
+    summary = whole.summary()
+    assert summary["hashing"] == 16 and "most_frequent" not in summary
+    assert sum(n for _, n in summary["df_histogram"]) == 2 * 2 ** 16
+    with pytest.raises(UsageError, match="no names"):
+        whole.feature_names()
+    with pytest.raises(UsageError, match="--max-features"):
+        VectorizerConfig(hashing=16, max_features=10)
+    with pytest.raises(UsageError, match="--hashing"):
+        VectorizerConfig(hashing=40)
+
+
+def test_cli_hashing_and_the_streamed_matrix(cli, sample, tmp_path):
+    vec = tmp_path / "h.joblib"
+    res = cli("vectorize", "fit", str(sample / "reviews-train.tsv"), "--hashing", "14", "--ngram", "1,2",
+              "-o", str(vec), "--matrix-out", str(tmp_path / "X.npz"), "--label-column", "label",
+              "--labels-out", str(tmp_path / "y.txt"))
+    assert res.code == 0, res.err
+    res = cli("vectorize", "transform", str(vec), str(sample / "reviews-train.tsv"), "-o", str(tmp_path / "X2.npz"))
+    assert res.code == 0, res.err
+    X, X2 = sp.load_npz(tmp_path / "X.npz"), sp.load_npz(tmp_path / "X2.npz")
+    assert X.shape == (4000, 2 ** 14) and (X != X2).nnz == 0
+    gold = [line.split("\t")[2] for line in (sample / "reviews-train.tsv").read_text().splitlines()[1:]]
+    assert (tmp_path / "y.txt").read_text().split("\n")[:-1] == gold
+    info = json.loads(cli("vectorize", "inspect", str(vec), "--json").out)
+    assert info["hashing"] == 14 and info["columns_used"] == int((np.asarray(X.sum(axis=0)) > 0).sum())
+    res = cli("vectorize", "inspect", str(vec))
+    assert res.code == 0 and "no vocabulary is kept" in res.out
+    res = cli("vectorize", "fit", str(sample / "reviews-train.tsv"), "--hashing", "14", "--max-features", "5",
+              "-o", str(tmp_path / "bad.joblib"))
+    assert res.code == 2 and "--max-features" in res.err and not (tmp_path / "bad.joblib").exists()
+    res = cli("vectorize", "fit", "-", "-o", str(tmp_path / "empty.joblib"), input="")
+    assert res.code == 1 and "no documents" in res.err and not (tmp_path / "empty.joblib").exists()

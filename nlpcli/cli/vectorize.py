@@ -21,7 +21,10 @@ app.add_typer(vectorize_app, name="vectorize")
 @vectorize_app.command("fit", help="Fit a count or tf-idf vectorizer and save it as an artifact.\n\n"
                        "Input is pre-tokenized text (whitespace tokens, as 'nlpcli preprocess' writes), "
                        "or raw text with --tagger: the preprocessing recipe is then stored in the artifact, "
-                       "so 'transform' and 'predict' accept raw text and tokenize it the same way.")
+                       "so 'transform' and 'predict' accept raw text and tokenize it the same way.\n\n"
+                       "The input streams past once: only document frequencies are kept, so memory grows "
+                       "with the vocabulary (or 2^BITS with --hashing), not with the number of documents.\n\n"
+                       "Example: nlpcli vectorize fit train.tok.txt --ngram 1,2 --min-df 2 -o tfidf.joblib")
 def fit_cmd(
     inputs: Inputs = None,
     output: Annotated[str, typer.Option("--output", "-o", help="Where to save the vectorizer (.joblib).")] = "vectorizer.joblib",
@@ -41,6 +44,11 @@ def fit_cmd(
         "--weighting", help="tf-idf weighting: sklearn, or augmented (augmented tf 0.5 + 0.5·f/max f, "
                             "smoothed idf log(|D|/(1+df)); 'lecture' is another name for it).")] = "sklearn",
     norm_rows: Annotated[str, typer.Option("--row-norm", help="Row normalization for tf-idf: l2, l1 or none.")] = "l2",
+    hashing: Annotated[Optional[int], typer.Option(
+        "--hashing", metavar="BITS",
+        help="Hash terms into 2^BITS columns (per block: words, and characters with --char-ngram) "
+             "instead of keeping a vocabulary; idf from per-column document counts. Memory: 8 bytes "
+             "a column, whatever the corpus (20: 8 MB). Not with --max-features.")] = None,
     tagger: RawTagger = None,
     operation: RawOperation = "morphs",
     stem: Stem = False,
@@ -67,7 +75,8 @@ def fit_cmd(
     config = VectorizerConfig(kind=kind, ngram=ngram, analyzer=analyzer, min_df=min_df, max_df=max_df,
                               binary=binary, max_features=max_features, sublinear_tf=sublinear_tf,
                               lowercase=lowercase, weighting=weighting,
-                              norm=None if norm_rows == "none" else norm_rows, char_ngram=char_ngram)
+                              norm=None if norm_rows == "none" else norm_rows, char_ngram=char_ngram,
+                              hashing=hashing)
     recipe = build_recipe(operation if tagger else "split", tagger or "okt", stem, norm, nfc, keep,
                           squash, stopwords, 1, False)
     spec = input_spec(fmt, text_column, label_column, text_field, encoding_errors)
@@ -100,7 +109,8 @@ def transform_cmd(
     progress.info(f"{X.shape[0]:,} x {X.shape[1]:,} matrix, {X.nnz:,} non-zeros -> {output}")
 
 
-@vectorize_app.command("inspect", help="Parameters, vocabulary size, most and least frequent terms.")
+@vectorize_app.command("inspect", help="Parameters, vocabulary size, most and least frequent terms "
+                       "(hashed features: how many columns have each document frequency).")
 def inspect_cmd(
     artifact: Annotated[str, typer.Argument(help="A vectorizer from 'vectorize fit'.")],
     top: Annotated[int, typer.Option("--top", min=1, help="How many terms to list.")] = 15,
@@ -117,19 +127,36 @@ def inspect_cmd(
     from rich.table import Table
 
     console = Console()
-    head = Table(title=f"{artifact}", show_header=False)
-    head.add_row("kind", f"{info['config']['kind']} ({info['config']['weighting']} weighting)")
-    head.add_row("n-grams", f"{info['config']['analyzer']} {tuple(info['config']['ngram'])}"
-                 + (f" + char {tuple(info['config']['char_ngram'])}" if info['config']['char_ngram'] else ""))
-    head.add_row("min/max df", f"{info['config']['min_df']} / {info['config']['max_df']}")
-    head.add_row("features", f"{info['features']:,} (word {info['word_features']:,}, char {info['char_features']:,})")
-    head.add_row("trained on", f"{info['documents']:,} documents from {', '.join(info['manifest']['data'].get('inputs', []))}")
-    head.add_row("preprocess", info["preprocess"])
-    head.add_row("nlpcli", f"{info['manifest']['nlpcli_version']}, {info['manifest']['created']}")
-    console.print(head)
+    _print_header(console, artifact, info)
+    if "hashing" in info:
+        table = Table(title=f"hashed columns by document frequency ({info['columns_used']:,} of "
+                            f"{info['features']:,} used; no vocabulary is kept)")
+        table.add_column("documents")
+        table.add_column("columns")
+        for label, n in info["df_histogram"]:
+            table.add_row(label, f"{n:,}")
+        console.print(table)
+        return
     terms = Table(title="terms by document frequency")
     for col in ("most frequent", "df", "least frequent", "df "):
         terms.add_column(col)
     for (a, da), (b, db) in zip(info["most_frequent"], info["least_frequent"]):
         terms.add_row(a, f"{da:,}", b, f"{db:,}")
     console.print(terms)
+
+
+def _print_header(console, artifact: str, info: dict) -> None:
+    from rich.table import Table
+
+    head = Table(title=f"{artifact}", show_header=False)
+    head.add_row("kind", f"{info['config']['kind']} ({info['config']['weighting']} weighting)")
+    head.add_row("n-grams", f"{info['config']['analyzer']} {tuple(info['config']['ngram'])}"
+                 + (f" + char {tuple(info['config']['char_ngram'])}" if info['config']['char_ngram'] else ""))
+    head.add_row("min/max df", f"{info['config']['min_df']} / {info['config']['max_df']}")
+    hashed = f", hashed into 2^{info['hashing']} columns a block" if "hashing" in info else ""
+    head.add_row("features", f"{info['features']:,} (word {info['word_features']:,}, "
+                             f"char {info['char_features']:,}{hashed})")
+    head.add_row("trained on", f"{info['documents']:,} documents from {', '.join(info['manifest']['data'].get('inputs', []))}")
+    head.add_row("preprocess", info["preprocess"])
+    head.add_row("nlpcli", f"{info['manifest']['nlpcli_version']}, {info['manifest']['created']}")
+    console.print(head)

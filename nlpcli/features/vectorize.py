@@ -3,39 +3,56 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
-from typing import Iterable
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from nlpcli import artifacts, progress
 from nlpcli.errors import DataError
 from nlpcli.features.vectorizers import TextFeatures, VectorizerConfig
 from nlpcli.text.recipe import Preprocessor, Recipe
 from nlpcli.text.stream import preprocess_chunks
-from nlpcli.textio import InputSpec, atomic_path, display_name, read_column, read_records
+from nlpcli.textio import InputSpec, Record, atomic_path, chunked, display_name, read_records
 
 KIND = "vectorizer"
 
 
-def tokenized_texts(inputs: list[str], spec: InputSpec, recipe: Recipe, jobs: int = 1,
-                    want_labels: bool = False) -> tuple[list[str], list[str] | None]:
-    """All documents of ``inputs`` through ``recipe`` (a ``split`` recipe passes them as they are)."""
-    if recipe.operation == "split":  # pre-tokenized: read the columns whole, clean them in one go
-        with progress.task("reading"):
-            texts, labels = read_column(inputs, spec, want_labels)
-            return Preprocessor(recipe).same_tokens(texts), labels
-    texts = []
-    labels = [] if want_labels else None
-    chunks = preprocess_chunks(read_records(inputs, spec), recipe, jobs=jobs)
-    with contextlib.closing(chunks), progress.task(f"tokenizing ({recipe.tagger})") as bar:
-        for records, outputs in chunks:
-            texts.extend(outputs)
-            if labels is not None:
-                for r in records:
-                    if r.label is None or r.label == "":
-                        raise DataError("empty label", source=r.source, line=r.line)
-                    labels.append(r.label)
-            bar.advance(len(records))
-    return texts, labels
+#: documents per chunk when the text is already tokenized (no tagger to keep busy)
+SPLIT_CHUNK_SIZE = 20_000
+
+
+@dataclass
+class Chunk:
+    """Documents of one chunk: tokenized text, the raw text, and labels (when asked for)."""
+
+    texts: list[str]
+    raw: list[str]
+    labels: list[str] | None
+
+
+def tokenized_chunks(inputs: list[str], spec: InputSpec, recipe: Recipe, jobs: int = 1,
+                     want_labels: bool = False) -> Iterator[Chunk]:
+    """The documents of ``inputs`` through ``recipe``, chunk by chunk, in order (a ``split``
+    recipe passes them as they are)."""
+    records = read_records(inputs, spec)
+    if recipe.operation == "split":
+        pre = Preprocessor(recipe)
+        pairs = ((chunk, pre.same_tokens([r.text for r in chunk]))
+                 for chunk in chunked(records, SPLIT_CHUNK_SIZE))
+    else:
+        pairs = preprocess_chunks(records, recipe, jobs=jobs)
+    with contextlib.closing(pairs):
+        for chunk, texts in pairs:
+            yield Chunk(texts, [r.text for r in chunk], _labels(chunk) if want_labels else None)
+
+
+def _labels(records: list[Record]) -> list[str]:
+    for r in records:
+        if r.label is None or r.label == "":
+            raise DataError("empty label", source=r.source, line=r.line)
+    return [r.label for r in records]
 
 
 def save_matrix(X, path: str) -> None:
@@ -55,19 +72,73 @@ def save_labels(labels: Iterable[str], path: str) -> None:
 
 def fit(inputs: list[str], spec: InputSpec, config: VectorizerConfig, recipe: Recipe, output: str,
         jobs: int = 1, matrix_out: str | None = None, labels_out: str | None = None) -> TextFeatures:
-    """Fit a vectorizer on ``inputs`` and save it (with the recipe) to ``output``."""
-    texts, labels = tokenized_texts(inputs, spec, recipe, jobs, want_labels=labels_out is not None)
+    """Fit a vectorizer on ``inputs`` and save it (with the recipe) to ``output``.
+
+    The documents stream past once and only their counts are kept (memory grows with the
+    vocabulary, or with ``2**hashing``, never with the number of documents). ``matrix_out``
+    needs them a second time: they are spooled to a temporary file beside it meanwhile.
+    """
     features = TextFeatures(config)
-    X = features.fit_transform(texts)
-    data = {"inputs": [display_name(p) for p in inputs], "documents": len(texts),
+    counts = features.counters()
+    documents = 0
+    with contextlib.ExitStack() as stack:
+        spool = stack.enter_context(_Spool(matrix_out)) if matrix_out else None
+        labels = None
+        if labels_out:  # written as the labels stream past, renamed into place at the end
+            labels = stack.enter_context(open(stack.enter_context(atomic_path(labels_out)), "w",
+                                              encoding="utf-8", newline="\n"))
+        bar = stack.enter_context(progress.task(f"counting ({recipe.tagger})" if recipe.uses_tagger
+                                                else "counting"))
+        for chunk in tokenized_chunks(inputs, spec, recipe, jobs, want_labels=labels is not None):
+            features.count_chunk(counts, chunk.texts, chunk.raw)
+            documents += len(chunk.texts)
+            if spool is not None:
+                spool.write(chunk.texts, chunk.raw if features.needs_raw else None)
+            if labels is not None:
+                labels.writelines(f"{label}\n" for label in chunk.labels)
+            bar.advance(len(chunk.texts))
+        if documents == 0:
+            raise DataError("the input holds no documents to fit the vectorizer on",
+                            source=display_name(inputs[0]))
+        features.fit_counts(counts)
+        if spool is not None:
+            save_matrix(_stacked(features.transform(c.texts, c.raw) for c in spool.read()), matrix_out)
+    data = {"inputs": [display_name(p) for p in inputs], "documents": documents,
             "features": features.n_features}
     artifacts.save(output, KIND, features, params=config.to_dict(), recipe=recipe.to_dict(), data=data)
-    if matrix_out:
-        save_matrix(X, matrix_out)
-    if labels_out and labels is not None:
-        save_labels(labels, labels_out)
-    progress.info(f"vectorizer: {len(texts):,} documents, {features.n_features:,} features -> {output}")
+    progress.info(f"vectorizer: {documents:,} documents, {features.n_features:,} features -> {output}")
     return features
+
+
+class _Spool:
+    """Chunks kept in a temporary file beside ``near`` for a second pass (JSON lines)."""
+
+    def __init__(self, near: str):
+        self.near = near
+
+    def __enter__(self):
+        directory = os.path.dirname(os.path.abspath(self.near))
+        self.file = tempfile.TemporaryFile("w+", encoding="utf-8", dir=directory if os.path.isdir(directory) else None)
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        self.file.close()
+        return False
+
+    def write(self, texts: list[str], raw: list[str] | None) -> None:
+        self.file.write(json.dumps([texts, raw], ensure_ascii=False) + "\n")
+
+    def read(self) -> Iterator[Chunk]:
+        self.file.seek(0)
+        for line in self.file:
+            texts, raw = json.loads(line)
+            yield Chunk(texts, raw, None)
+
+
+def _stacked(blocks: Iterable):
+    import scipy.sparse as sp
+
+    return sp.vstack(list(blocks), format="csr")
 
 
 def load(path: str, trust: bool = False) -> tuple[TextFeatures, Recipe, artifacts.Artifact]:

@@ -19,6 +19,8 @@ from nlpcli.artifacts import picklable
 from nlpcli.errors import DataError, UsageError
 
 KINDS = ("count", "tfidf")
+#: --hashing: bits per block (2**bits columns; the document frequencies take 8 bytes a column)
+MIN_HASH_BITS, MAX_HASH_BITS = 4, 28
 ANALYZERS = ("word", "char", "char_wb")
 WEIGHTINGS = ("sklearn", "augmented")
 #: older names still accepted for a weighting
@@ -82,6 +84,7 @@ class VectorizerConfig:
     norm: str | None = "l2"
     char_ngram: tuple[int, int] | None = None  # add a char_wb tf-idf block of this range
     char_source: str = "tokens"  # the char block reads the tokenized text, or "text": the raw text
+    hashing: int | None = None  # hash terms into 2**hashing columns per block: no vocabulary is kept
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -104,6 +107,12 @@ class VectorizerConfig:
             raise UsageError("--char-source must be tokens or text")
         self.min_df = parse_df(self.min_df, "--min-df")
         self.max_df = parse_df(self.max_df, "--max-df")
+        if self.hashing is not None:
+            if not MIN_HASH_BITS <= self.hashing <= MAX_HASH_BITS:
+                raise UsageError(f"--hashing takes a number of bits from {MIN_HASH_BITS} to {MAX_HASH_BITS} "
+                                 f"(20: 2^20 = 1,048,576 columns); got {self.hashing}")
+            if self.max_features is not None:
+                raise UsageError("--max-features needs a vocabulary: it does not combine with --hashing")
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -121,8 +130,10 @@ class AugmentedTfidfTransformer:
 
     def fit(self, X, y=None):
         X = sp.csr_matrix(X)
-        n_docs = X.shape[0]
-        df = np.bincount(X.indices, minlength=X.shape[1])
+        return self.fit_df(np.bincount(X.indices, minlength=X.shape[1]), X.shape[0])
+
+    def fit_df(self, df: np.ndarray, n_docs: int):
+        """Fit from the document frequency of each column over ``n_docs`` documents."""
         self.idf_ = np.log(n_docs / (1.0 + df))
         return self
 
@@ -152,7 +163,17 @@ class TextFeatures:
 
     Holds the word (or char) vectorizer, the optional character n-gram block, the augmented tf-idf
     weighting when chosen, and the document frequency of every feature (for ``inspect``).
+
+    Two ways to fit: :meth:`fit_transform` on documents in memory (scikit-learn's own fit), and
+    :meth:`fit_chunks` on a stream of chunks, which only counts document frequencies and so
+    never holds the corpus (the same vocabulary and idf). With ``config.hashing`` the blocks are
+    scikit-learn ``HashingVectorizer`` s and the idf comes from per-column counts.
     """
+
+    #: with hashing: the tf-idf of the character block, and the columns kept by min/max df
+    #: (None: all); class attributes so that artifacts written without them load as before
+    char_weighting = None
+    masks: tuple[np.ndarray | None, np.ndarray | None] = (None, None)
 
     def __init__(self, config: VectorizerConfig):
         self.config = config
@@ -164,17 +185,31 @@ class TextFeatures:
 
     # -- building ---------------------------------------------------------------------------
 
+    @property
+    def augmented(self) -> bool:
+        return WEIGHTING_ALIASES.get(self.config.weighting, self.config.weighting) == "augmented"
+
+    def _word_params(self) -> dict:
+        """The options of the main block's analyzer (what turns a document into terms)."""
+        c = self.config
+        params = dict(ngram_range=c.ngram, lowercase=c.lowercase, dtype=np.float64)
+        if c.analyzer == "word":
+            params.update(analyzer="word", tokenizer=whitespace_tokens, token_pattern=None)
+        else:
+            params.update(analyzer=c.analyzer)
+        return params
+
+    def _char_params(self) -> dict:
+        c = self.config
+        return dict(analyzer="char_wb", ngram_range=c.char_ngram, lowercase=c.lowercase, dtype=np.float64)
+
     def _make_main(self):
         from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
         c = self.config
-        common = dict(ngram_range=c.ngram, min_df=c.min_df, max_df=c.max_df, binary=c.binary,
-                      max_features=c.max_features, lowercase=c.lowercase, dtype=np.float64)
-        if c.analyzer == "word":
-            common.update(analyzer="word", tokenizer=whitespace_tokens, token_pattern=None)
-        else:
-            common.update(analyzer=c.analyzer)
-        if c.kind == "count" or WEIGHTING_ALIASES.get(c.weighting, c.weighting) == "augmented":
+        common = dict(min_df=c.min_df, max_df=c.max_df, binary=c.binary, max_features=c.max_features,
+                      **self._word_params())
+        if c.kind == "count" or self.augmented:
             return CountVectorizer(**common)
         return TfidfVectorizer(sublinear_tf=c.sublinear_tf, norm=c.norm, **common)
 
@@ -182,9 +217,8 @@ class TextFeatures:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         c = self.config
-        return TfidfVectorizer(analyzer="char_wb", ngram_range=c.char_ngram, min_df=c.min_df,
-                               max_df=c.max_df, sublinear_tf=True, lowercase=c.lowercase,
-                               max_features=c.max_features, dtype=np.float64)
+        return TfidfVectorizer(min_df=c.min_df, max_df=c.max_df, sublinear_tf=True,
+                               max_features=c.max_features, **self._char_params())
 
     @property
     def needs_raw(self) -> bool:
@@ -203,13 +237,16 @@ class TextFeatures:
     def fit_transform(self, texts: Sequence[str], raw: Sequence[str] | None = None):
         if len(texts) == 0:
             raise DataError("no documents to fit the vectorizer on")
+        if self.config.hashing is not None:
+            self.fit_chunks([(texts, raw)])
+            return self.transform(texts, raw)
         self.n_docs = len(texts)
         self.vectorizer = self._make_main()
         try:
             X = self.vectorizer.fit_transform(texts)
         except ValueError as exc:  # empty vocabulary, min_df > max_df, ...
             raise DataError(f"cannot build a vocabulary: {exc}") from None
-        if WEIGHTING_ALIASES.get(self.config.weighting, self.config.weighting) == "augmented":
+        if self.augmented:
             self.weighting = AugmentedTfidfTransformer(norm=self.config.norm)
             X = self.weighting.fit_transform(X)
         blocks = [X]
@@ -223,19 +260,137 @@ class TextFeatures:
         self.doc_freq = np.bincount(X.indices, minlength=X.shape[1]).astype(np.int64)
         return X
 
+    # -- fitting from a stream of chunks ----------------------------------------------------
+
+    def counters(self) -> list:
+        """One fresh count per block (word, then char): what :meth:`count_chunk` adds to."""
+        from nlpcli.features.counting import HashedCounts, TermCounts
+
+        n = 1 + bool(self.config.char_ngram)
+        if self.config.hashing is None:
+            return [TermCounts() for _ in range(n)]
+        return [HashedCounts.empty(2 ** self.config.hashing) for _ in range(n)]
+
+    def count_chunk(self, counts: list, texts: Sequence[str], raw: Sequence[str] | None = None) -> None:
+        """Add one chunk's document frequencies (and term counts) to ``counts``."""
+        from sklearn.feature_extraction.text import CountVectorizer
+
+        inputs = [texts]
+        params = [self._word_params()]
+        if self.config.char_ngram:
+            inputs.append(self._char_input(texts, raw))
+            params.append(self._char_params())
+        for count, docs, p, binary in zip(counts, inputs, params, (self.config.binary, False)):
+            if self.config.hashing is not None:
+                count.add_matrix(self._hasher(p, binary).transform(docs))
+                continue
+            counter = CountVectorizer(binary=binary, **p)
+            try:
+                X = counter.fit_transform(docs)
+            except ValueError:  # no term at all in this chunk
+                count.n_docs += len(docs)
+                continue
+            count.add_matrix(counter.vocabulary_, X)
+
+    def fit_chunks(self, chunks) -> None:
+        """Fit on ``(texts, raw)`` chunks (``raw`` may be None unless the char block reads raw
+        text), counting as they stream past: memory grows with the vocabulary, not the corpus."""
+        counts = self.counters()
+        for texts, raw in chunks:
+            self.count_chunk(counts, texts, raw)
+        self.fit_counts(counts)
+
+    def fit_counts(self, counts: list) -> None:
+        """Become the fitted extractor the merged ``counts`` describe."""
+        n_docs = counts[0].n_docs
+        if n_docs == 0:
+            raise DataError("no documents to fit the vectorizer on")
+        self.n_docs = n_docs
+        if self.config.hashing is not None:
+            self._fit_hashed(counts)
+        else:
+            self._fit_vocabulary(counts)
+
+    def _fit_vocabulary(self, counts: list) -> None:
+        from sklearn.feature_extraction.text import TfidfTransformer
+
+        from nlpcli.features.counting import prune, smooth_idf
+
+        c = self.config
+        self.vectorizer = self._make_main()
+        vocabulary, df = prune(counts[0], c.min_df, c.max_df, c.max_features)
+        _set_vocabulary(self.vectorizer, vocabulary)
+        if c.kind == "tfidf" and not self.augmented:
+            self.vectorizer._tfidf = _fitted_tfidf(TfidfTransformer(
+                norm=c.norm, sublinear_tf=c.sublinear_tf), smooth_idf(df, self.n_docs))
+        elif self.augmented:
+            self.weighting = AugmentedTfidfTransformer(norm=c.norm).fit_df(df, self.n_docs)
+        dfs = [df]
+        if c.char_ngram:
+            self.char_vectorizer = self._make_char()
+            char_vocabulary, char_df = prune(counts[1], c.min_df, c.max_df, c.max_features)
+            _set_vocabulary(self.char_vectorizer, char_vocabulary)
+            self.char_vectorizer._tfidf = _fitted_tfidf(TfidfTransformer(sublinear_tf=True),
+                                                        smooth_idf(char_df, self.n_docs))
+            dfs.append(char_df)
+        self.doc_freq = np.concatenate(dfs).astype(np.int64)
+
+    def _hasher(self, params: dict, binary: bool):
+        from sklearn.feature_extraction.text import HashingVectorizer
+
+        return HashingVectorizer(n_features=2 ** self.config.hashing, alternate_sign=False, norm=None,
+                                 binary=binary, **params)
+
+    def _fit_hashed(self, counts: list) -> None:
+        from sklearn.feature_extraction.text import TfidfTransformer
+
+        from nlpcli.features.counting import df_bounds, smooth_idf
+
+        c = self.config
+        low, high = df_bounds(c.min_df, c.max_df, self.n_docs)
+        masks = []
+        for count in counts:
+            kept = (count.df >= low) & (count.df <= high)
+            masks.append(None if kept.all() else kept)
+        self.masks = (masks[0], masks[1] if len(masks) > 1 else None)
+        self.vectorizer = self._hasher(self._word_params(), c.binary)
+        if self.augmented:
+            self.weighting = AugmentedTfidfTransformer(norm=c.norm).fit_df(counts[0].df, self.n_docs)
+        elif c.kind == "tfidf":
+            self.weighting = _fitted_tfidf(TfidfTransformer(norm=c.norm, sublinear_tf=c.sublinear_tf),
+                                           smooth_idf(counts[0].df, self.n_docs))
+        if c.char_ngram:
+            self.char_vectorizer = self._hasher(self._char_params(), False)
+            self.char_weighting = _fitted_tfidf(TfidfTransformer(sublinear_tf=True),
+                                                smooth_idf(counts[1].df, self.n_docs))
+        self.doc_freq = np.concatenate([count.df for count in counts]).astype(np.int64)
+
+    # -- using ------------------------------------------------------------------------------
+
     def transform(self, texts: Sequence[str], raw: Sequence[str] | None = None):
         if self.vectorizer is None:
             raise UsageError("the vectorizer is not fitted")
-        X = self.vectorizer.transform(texts)
-        if self.weighting is not None:
-            X = self.weighting.transform(X)
+        X = self._block(self.vectorizer, self.weighting, self.masks[0], texts)
         if self.char_vectorizer is not None:
-            X = sp.hstack([X, self.char_vectorizer.transform(self._char_input(texts, raw))], format="csr")
+            chars = self._block(self.char_vectorizer, self.char_weighting, self.masks[1],
+                                self._char_input(texts, raw))
+            X = sp.hstack([X, chars], format="csr")
         return sp.csr_matrix(X)
+
+    @staticmethod
+    def _block(vectorizer, weighting, mask, docs: Sequence[str]):
+        X = vectorizer.transform(docs)
+        if mask is not None:  # hashed columns outside the document-frequency bounds
+            X = sp.csr_matrix(X)
+            X.data[~mask[X.indices]] = 0
+            X.eliminate_zeros()
+        return X if weighting is None else weighting.transform(X)
 
     # -- looking inside ---------------------------------------------------------------------
 
     def feature_names(self) -> np.ndarray:
+        if self.config.hashing is not None:
+            raise UsageError("hashed features have no names: no vocabulary is kept")
         names = [np.asarray(self.vectorizer.get_feature_names_out(), dtype=object)]
         if self.char_vectorizer is not None:
             chars = self.char_vectorizer.get_feature_names_out()
@@ -247,16 +402,47 @@ class TextFeatures:
         return len(self.doc_freq) if self.doc_freq is not None else 0
 
     def summary(self, top: int = 20) -> dict:
+        info = {"config": self.config.to_dict(), "documents": int(self.n_docs), "features": self.n_features}
+        if self.config.hashing is not None:
+            width = 2 ** self.config.hashing
+            info.update(word_features=width, char_features=width if self.char_vectorizer else 0,
+                        hashing=self.config.hashing, columns_used=int((self.doc_freq > 0).sum()),
+                        df_histogram=df_histogram(self.doc_freq))
+            return info
         names = self.feature_names()
         df = self.doc_freq
         order = np.argsort(-df, kind="stable")
         rare = np.argsort(df, kind="stable")
-        return {
-            "config": self.config.to_dict(),
-            "documents": int(self.n_docs),
-            "features": int(len(names)),
-            "word_features": int(len(self.vectorizer.vocabulary_)),
-            "char_features": int(len(self.char_vectorizer.vocabulary_)) if self.char_vectorizer else 0,
-            "most_frequent": [[str(names[i]), int(df[i])] for i in order[:top]],
-            "least_frequent": [[str(names[i]), int(df[i])] for i in rare[:top]],
-        }
+        info.update(
+            word_features=int(len(self.vectorizer.vocabulary_)),
+            char_features=int(len(self.char_vectorizer.vocabulary_)) if self.char_vectorizer else 0,
+            most_frequent=[[str(names[i]), int(df[i])] for i in order[:top]],
+            least_frequent=[[str(names[i]), int(df[i])] for i in rare[:top]])
+        return info
+
+
+def _set_vocabulary(vectorizer, vocabulary: dict[str, int]) -> None:
+    """Make a scikit-learn count/tf-idf vectorizer fitted with this vocabulary (as its fit does)."""
+    vectorizer.vocabulary_ = vocabulary
+    vectorizer.fixed_vocabulary_ = False
+
+
+def _fitted_tfidf(transformer, idf: np.ndarray):
+    """A scikit-learn ``TfidfTransformer`` fitted to ``idf`` (what its ``fit`` would compute)."""
+    transformer.idf_ = idf
+    transformer.n_features_in_ = len(idf)
+    return transformer
+
+
+def df_histogram(df: np.ndarray) -> list[list]:
+    """Columns by document frequency in powers of ten: [["0", n], ["1", n], ["2-9", n], ...]."""
+    edges = [0, 1, 2, 10]
+    while edges[-1] <= max(int(df.max(initial=0)), 1):
+        edges.append(edges[-1] * 10)
+    rows = []
+    for lo, hi in zip(edges, edges[1:]):
+        n = int(((df >= lo) & (df < hi)).sum())
+        label = str(lo) if hi == lo + 1 else f"{lo}-{hi - 1}"
+        if n or lo == 0:
+            rows.append([label, n])
+    return rows
