@@ -13,10 +13,12 @@ of ``2**bits`` document frequencies.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from numbers import Integral
 
 import numpy as np
+import scipy.sparse as sp
 
 from nlpcli.errors import DataError, UsageError
 
@@ -45,11 +47,28 @@ class TermCounts:
         self.tf[ids] += tf
         self.n_docs += n_docs
 
-    def add_matrix(self, vocabulary: dict[str, int], X) -> None:
-        """Add a chunk's document-term count matrix (CSR, columns numbered by ``vocabulary``)."""
-        terms = np.empty(len(vocabulary), dtype=object)
-        terms[np.fromiter(vocabulary.values(), dtype=np.int64, count=len(vocabulary))] = list(vocabulary)
-        self.add(terms, column_document_counts(X), np.asarray(X.sum(axis=0)).ravel(), X.shape[0])
+    def add_documents(self, analyze: Callable[[str], list[str]], docs: Sequence[str], binary: bool = False) -> None:
+        """Count the terms ``analyze`` finds in each of ``docs`` (one dictionary look-up a term,
+        as scikit-learn's own counting does)."""
+        index = self.index
+        columns: list[int] = []
+        indptr = [0]
+        for doc in docs:
+            for term in analyze(doc):
+                j = index.get(term)
+                if j is None:
+                    j = index[term] = len(index)
+                columns.append(j)
+            indptr.append(len(columns))
+        n = len(index)
+        X = sp.csr_matrix((np.ones(len(columns)), np.asarray(columns, dtype=np.int64), indptr),
+                          shape=(len(docs), n))
+        X.sum_duplicates()  # one entry per (document, term): its count
+        self._grow(n)
+        df = np.bincount(X.indices, minlength=n)
+        self.df[:n] += df
+        self.tf[:n] += df if binary else np.bincount(X.indices, weights=X.data, minlength=n)
+        self.n_docs += len(docs)
 
     def merge(self, other: TermCounts) -> TermCounts:
         """This plus ``other`` (in place); the order of merging does not change the result."""

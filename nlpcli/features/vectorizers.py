@@ -283,14 +283,8 @@ class TextFeatures:
         for count, docs, p, binary in zip(counts, inputs, params, (self.config.binary, False)):
             if self.config.hashing is not None:
                 count.add_matrix(self._hasher(p, binary).transform(docs))
-                continue
-            counter = CountVectorizer(binary=binary, **p)
-            try:
-                X = counter.fit_transform(docs)
-            except ValueError:  # no term at all in this chunk
-                count.n_docs += len(docs)
-                continue
-            count.add_matrix(counter.vocabulary_, X)
+            else:
+                count.add_documents(CountVectorizer(**p).build_analyzer(), docs, binary)
 
     def fit_chunks(self, chunks) -> None:
         """Fit on ``(texts, raw)`` chunks (``raw`` may be None unless the char block reads raw
