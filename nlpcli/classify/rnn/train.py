@@ -331,7 +331,7 @@ def train_rnn(train_ds, dev_ds, labels, output: str, cfg, recipe, data: dict, rc
 
     from nlpcli import training
     from nlpcli.classify.models import kind_for
-    from nlpcli.classify.train import evaluate
+    from nlpcli.classify.dataset import evaluate
 
     loop = loop or training.LoopConfig(seed=cfg.seed)
     device = training.resolve_device(loop.device)
