@@ -43,7 +43,7 @@ def load_model(path: str, trust: bool = False, device: str = "auto", threads: in
     art = artifacts.load(path, kinds=MODEL_KINDS, trust=trust)
     recipe = Recipe.from_dict(art.recipe or {})
     if isinstance(art.payload, dict) and "state_dict" in art.payload:
-        from nlpcli.classify.rnn import load_rnn_predictor
+        from nlpcli.classify.rnn.predict import load_rnn_predictor
 
         predict, task, labels = load_rnn_predictor(art, device=device, threads=threads)
         return LoadedModel(lambda texts, raw=None: predict(texts), recipe, task, labels, art.manifest,

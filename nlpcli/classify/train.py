@@ -2,7 +2,7 @@
 
 scikit-learn models (logreg, linreg, mlp) are saved as one joblib artifact holding the whole
 chain (feature extractor, estimator, label names; the recipe in the manifest); the RNN is saved
-as a torch artifact by :mod:`nlpcli.classify.rnn`. Both have the kind ``classifier`` or
+as a torch artifact by :mod:`nlpcli.classify.rnn.train`. Both have the kind ``classifier`` or
 ``regressor``, so ``predict`` takes either.
 """
 
@@ -100,7 +100,7 @@ def train(inputs: list[str], spec: InputSpec, output: str, cfg: TrainConfig, rnn
     """Train ``cfg.model`` on ``inputs``, report on the dev data, save to ``output``.
 
     Returns the dev metrics (None without dev data). ``rnn``/``loop`` configure the RNN
-    (:class:`~nlpcli.classify.rnn.RnnConfig`, :class:`~nlpcli.training.LoopConfig`).
+    (:class:`~nlpcli.classify.rnn.config.RnnConfig`, :class:`~nlpcli.training.LoopConfig`).
     """
     recipe = cfg.recipe
     extractor = None
@@ -125,10 +125,10 @@ def train(inputs: list[str], spec: InputSpec, output: str, cfg: TrainConfig, rnn
     if labels is not None:
         data["label_counts"] = dict(Counter(train_ds.labels))
     if cfg.model == "rnn":
-        from nlpcli.classify import rnn as rnn_mod
+        from nlpcli.classify.rnn.config import RnnConfig
+        from nlpcli.classify.rnn.train import train_rnn
 
-        dev_metrics = rnn_mod.train_rnn(train_ds, dev_ds, labels, output, cfg, recipe, data,
-                                        rnn or rnn_mod.RnnConfig(), loop)
+        dev_metrics = train_rnn(train_ds, dev_ds, labels, output, cfg, recipe, data, rnn or RnnConfig(), loop)
     else:
         dev_metrics = _train_sklearn(train_ds, dev_ds, labels, output, cfg, recipe, extractor, data)
     if dev_metrics is not None:
