@@ -1,11 +1,10 @@
-"""Training the RNN text classifier/regressor (PyTorch) with :mod:`nlpcli.training`.
+"""Training the RNN text classifier/regressor with :mod:`nlpcli.training`.
 
-Tokens (from the recipe) become ids of a vocabulary built on the training data (``--min-count``,
-``--max-vocab``; 0 is padding, 1 unknown); documents are cut to ``--max-length`` tokens, grouped
-into batches of similar length, padded and packed, and read by an RNN/LSTM/GRU (stacked,
-optionally bidirectional). The document vector is the final hidden state(s) or a max/mean pool
-over time; dropout, then one linear layer. The artifact is a torch file of tensors and plain
-values (state dict, config, vocabulary, labels), loaded with ``weights_only=True``.
+The vocabulary is built on the training data (``--min-count``, ``--max-vocab``; or taken from
+the checkpoint of ``--resume``), documents are cut to ``--max-length`` tokens and read in
+batches of similar length; the loop trains :class:`~nlpcli.classify.rnn.model.RnnTextModel`
+with Adam and selects the best epoch on the dev data. The artifact is a torch file of tensors and
+plain values (state dict, config, vocabulary, labels), loaded with ``weights_only=True``.
 """
 
 from __future__ import annotations
