@@ -13,8 +13,7 @@ from nlpcli.classify import metrics as M
 from nlpcli.classify.models import EstimatorConfig
 from nlpcli.classify.predict import load_model, predict_files
 from nlpcli.classify.train import TrainConfig, train
-from nlpcli.errors import (ArtifactKindError, ArtifactVersionError, CorruptArtifactError, DataError,
-                           UsageError)
+from nlpcli.errors import ArtifactKindError, ArtifactVersionError, CorruptArtifactError, DataError, UsageError
 from nlpcli.features.vectorizers import VectorizerConfig
 from nlpcli.text.recipe import Recipe
 from nlpcli.textio import InputSpec
@@ -275,3 +274,43 @@ def test_char_ngrams_of_the_raw_text(reviews, tmp_path):
         train([str(train_path)], InputSpec(label_column="label"), str(tmp_path / "x.joblib"), cfg)
     with pytest.raises(UsageError, match="--char-source"):
         VectorizerConfig(char_ngram=(1, 3), char_source="bytes")
+
+
+def test_the_configs_own_the_train_defaults():
+    mlp = EstimatorConfig.for_model("mlp", epochs=7, max_iter=1000, class_weight="none")
+    assert (mlp.max_iter, mlp.alpha, mlp.learning_rate, mlp.class_weight) == (7, 1e-4, 1e-3, None)
+    linreg = EstimatorConfig.for_model("linreg", epochs=7, max_iter=50, alpha=None, learning_rate=None)
+    assert (linreg.max_iter, linreg.alpha) == (50, 1.0)
+    assert EstimatorConfig.for_model("mlp", alpha=0.5, learning_rate=0.01).alpha == 0.5
+    with pytest.raises(UsageError):
+        EstimatorConfig.for_model("mlp", learning_rate=0.0)
+    assert TrainConfig(model="rnn").held_out_fraction == 0.1
+    assert TrainConfig(model="logreg").held_out_fraction == 0.0
+    assert TrainConfig(model="rnn", dev_fraction=0.3).held_out_fraction == 0.3
+    assert TrainConfig.recipe_options("none", "nouns", True, True) == {
+        "operation": "split", "tagger": "okt", "stem": False, "norm": False}
+    assert TrainConfig.recipe_options("kiwi", "nouns", True, True) == {
+        "operation": "nouns", "tagger": "kiwi", "stem": True, "norm": False}
+
+
+def test_rnn_options_without_torch():
+    """The RNN's options and the train command's loop options; neither imports torch."""
+    code = """
+import sys
+from nlpcli.classify import rnn
+from nlpcli.classify.rnn.config import RnnConfig, loop_config
+import nlpcli.classify.train
+assert RnnConfig(learning_rate=None).learning_rate == 2e-3
+loop = loop_config("m.pt", epochs=3, early_stopping=False, patience=2, clip_norm=0.0, ema=0.0, max_time=1.5)
+assert (loop.epochs, loop.patience, loop.clip_norm, loop.ema) == (3, None, None, None)
+assert (loop.checkpoint, loop.max_time) == ("m.pt.ckpt", 90.0)
+loop = loop_config("m.pt", patience=4, clip_norm=1.0, ema=0.99, checkpoint="c.pt")
+assert (loop.patience, loop.clip_norm, loop.ema, loop.checkpoint, loop.max_time) == (4, 1.0, 0.99, "c.pt", None)
+assert rnn.RnnConfig is RnnConfig and callable(rnn.load_word_vectors)
+assert not any(m == "torch" or m.startswith("torch.") for m in sys.modules), "torch was imported"
+assert not any(m.startswith("sklearn") for m in sys.modules), "scikit-learn was imported"
+"""
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])

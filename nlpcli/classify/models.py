@@ -7,8 +7,8 @@ the same way before :meth:`TextModel.predict` sees it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -20,6 +20,9 @@ TASKS = ("classification", "regression")
 LOGREG_SOLVERS = ("auto", "liblinear", "lbfgs", "saga", "newton-cg", "newton-cholesky")
 ACTIVATIONS = ("relu", "tanh", "logistic", "identity")
 LINREG_LOSSES = ("squared", "absolute")
+#: --alpha when it is not given: the ridge strength of linreg, the L2 penalty of mlp
+DEFAULT_ALPHA = {"linreg": 1.0, "mlp": 1e-4}
+DEFAULT_LEARNING_RATE = 1e-3  # mlp
 
 
 def kind_for(task: str) -> str:
@@ -32,7 +35,7 @@ class EstimatorConfig:
     """Hyper-parameters of the scikit-learn estimators (each model reads its own)."""
 
     C: float = 3.5  # logreg; linreg --loss absolute
-    class_weight: str | None = None  # logreg: None or "balanced"
+    class_weight: str | None = None  # logreg: None (or "none") or "balanced"
     solver: str = "auto"  # logreg
     max_iter: int = 1000  # logreg, linreg absolute; mlp: epochs
     alpha: float = 1.0  # linreg (ridge strength); mlp (L2 penalty)
@@ -41,10 +44,23 @@ class EstimatorConfig:
     hidden: tuple[int, ...] = (128,)  # mlp
     activation: str = "relu"  # mlp
     early_stopping: bool = True  # mlp
-    learning_rate: float = 1e-3  # mlp
+    learning_rate: float = DEFAULT_LEARNING_RATE  # mlp
     batch_size: int = 256  # mlp
 
+    @classmethod
+    def for_model(cls, model: str, *, epochs: int = 5, max_iter: int = 1000, alpha: float | None = None,
+                  learning_rate: float | None = None, **options) -> EstimatorConfig:
+        """The estimator options of ``model`` from the train options: mlp counts ``epochs`` as its
+        iterations (the others ``max_iter``); ``alpha`` None is the model's default
+        (:data:`DEFAULT_ALPHA`), ``learning_rate`` None the mlp's (1e-3). ``options``: the other fields."""
+        return cls(max_iter=epochs if model == "mlp" else max_iter,
+                   alpha=alpha if alpha is not None else DEFAULT_ALPHA.get(model, 1.0),
+                   learning_rate=learning_rate if learning_rate is not None else DEFAULT_LEARNING_RATE,
+                   **options)
+
     def __post_init__(self):
+        if self.class_weight == "none":
+            self.class_weight = None
         if self.C <= 0:
             raise UsageError("--C must be positive")
         if self.alpha < 0:
@@ -64,6 +80,8 @@ class EstimatorConfig:
             raise UsageError("--hidden-sizes needs positive layer sizes, e.g. 256 or 256,64")
         if self.max_iter < 1 or self.batch_size < 1:
             raise UsageError("--max-iter and --batch-size must be positive")
+        if self.learning_rate <= 0:
+            raise UsageError("--learning-rate must be positive")
 
     def to_dict(self) -> dict:
         d = asdict(self)

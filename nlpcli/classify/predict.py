@@ -7,9 +7,9 @@ processes), then through the model once per chunk; the model is loaded once.
 from __future__ import annotations
 
 import contextlib
-import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -19,8 +19,14 @@ from nlpcli.classify.models import Prediction
 from nlpcli.errors import ArtifactError, DataError, UsageError
 from nlpcli.text.recipe import Recipe
 from nlpcli.text.stream import preprocess_chunks
-from nlpcli.textio import (InputSpec, RecordWriter, default_output_format, display_name,
-                           open_output, read_records)
+from nlpcli.textio import (
+    InputSpec,
+    RecordWriter,
+    default_output_format,
+    display_name,
+    open_output,
+    read_records,
+)
 
 MODEL_KINDS = ("classifier", "regressor")
 
@@ -43,7 +49,7 @@ def load_model(path: str, trust: bool = False, device: str = "auto", threads: in
     art = artifacts.load(path, kinds=MODEL_KINDS, trust=trust)
     recipe = Recipe.from_dict(art.recipe or {})
     if isinstance(art.payload, dict) and "state_dict" in art.payload:
-        from nlpcli.classify.rnn import load_rnn_predictor
+        from nlpcli.classify.rnn.predict import load_rnn_predictor
 
         predict, task, labels = load_rnn_predictor(art, device=device, threads=threads)
         return LoadedModel(lambda texts, raw=None: predict(texts), recipe, task, labels, art.manifest,
@@ -124,11 +130,7 @@ def predict_files(model_path: str, inputs: list[str], spec: InputSpec, *, output
                 stream.write("".join(_text_line(row) for row in rows))
                 stream.flush()
             if spec.label_column:
-                for r, row in zip(records, rows):
-                    label = (r.label or "").strip()
-                    if not label:
-                        raise DataError(f"empty gold label in column {spec.label_column!r}", source=r.source, line=r.line)
-                    gold.append(label)
+                gold.extend(_gold_labels(records, spec.label_column))
                 if model.task == "regression":
                     values.extend(float(v) for v in pred.values)
                 else:
@@ -143,18 +145,32 @@ def predict_files(model_path: str, inputs: list[str], spec: InputSpec, *, output
     if not spec.label_column or count == 0:
         return None
     if model.task == "regression":
-        try:
-            numbers = [float(g) for g in gold]
-        except ValueError as exc:
-            raise DataError(f"a gold label is not a number ({exc}); this model predicts numbers",
-                            source=display_name(inputs[0])) from None
-        result = M.regression_metrics(numbers, values)
+        result = M.regression_metrics(_gold_numbers(gold, inputs[0]), values)
     else:
         result = M.classification_metrics(gold, predicted, model.labels)
     M.report(result, title=", ".join(display_name(p) for p in inputs))
     if metrics_out:
         M.write_json(result, metrics_out, {"model": model_path})
     return result
+
+
+def _gold_labels(records, column: str) -> list[str]:
+    """The gold labels of ``records`` (an empty one stops with file:line)."""
+    labels = []
+    for r in records:
+        label = (r.label or "").strip()
+        if not label:
+            raise DataError(f"empty gold label in column {column!r}", source=r.source, line=r.line)
+        labels.append(label)
+    return labels
+
+
+def _gold_numbers(gold: list[str], first_input: str) -> list[float]:
+    try:
+        return [float(g) for g in gold]
+    except ValueError as exc:
+        raise DataError(f"a gold label is not a number ({exc}); this model predicts numbers",
+                        source=display_name(first_input)) from None
 
 
 def _text_line(row: dict) -> str:

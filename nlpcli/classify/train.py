@@ -2,134 +2,36 @@
 
 scikit-learn models (logreg, linreg, mlp) are saved as one joblib artifact holding the whole
 chain (feature extractor, estimator, label names; the recipe in the manifest); the RNN is saved
-as a torch artifact by :mod:`nlpcli.classify.rnn`. Both have the kind ``classifier`` or
+as a torch artifact by :mod:`nlpcli.classify.rnn.train`. Both have the kind ``classifier`` or
 ``regressor``, so ``predict`` takes either.
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 
 from nlpcli import artifacts, progress
 from nlpcli.classify import metrics as M
-from nlpcli.classify.models import (MODELS, SKLEARN_MODELS, TASKS, EstimatorConfig, TextModel,
-                                    kind_for, make_estimator)
-from nlpcli.errors import DataError, UsageError
+from nlpcli.classify.dataset import Dataset, check_classes, evaluate, read_labelled, split_dev
+from nlpcli.classify.models import (
+    MODELS,
+    SKLEARN_MODELS,
+    TASKS,
+    EstimatorConfig,
+    TextModel,
+    kind_for,
+    make_estimator,
+)
+from nlpcli.errors import UsageError
 from nlpcli.features.vectorizers import VectorizerConfig
 from nlpcli.text.recipe import Recipe
-from nlpcli.text.stream import preprocess_chunks
-from nlpcli.textio import InputSpec, display_name, read_records
+from nlpcli.textio import InputSpec, display_name
 
-
-@dataclass
-class Dataset:
-    """Tokenized texts and their labels (strings; numbers as text for regression)."""
-
-    texts: list[str]
-    labels: list[str]
-    name: str
-    values: list[float] | None = None  # regression targets
-    raw: list[str] | None = None  # the documents before tokenization (features that read them)
-
-    def __len__(self) -> int:
-        return len(self.texts)
-
-    def subset(self, index, name: str) -> "Dataset":
-        return Dataset([self.texts[i] for i in index], [self.labels[i] for i in index], name,
-                       None if self.values is None else [self.values[i] for i in index],
-                       None if self.raw is None else [self.raw[i] for i in index])
-
-
-def read_labelled(inputs: list[str], spec: InputSpec, recipe: Recipe, *, task: str = "classification",
-                  jobs: int = 1, tokenized: bool = False, drop_empty: bool = True,
-                  keep_raw: bool = False) -> Dataset:
-    """Documents and labels of ``inputs``, tokenized by ``recipe`` (as they are with ``tokenized``).
-
-    Documents whose text is empty after preprocessing are left out with a warning (they carry no
-    evidence); an empty label, or a non-number for regression, stops with file:line.
-    """
-    if not spec.label_column:
-        raise UsageError("training needs labels: name the column with --label-column")
-    reader = Recipe(operation="split", nfc=recipe.nfc) if tokenized else recipe
-    texts: list[str] = []
-    labels: list[str] = []
-    values: list[float] | None = [] if task == "regression" else None
-    raw: list[str] | None = [] if keep_raw else None
-    empty: list[str] = []
-    chunks = preprocess_chunks(read_records(inputs, spec), reader, jobs=jobs)
-    name = ", ".join(display_name(p) for p in inputs)
-    what = "reading" if reader.operation == "split" else f"tokenizing ({reader.tagger})"
-    with contextlib.closing(chunks), progress.task(f"{what} {name}") as bar:
-        for records, outputs in chunks:
-            for r, text in zip(records, outputs):
-                label = (r.label or "").strip()
-                if not label:
-                    raise DataError(f"empty label in column {spec.label_column!r}", source=r.source, line=r.line)
-                if values is not None:
-                    try:
-                        number = float(label)
-                    except ValueError:
-                        number = math.nan
-                    if not math.isfinite(number):
-                        raise DataError(f"label {label!r} is not a number; --task regression needs "
-                                        "numeric labels (or use --task classification)",
-                                        source=r.source, line=r.line)
-                if drop_empty and not text.strip():
-                    empty.append(f"{r.source}:{r.line}")
-                    continue
-                texts.append(text)
-                labels.append(label)
-                if raw is not None:
-                    raw.append(r.text)
-                if values is not None:
-                    values.append(number)
-            bar.advance(len(records))
-    if empty:
-        progress.warn(f"{name}: {len(empty):,} documents are empty after preprocessing and were left "
-                      f"out (first at {empty[0]})")
-    if not texts:
-        raise DataError("no documents with text to train on" + (" (all were empty)" if empty else ""),
-                        source=name)
-    return Dataset(texts, labels, name, values, raw)
-
-
-def label_order(labels) -> list[str]:
-    """Distinct labels, numerically sorted when they all are numbers, else alphabetically."""
-    distinct = set(labels)
-    try:
-        return sorted(distinct, key=lambda s: (float(s), s))
-    except ValueError:
-        return sorted(distinct)
-
-
-def check_classes(train: Dataset) -> list[str]:
-    counts = Counter(train.labels)
-    if len(counts) < 2:
-        only = next(iter(counts))
-        raise DataError(f"the labels hold a single class ({only!r}); a classifier needs at least two "
-                        "(wrong --label-column? for numbers use --task regression)", source=train.name)
-    if len(counts) > 0.5 * len(train) and len(train) > 100:
-        progress.warn(f"{len(counts):,} distinct labels in {len(train):,} documents: is "
-                      f"{train.name} really labelled by class? (numbers: --task regression)")
-    return label_order(counts)
-
-
-def split_dev(data: Dataset, fraction: float, seed: int) -> tuple[Dataset, Dataset]:
-    import numpy as np
-
-    if not 0 < fraction < 1:
-        raise UsageError("--dev-fraction must be between 0 and 1")
-    n_dev = int(round(len(data) * fraction))
-    if n_dev < 1 or n_dev >= len(data):
-        raise DataError(f"too few documents ({len(data)}) to hold out {fraction:.0%} as dev data",
-                        source=data.name)
-    order = np.random.default_rng(seed).permutation(len(data))
-    return (data.subset(sorted(order[n_dev:]), data.name),
-            data.subset(sorted(order[:n_dev]), f"{data.name} (held-out {fraction:.0%})"))
+#: the dev fraction held out of the training data when neither --dev nor --dev-fraction is given
+DEFAULT_DEV_FRACTION = {"rnn": 0.1}
 
 
 @dataclass
@@ -142,7 +44,7 @@ class TrainConfig:
     features: VectorizerConfig = field(default_factory=lambda: VectorizerConfig(ngram=(1, 2), min_df=3, max_df=0.9))
     estimator: EstimatorConfig = field(default_factory=EstimatorConfig)
     dev: list[str] | None = None
-    dev_fraction: float | None = None  # None: 0.1 for rnn without --dev, else no dev split
+    dev_fraction: float | None = None  # None: DEFAULT_DEV_FRACTION of the model (rnn: 0.1), else none
     seed: int = 0
     jobs: int = 1
     trust: bool = False
@@ -158,6 +60,23 @@ class TrainConfig:
         if self.model == "linreg" and self.task == "classification":
             raise UsageError("--model linreg predicts numbers: add --task regression (labels: --model logreg)")
 
+    @property
+    def held_out_fraction(self) -> float:
+        """The fraction of the training data held out as dev data when there is no ``dev`` file."""
+        if self.dev_fraction is not None:
+            return self.dev_fraction
+        return DEFAULT_DEV_FRACTION.get(self.model, 0.0)
+
+    @staticmethod
+    def recipe_options(tagger: str, operation: str, stem: bool, norm: bool) -> dict:
+        """The recipe's ``operation``, ``tagger``, ``stem`` and ``norm`` for the train options:
+        tagger ``none`` reads whitespace tokens (operation ``split``); stemming is for Okt and Kiwi,
+        normalization for Okt, and ignored for the other taggers."""
+        if tagger == "none":
+            return {"operation": "split", "tagger": "okt", "stem": False, "norm": False}
+        return {"operation": operation, "tagger": tagger, "stem": stem and tagger in ("okt", "kiwi"),
+                "norm": norm and tagger == "okt"}
+
 
 def load_data(inputs: list[str], spec: InputSpec, cfg: TrainConfig, recipe: Recipe,
               keep_raw: bool = False) -> tuple[Dataset, Dataset | None]:
@@ -172,27 +91,16 @@ def load_data(inputs: list[str], spec: InputSpec, cfg: TrainConfig, recipe: Reci
         if cfg.dev_fraction:
             progress.warn("--dev given: --dev-fraction is ignored")
     else:
-        fraction = cfg.dev_fraction if cfg.dev_fraction is not None else (0.1 if cfg.model == "rnn" else 0.0)
-        if fraction:
-            train_ds, dev_ds = split_dev(train_ds, fraction, cfg.seed)
+        if cfg.held_out_fraction:
+            train_ds, dev_ds = split_dev(train_ds, cfg.held_out_fraction, cfg.seed)
     return train_ds, dev_ds
-
-
-def evaluate(task: str, gold: Dataset, labels: list[str] | None, pred) -> dict:
-    """Metrics of a :class:`~nlpcli.classify.models.Prediction` against ``gold``."""
-    if task == "regression":
-        return M.regression_metrics(gold.values, pred.values)
-    import numpy as np
-
-    predicted = [labels[i] for i in np.argmax(pred.probabilities, axis=1)]
-    return M.classification_metrics(gold.labels, predicted, labels)
 
 
 def train(inputs: list[str], spec: InputSpec, output: str, cfg: TrainConfig, rnn=None, loop=None) -> dict | None:
     """Train ``cfg.model`` on ``inputs``, report on the dev data, save to ``output``.
 
     Returns the dev metrics (None without dev data). ``rnn``/``loop`` configure the RNN
-    (:class:`~nlpcli.classify.rnn.RnnConfig`, :class:`~nlpcli.training.LoopConfig`).
+    (:class:`~nlpcli.classify.rnn.config.RnnConfig`, :class:`~nlpcli.training.LoopConfig`).
     """
     recipe = cfg.recipe
     extractor = None
@@ -217,10 +125,10 @@ def train(inputs: list[str], spec: InputSpec, output: str, cfg: TrainConfig, rnn
     if labels is not None:
         data["label_counts"] = dict(Counter(train_ds.labels))
     if cfg.model == "rnn":
-        from nlpcli.classify import rnn as rnn_mod
+        from nlpcli.classify.rnn.config import RnnConfig
+        from nlpcli.classify.rnn.train import train_rnn
 
-        dev_metrics = rnn_mod.train_rnn(train_ds, dev_ds, labels, output, cfg, recipe, data,
-                                        rnn or rnn_mod.RnnConfig(), loop)
+        dev_metrics = train_rnn(train_ds, dev_ds, labels, output, cfg, recipe, data, rnn or RnnConfig(), loop)
     else:
         dev_metrics = _train_sklearn(train_ds, dev_ds, labels, output, cfg, recipe, extractor, data)
     if dev_metrics is not None:

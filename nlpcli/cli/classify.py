@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated, List, Optional
+from typing import Annotated, Optional
 
 import typer
 
 from nlpcli.cli import app
-from nlpcli.cli.options import (EncodingErrors, Format, Inputs, Jobs, Output, OutputFormat, Scheduler,
-                                Seed, TextColumn, TextField, TrustArtifact, input_spec)
+from nlpcli.cli.options import (
+    EncodingErrors,
+    Format,
+    Inputs,
+    Jobs,
+    Output,
+    OutputFormat,
+    Scheduler,
+    Seed,
+    TextColumn,
+    TextField,
+    TrustArtifact,
+    input_spec,
+)
 from nlpcli.cli.preprocess import Keep, Nfc, Squash, Stopwords, build_recipe
 
 Device = Annotated[str, typer.Option(
@@ -47,7 +59,7 @@ def train_cmd(
     model: Annotated[str, typer.Option("--model", "-m", help="logreg, linreg, mlp or rnn.")] = "logreg",
     task: Annotated[str, typer.Option("--task", help="classification (labels) or regression (numbers).")] = "classification",
     label_column: Annotated[str, typer.Option("--label-column", help="Column (JSONL field) holding the label or number.")] = "label",
-    dev: Annotated[Optional[List[str]], typer.Option("--dev", help="Dev file(s), same format: the report and the RNN's early stopping use it.")] = None,
+    dev: Annotated[Optional[list[str]], typer.Option("--dev", help="Dev file(s), same format: the report and the RNN's early stopping use it.")] = None,
     dev_fraction: Annotated[Optional[float], typer.Option(
         "--dev-fraction", help="Without --dev: hold out this fraction of the training data (default 0.1 for rnn, none otherwise).")] = None,
     metrics_out: Annotated[Optional[str], typer.Option("--metrics-out", help="Write the dev metrics as JSON here.")] = None,
@@ -119,40 +131,35 @@ def train_cmd(
     jobs: Jobs = 1,
     trust: TrustArtifact = False,
 ) -> None:
-    from nlpcli.classify.models import EstimatorConfig, parse_sizes
+    from nlpcli.classify.models import EstimatorConfig
     from nlpcli.classify.train import TrainConfig, train
     from nlpcli.features.vectorizers import VectorizerConfig
 
-    recipe = build_recipe("split" if tagger == "none" else operation, "okt" if tagger == "none" else tagger,
-                          stem and tagger in ("okt", "kiwi"), norm and tagger == "okt", nfc, keep, squash,
-                          stopwords, 1, False)
+    recipe = build_recipe(**TrainConfig.recipe_options(tagger, operation, stem, norm), nfc=nfc, keep=keep,
+                          squash=squash, stopwords=stopwords, min_length=1, lowercase=False)
     features = VectorizerConfig(kind=kind, ngram=ngram, min_df=min_df, max_df=max_df, binary=binary,
                                 max_features=max_features, sublinear_tf=sublinear_tf, weighting=weighting,
                                 norm=None if row_norm == "none" else row_norm, char_ngram=char_ngram,
                                 char_source=char_source)
-    estimator = EstimatorConfig(
-        C=C, class_weight=None if class_weight == "none" else class_weight, solver=solver,
-        max_iter=epochs if model == "mlp" else max_iter,
-        alpha=alpha if alpha is not None else (1e-4 if model == "mlp" else 1.0), loss=loss, clip=clip,
-        hidden=parse_sizes(hidden_sizes), activation=activation, early_stopping=early_stopping,
-        learning_rate=learning_rate or 1e-3, batch_size=batch_size)
+    estimator = EstimatorConfig.for_model(
+        model, epochs=epochs, max_iter=max_iter, alpha=alpha, learning_rate=learning_rate, C=C,
+        class_weight=class_weight, solver=solver, loss=loss, clip=clip, hidden=hidden_sizes,
+        activation=activation, early_stopping=early_stopping, batch_size=batch_size)
     cfg = TrainConfig(model=model, task=task, recipe=recipe, tokenized=tokenized, vectorizer=vectorizer,
                       features=features, estimator=estimator, dev=dev, dev_fraction=dev_fraction, seed=seed,
                       jobs=jobs, trust=trust, metrics_out=metrics_out)
     rnn = loop = None
     if model == "rnn":
-        from nlpcli.classify.rnn import RnnConfig
-        from nlpcli.training import LoopConfig
+        from nlpcli.classify.rnn.config import RnnConfig, loop_config
 
         rnn = RnnConfig(cell=cell, layers=layers, bidirectional=bidirectional, hidden=hidden,
                         embedding_dim=embedding_dim, dropout=dropout, pooling=pooling, max_length=max_length,
                         min_count=min_count, max_vocab=max_vocab, embeddings=embeddings,
-                        freeze_embeddings=freeze_embeddings, learning_rate=learning_rate or 2e-3,
+                        freeze_embeddings=freeze_embeddings, learning_rate=learning_rate,
                         subwords=subwords, lr_decay=lr_decay)
-        loop = LoopConfig(epochs=epochs, batch_size=batch_size, patience=patience if early_stopping else None,
-                          clip_norm=clip_norm or None, device=device, threads=threads, seed=seed,
-                          checkpoint=checkpoint or f"{output}.ckpt", resume=resume,
-                          max_time=max_time * 60 if max_time else None, ema=ema or None)
+        loop = loop_config(output, epochs=epochs, batch_size=batch_size, early_stopping=early_stopping,
+                           patience=patience, clip_norm=clip_norm, device=device, threads=threads, seed=seed,
+                           checkpoint=checkpoint, resume=resume, max_time=max_time, ema=ema)
     spec = input_spec(fmt, text_column, label_column, text_field, encoding_errors)
     train(inputs or ["-"], spec, output, cfg, rnn=rnn, loop=loop)
 
