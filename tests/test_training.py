@@ -22,6 +22,8 @@ from nlpcli.errors import (ArtifactKindError, ArtifactVersionError, CorruptArtif
                            DependencyError, UsageError)
 from nlpcli.text.recipe import Recipe
 from nlpcli.textio import InputSpec
+from nlpcli.training import loop as loop_mod
+from nlpcli.training import precision as precision_mod
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
 SPEC = InputSpec(label_column="label")
@@ -54,7 +56,7 @@ class Interrupt:
     (what Ctrl-C does between two batches)."""
 
     def __init__(self, monkeypatch, epoch: int, at: int):
-        original = training.LoopTask
+        original = loop_mod.LoopTask
 
         def factory(**kwargs):
             def hook(e, b):
@@ -63,7 +65,7 @@ class Interrupt:
 
             return original(**kwargs, on_batch_end=hook)
 
-        monkeypatch.setattr(training, "LoopTask", factory)
+        monkeypatch.setattr(loop_mod, "LoopTask", factory)
 
 
 @pytest.mark.slow
@@ -345,7 +347,7 @@ def test_precision_auto_follows_the_hardware(monkeypatch):
     assert training.resolve_precision("fp32", cpu) == "fp32"
     assert training.resolve_precision("bf16", cpu) == "bf16"
     for native, expected in ((True, "bf16"), (False, "fp32")):
-        monkeypatch.setattr(training, "_native_bf16", lambda device, native=native: native)
+        monkeypatch.setattr(precision_mod, "_native_bf16", lambda device, native=native: native)
         assert training.resolve_precision("auto", cpu) == expected
     with pytest.raises(UsageError, match="--precision"):
         training.LoopConfig(precision="fp16")

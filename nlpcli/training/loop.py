@@ -1,9 +1,10 @@
-"""The one torch training loop: device choice, seeds, batches, gradient clipping, early stopping,
-a time budget, a checkpoint each epoch, exact resume, and Ctrl-C that saves before exiting.
+"""The one torch training loop: batches, gradient clipping, early stopping, a time budget, a
+checkpoint each epoch, exact resume, and Ctrl-C that saves before exiting.
 
 It knows nothing about text: a caller hands it a :class:`LoopTask` (the model, the optimizer, a
-function that lists the batches of an epoch, a loss function and an evaluation function) and
-plain data to store with the checkpoints (what it needs to rebuild the model on resume).
+function that lists the batches of an epoch, a loss function, an evaluation function and the
+learning rate's schedule) and plain data to store with the checkpoints (what it needs to rebuild
+the model on resume).
 
 Exact resume: the batches of epoch ``e`` are drawn from a generator seeded with ``(seed, e)``,
 and a checkpoint holds the model, the optimizer, the torch RNG state at the start of the next
@@ -23,55 +24,39 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import signal
 import threading
 import time
-from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
-from nlpcli import artifacts, progress
-from nlpcli.errors import ArtifactError, DependencyError, UsageError
+import torch
 
-CHECKPOINT_KIND = "checkpoint"
-DEVICES = ("auto", "cpu", "cuda")
-PRECISIONS = ("auto", "fp32", "bf16")
-
-
-@dataclass
-class LoopConfig:
-    epochs: int = 5
-    batch_size: int = 64
-    patience: int | None = 2  # epochs without dev improvement before stopping; None: never
-    clip_norm: float | None = 5.0  # max gradient norm; None: no clipping
-    device: str = "auto"
-    threads: int | None = None
-    seed: int = 0
-    checkpoint: str | None = None  # written each epoch (and on Ctrl-C / time budget)
-    resume: str | None = None
-    max_time: float | None = None  # seconds of training, resumed runs included
-    ema: float | None = None  # evaluate and keep an exponential moving average of the weights (decay per step)
-    precision: str = "fp32"  # forward passes in training: fp32, bf16 (autocast) or auto (see resolve_precision)
-
-    def __post_init__(self):
-        if self.ema is not None and not 0 < self.ema < 1:
-            raise UsageError("--ema must be between 0 and 1 (e.g. 0.999), or 0 for off")
-        if self.device not in DEVICES and not self.device.startswith("cuda:"):
-            raise UsageError(f"--device must be one of {', '.join(DEVICES)}")
-        if self.epochs < 1 or self.batch_size < 1:
-            raise UsageError("--epochs and --batch-size must be positive")
-        if self.precision not in PRECISIONS:
-            raise UsageError(f"--precision must be one of {', '.join(PRECISIONS)}")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+from nlpcli import progress
+from nlpcli.training.batching import epoch_generator
+from nlpcli.training.checkpoint import checkpoint_state, cpu_state, restore_checkpoint, write_checkpoint
+from nlpcli.training.config import LoopConfig
+from nlpcli.training.ddp import (
+    any_rank,
+    dist_context,
+    gather_objects,
+    init_distributed,
+    rank_max,
+    rank_share,
+    wrap_model,
+)
+from nlpcli.training.ema import WeightAverage
+from nlpcli.training.precision import autocast, resolve_precision
+from nlpcli.training.schedule import Constant, Schedule
 
 
 @dataclass
 class LoopTask:
     """What the loop trains. ``batches(epoch, generator)`` must be deterministic given the generator;
     ``loss(model, batch)`` returns a scalar tensor; ``evaluate(model)`` returns a dict holding
-    ``metric`` (higher is better unless ``lower_is_better``)."""
+    ``metric`` (higher is better unless ``lower_is_better``); ``schedule`` sets the learning rate
+    (:mod:`nlpcli.training.schedule`)."""
 
     model: Any
     optimizer: Any
@@ -82,6 +67,7 @@ class LoopTask:
     lower_is_better: bool = False
     extra: dict = field(default_factory=dict)  # plain data stored in every checkpoint
     on_batch_end: Callable[[int, int], None] | None = None  # (epoch, batch) hook (tests, DDP)
+    schedule: Schedule = field(default_factory=Constant)
 
 
 @dataclass
@@ -94,242 +80,260 @@ class LoopResult:
     history: list[dict]
 
 
-# --------------------------------------------------------------------------------------------
-# devices, threads, seeds
-
-
-def resolve_device(name: str = "auto", warn: bool = True):
-    """A torch device: ``auto`` falls back to the CPU (with a warning unless ``warn`` is False);
-    ``cuda`` without a GPU is an error."""
-    import torch
-
-    if name == "cpu":
-        return torch.device("cpu")
-    available = torch.cuda.is_available()
-    if name in ("auto", "cuda") and available and dist_context().active:
-        return torch.device("cuda", dist_context().local_rank % torch.cuda.device_count())
-    if name == "auto":
-        if available:
-            return torch.device("cuda")
-        if warn:
-            progress.warn("no CUDA GPU found; running on the CPU (--device cpu silences this)")
-        return torch.device("cpu")
-    if not available:
-        raise DependencyError(f"--device {name}: no CUDA GPU is usable here (torch {torch.__version__}, "
-                              f"CUDA build: {torch.version.cuda or 'none'}); use --device cpu or auto")
-    device = torch.device(name)
-    if device.index is not None and device.index >= torch.cuda.device_count():
-        raise DependencyError(f"--device {name}: only {torch.cuda.device_count()} GPU(s) here")
-    return device
-
-
-def resolve_precision(name: str, device) -> str:
-    """``fp32`` or ``bf16`` for training forward passes on ``device``. ``auto`` is bf16 where the
-    hardware multiplies bfloat16 natively (a CPU with AVX512-BF16 or AMX, as oneDNN reports it; a
-    CUDA GPU that supports it) and fp32 elsewhere, where emulated bf16 would be slower."""
-    if name != "auto":
-        return name
-    return "bf16" if _native_bf16(device) else "fp32"
-
-
-def _native_bf16(device) -> bool:
-    import torch
-
-    try:
-        if device.type == "cuda":
-            return bool(torch.cuda.is_bf16_supported())
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):  # an older or unusual build: no native bf16 known
-        return False
-
-
-def autocast(precision: str, device):
-    """A context for forward passes: bf16 autocast (matrix products in bfloat16, weights and
-    gradients kept in fp32), or nothing for fp32."""
-    import torch
-
-    if precision == "bf16":
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
-def set_threads(threads: int | None) -> None:
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
-
-
-def adam(params, lr: float, weight_decay: float = 0.0):
-    """Adam, fused (one kernel per parameter instead of a handful of small ops) where this torch
-    has it for the device: 3-5x faster steps on CPU, which is about 5 % of a small translator's
-    batch. The fused and the plain variants compute the same update."""
-    import torch
-
-    params = list(params)
-    try:
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=True)
-    except (RuntimeError, TypeError, ValueError):  # torch < 2.4 on CPU, or an unsupported device
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-
-
-def seed_everything(seed: int) -> None:
-    import random
-
-    import numpy as np
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-def epoch_generator(seed: int, epoch: int):
-    """The generator an epoch's batch order is drawn from: the same on resume."""
-    import torch
-
-    return torch.Generator().manual_seed(seed * 100_003 + epoch)
-
-
-# --------------------------------------------------------------------------------------------
-# distributed runs (torchrun)
+_PROGRESS = ("epoch", "batch", "best_score", "best_epoch", "bad_epochs", "history", "elapsed", "loss_sum",
+             "loss_count")
 
 
 @dataclass
-class DistContext:
-    """Where this process stands in a ``torchrun`` job (rank 0 of 1 outside one)."""
+class LoopState:
+    """Where a run stands. The fields from ``epoch`` to ``loss_count`` are a checkpoint's ``progress``."""
 
-    rank: int = 0
-    world: int = 1
-    local_rank: int = 0
+    epoch: int = 0  # the epoch under way (0-based)
+    batch: int = 0  # batches of it done
+    best_score: float | None = None
+    best_epoch: int | None = None
+    bad_epochs: int = 0  # evaluations since the best one
+    history: list[dict] = field(default_factory=list)  # a record per epoch
+    elapsed: float = 0.0  # seconds trained, resumed runs included, as of the last checkpoint
+    loss_sum: float = 0.0  # over the epoch's batches so far
+    loss_count: int = 0
+    rng: Any = None  # torch's RNG state at the start of batch ``batch``
+    best_model: dict | None = None  # the best weights so far, on the CPU
+    stopped: str | None = None  # "early" or "time" once the loop is to stop before its last epoch
 
-    @property
-    def active(self) -> bool:
-        return self.world > 1
+    def progress(self) -> dict:
+        return {name: getattr(self, name) for name in _PROGRESS}
 
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-
-def dist_context() -> DistContext:
-    """This process's rank and world size from torchrun's environment (WORLD_SIZE, RANK, LOCAL_RANK)."""
-    world = int(os.environ.get("WORLD_SIZE", "1") or 1)
-    if world <= 1:
-        return DistContext()
-    return DistContext(int(os.environ.get("RANK", "0")), world, int(os.environ.get("LOCAL_RANK", "0")))
-
-
-def is_main_process() -> bool:
-    """Only rank 0 writes models, checkpoints and reports."""
-    return dist_context().is_main
+    @classmethod
+    def from_progress(cls, saved: dict, best_model: dict | None) -> LoopState:
+        state = cls(**{name: saved[name] for name in _PROGRESS if name in saved}, best_model=best_model)
+        state.epoch, state.batch = int(state.epoch), int(state.batch)
+        return state
 
 
-def init_distributed(device) -> DistContext:
-    """Join the torchrun job (gloo on CPU, nccl on GPU) when there is one; silence ranks > 0."""
-    ctx = dist_context()
-    if not ctx.active:
-        return ctx
-    import torch.distributed as dist
+class Trainer:
+    """Runs :class:`LoopTask` under :class:`LoopConfig`."""
 
-    if not dist.is_initialized():
-        backend = "nccl" if device.type == "cuda" else "gloo"
-        dist.init_process_group(backend)
-    if not ctx.is_main:
-        progress.configure(quiet=True, debug=progress.DEBUG)
-    return ctx
+    def __init__(self, config: LoopConfig, is_main: bool | None = None):
+        self.config = config
+        self.dist = dist_context()
+        # only the main process (rank 0 under torchrun) writes checkpoints and reports
+        self.is_main = self.dist.is_main if is_main is None else is_main
+        self.average: WeightAverage | None = None
 
+    def fit(self, task: LoopTask, resume_state: dict | None = None) -> LoopResult:
+        """Train until the last epoch, early stopping or the time budget (from ``resume_state``, a
+        checkpoint, when given); the model ends with the best weights seen on dev."""
+        state = self._begin(task, resume_state)
+        with _InterruptFlag() as interrupt:
+            try:
+                while state.epoch < self.config.epochs and state.stopped is None:
+                    partial = self._run_epoch(task, state, interrupt)
+                    self._end_of_epoch(task, state, partial)
+            except KeyboardInterrupt:
+                self._save_interrupted(task, state)
+                raise
+        if state.best_model is not None:
+            task.model.load_state_dict({k: v.to(self.device) for k, v in state.best_model.items()})
+        return LoopResult(state.best_score, state.best_epoch, len(state.history), state.stopped or "epochs",
+                          self._elapsed(), state.history)
 
-def _rank_max(values: list[float], ctx: DistContext) -> list[float]:
-    if not ctx.active:
-        return values
-    import torch
-    import torch.distributed as dist
+    # -- the steps of a run -------------------------------------------------------------------
 
-    t = torch.tensor(values, dtype=torch.float64)
-    dist.all_reduce(t, op=dist.ReduceOp.MAX)
-    return t.tolist()
+    def _begin(self, task: LoopTask, resume_state: dict | None) -> LoopState:
+        """The state to start from (the checkpoint's, when resuming), the clock, the device, the
+        precision, and the model the forward passes go through (DDP under torchrun)."""
+        state = LoopState()
+        self.average = WeightAverage(task.model, self.config.ema) if self.config.ema else None
+        if resume_state is not None:
+            state = self._restore(task, resume_state)
+        self._started = time.perf_counter() - state.elapsed
+        state.rng = torch.get_rng_state()
+        self.device = next(task.model.parameters()).device
+        self.precision = resolve_precision(self.config.precision, self.device)
+        self.dist = init_distributed(self.device)
+        self.net = wrap_model(task.model, self.device, self.dist)
+        return state
 
+    def _run_epoch(self, task: LoopTask, state: LoopState, interrupt: _InterruptFlag) -> bool:
+        """The batches of ``state.epoch`` from ``state.batch`` on (this rank's share of them); True
+        when the time budget ran out before the last one."""
+        cfg = self.config
+        task.schedule.start_epoch(task.optimizer, state.epoch)
+        batches = rank_share(task.batches(state.epoch, epoch_generator(cfg.seed, state.epoch)), self.dist)
+        task.model.train()
+        title = f"epoch {state.epoch + 1}/{cfg.epochs}"
+        with progress.task(title, total=len(batches), unit="batches") as bar:
+            bar.advance(state.batch)
+            for b in range(state.batch, len(batches)):
+                # invariant: (state.batch, state.rng) describe the start of batch ``state.batch``
+                self._train_batch(task, state, batches[b])
+                bar.advance(1)
+                if b % 20 == 0:
+                    bar.update(description=f"{title} loss {state.loss_sum / state.loss_count:.4f}")
+                self._after_batch(task, state, len(batches))
+                if self._stop_inside_epoch(state, len(batches), interrupt):
+                    return True
+        return False
 
-def _any_rank(flags: list[bool], ctx: DistContext) -> list[bool]:
-    """The flags OR-ed over all ranks, so every rank stops at the same batch."""
-    return [bool(v) for v in _rank_max([1.0 if f else 0.0 for f in flags], ctx)]
+    def _train_batch(self, task: LoopTask, state: LoopState, batch) -> None:
+        """One optimizer step on ``batch``; ``state`` then describes the start of the next batch."""
+        task.optimizer.zero_grad(set_to_none=True)
+        with autocast(self.precision, self.device):
+            loss = task.loss(self.net, batch)
+        loss.backward()
+        if self.config.clip_norm:
+            torch.nn.utils.clip_grad_norm_(task.model.parameters(), self.config.clip_norm)
+        task.optimizer.step()
+        if self.average is not None:
+            self.average.update()
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            raise FloatingPointError(f"the training loss became {value} at epoch {state.epoch + 1}, batch "
+                                     f"{state.batch + 1}; lower --learning-rate or set --clip-norm")
+        state.loss_sum += value
+        state.loss_count += 1
+        state.batch += 1
+        state.rng = torch.get_rng_state()
 
+    def _after_batch(self, task: LoopTask, state: LoopState, n_batches: int) -> None:
+        """The schedule's step, then the task's hook (so that a checkpoint taken in the hook holds
+        the rate of the next batch)."""
+        if task.schedule.follows_progress:
+            task.schedule.after_batch(task.optimizer, self._done(state, n_batches))
+        if task.on_batch_end is not None:
+            task.on_batch_end(state.epoch, state.batch - 1)
 
-def agreed_max(value: float) -> float:
-    """The largest ``value`` over the ranks of a torchrun job (``value`` itself outside one): for
-    quantities every rank must agree on, such as a learning rate that follows the clock (ranks
-    whose optimizers stepped with different rates would drift apart under DDP)."""
-    return _rank_max([float(value)], dist_context())[0]
+    def _done(self, state: LoopState, n_batches: int) -> float:
+        """The share of the planned run behind: of the time budget when there is one (the slowest
+        rank's clock), else of the batches of all epochs."""
+        if self.config.max_time:
+            return rank_max([self._elapsed() / self.config.max_time], self.dist)[0]
+        return (state.epoch * n_batches + state.batch) / (self.config.epochs * n_batches)
+
+    def _stop_inside_epoch(self, state: LoopState, n_batches: int, interrupt: _InterruptFlag) -> bool:
+        """Between two batches: KeyboardInterrupt after Ctrl-C on any rank; True when the time budget
+        ran out (on any rank) before the epoch's last batch."""
+        cfg = self.config
+        late = cfg.max_time is not None and self._elapsed() > cfg.max_time and state.batch < n_batches
+        interrupted, late = any_rank([interrupt.raised, late], self.dist)
+        if interrupted:
+            raise KeyboardInterrupt
+        return late
+
+    def _end_of_epoch(self, task: LoopTask, state: LoopState, partial: bool) -> None:
+        """Evaluate and report the epoch, take a checkpoint, and decide whether to go on."""
+        self._record_epoch(task, state, partial)
+        if partial:
+            state.stopped = "time"
+            state.elapsed = self._elapsed()
+            self.save_checkpoint(task, state)
+            progress.warn(f"--max-time reached after {self._elapsed() / 60:.1f} min "
+                          f"(epoch {state.epoch + 1}, batch {state.batch}); keeping the best model so far")
+            return
+        state.epoch += 1
+        state.batch = 0
+        state.elapsed = self._elapsed()
+        self.save_checkpoint(task, state)
+        state.stopped = self._should_stop(state)
+
+    def _record_epoch(self, task: LoopTask, state: LoopState, partial: bool) -> None:
+        record = {"epoch": state.epoch + 1, "batches": state.batch,
+                  "loss": state.loss_sum / max(state.loss_count, 1)}
+        with self.average.applied() if self.average is not None else contextlib.nullcontext():
+            improved = self._evaluate(task, record, state)
+            if improved:
+                state.best_model = cpu_state(task.model)
+        task.schedule.after_evaluation(task.optimizer, improved)
+        record["seconds"] = round(self._elapsed(), 1)
+        state.history.append(record)
+        self._report(record, task, partial)
+        state.loss_sum, state.loss_count = 0.0, 0
+
+    def _should_stop(self, state: LoopState) -> str | None:
+        """After a whole epoch that was not the last: "early" after ``patience`` epochs without dev
+        improvement, "time" once the budget is spent (on any rank); None to go on."""
+        cfg = self.config
+        if state.epoch >= cfg.epochs:
+            return None
+        if cfg.patience is not None and state.bad_epochs >= cfg.patience:
+            progress.info(f"early stopping: no dev improvement in {cfg.patience} epoch(s)")
+            return "early"
+        if any_rank([cfg.max_time is not None and self._elapsed() > cfg.max_time], self.dist)[0]:
+            progress.warn(f"--max-time reached after {self._elapsed() / 60:.1f} min; stopping")
+            return "time"
+        return None
+
+    def _save_interrupted(self, task: LoopTask, state: LoopState) -> None:
+        """After Ctrl-C: a checkpoint where the run stopped, and how to go on from it."""
+        cfg = self.config
+        state.elapsed = self._elapsed()
+        if cfg.checkpoint:
+            with _ignore_sigint():  # every rank takes part (RNG gather); rank 0 writes
+                self.save_checkpoint(task, state)
+        if self.is_main and cfg.checkpoint:
+            progress.warn(f"interrupted at epoch {state.epoch + 1}, batch {state.batch}: checkpoint saved to "
+                          f"{cfg.checkpoint}; continue with --resume {cfg.checkpoint}")
+
+    def _elapsed(self) -> float:
+        return time.perf_counter() - self._started
+
+    # -- checkpoints, evaluation, reports -----------------------------------------------------
+
+    def save_checkpoint(self, task: LoopTask, state: LoopState) -> None:
+        if not self.config.checkpoint:
+            return
+        rank_rngs = gather_objects(state.rng, self.dist)  # dropout draws differ per rank: every rank's RNG
+        if not self.is_main:
+            return
+        ckpt = checkpoint_state(task.model, task.optimizer, state.progress(), state.rng, state.best_model,
+                                task.extra, self.config.to_dict(),
+                                None if self.average is None else self.average.state_dict())
+        if rank_rngs is not None:
+            ckpt["rng"]["ranks"] = rank_rngs
+        write_checkpoint(self.config.checkpoint, ckpt, self.config.to_dict())
+
+    def _restore(self, task: LoopTask, ckpt: dict) -> LoopState:
+        saved = restore_checkpoint(ckpt, task.model, task.optimizer, self.dist, self.config.resume)
+        state = LoopState.from_progress(saved, ckpt.get("best_model"))
+        if self.average is not None and ckpt.get("average"):
+            self.average.load_state_dict(ckpt["average"])
+        progress.info(f"resuming at epoch {state.epoch + 1}, batch {state.batch} "
+                      f"({state.elapsed:.0f} s trained so far)")
+        return state
+
+    def _evaluate(self, task: LoopTask, record: dict, state: LoopState) -> bool:
+        """Evaluate on dev; True when this is the best model so far (always True without dev)."""
+        if task.evaluate is None:
+            return True
+        task.model.eval()
+        with torch.no_grad():
+            result = task.evaluate(task.model)
+        task.model.train()
+        score = float(result[task.metric])
+        record.update({k: v for k, v in result.items() if isinstance(v, (int, float))})
+        best = state.best_score
+        better = best is None or (score < best if task.lower_is_better else score > best)
+        if better:
+            state.best_score, state.best_epoch, state.bad_epochs = score, record["epoch"], 0
+        else:
+            state.bad_epochs += 1
+        record["best"] = better
+        return better
+
+    def _report(self, record: dict, task: LoopTask, partial: bool) -> None:
+        if not self.is_main:
+            return
+        parts = [f"epoch {record['epoch']}/{self.config.epochs}" + (" (partial)" if partial else ""),
+                 f"loss {record['loss']:.4f}"]
+        if task.evaluate is not None:
+            parts.append(f"dev {task.metric} {record[task.metric]:.4f}" + (" *" if record.get("best") else ""))
+        parts.append(f"{record['seconds']:.0f} s")
+        progress.info(", ".join(parts))
 
 
 # --------------------------------------------------------------------------------------------
-# checkpoints
-
-
-def load_checkpoint(path: str) -> dict:
-    """A checkpoint written by :class:`Trainer` (checked like every artifact; weights only)."""
-    art = artifacts.load(path, kinds=(CHECKPOINT_KIND,))
-    state = art.payload
-    for key in ("model", "optimizer", "progress", "rng"):
-        if key not in state:
-            raise ArtifactError(f"{path}: checkpoint lacks {key!r}; it is damaged, start again without --resume")
-    state["manifest"] = art.manifest
-    return state
-
-
-class WeightAverage:
-    """An exponential moving average of a model's parameters (Polyak averaging), updated after
-    every optimizer step: ``avg += (1 - d) * (w - avg)`` with ``d = min(decay, (1 + n) / (10 + n))``
-    after ``n`` steps (the warm-up keeps the first steps from dragging the random start along).
-    Dev evaluation and the saved model use the average; training continues from the raw weights."""
-
-    def __init__(self, model, decay: float):
-        self.params = [p for p in model.parameters() if p.requires_grad]
-        self.shadow = [p.detach().clone() for p in self.params]
-        self.decay, self.steps = decay, 0
-
-    def update(self) -> None:
-        import torch
-
-        self.steps += 1
-        weight = 1.0 - min(self.decay, (1 + self.steps) / (10 + self.steps))
-        with torch.no_grad():
-            torch._foreach_lerp_(self.shadow, [p.detach() for p in self.params], weight)
-
-    @contextlib.contextmanager
-    def applied(self):
-        """Within the block the model holds the averaged weights; the raw ones come back after."""
-        import torch
-
-        with torch.no_grad():
-            backup = [p.detach().clone() for p in self.params]
-            for p, s in zip(self.params, self.shadow):
-                p.copy_(s)
-        try:
-            yield
-        finally:
-            with torch.no_grad():
-                for p, b in zip(self.params, backup):
-                    p.copy_(b)
-
-    def state_dict(self) -> dict:
-        return {"steps": self.steps, "shadow": [s.detach().cpu() for s in self.shadow]}
-
-    def load_state_dict(self, state: dict) -> None:
-        import torch
-
-        if len(state["shadow"]) != len(self.shadow):
-            raise ArtifactError("the checkpoint's weight average does not fit this model; resume with the "
-                                "options it was started with")
-        self.steps = int(state["steps"])
-        with torch.no_grad():
-            for s, saved in zip(self.shadow, state["shadow"]):
-                s.copy_(saved)
-
-
-def _cpu_state(module) -> dict:
-    return {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}
+# Ctrl-C
 
 
 class _InterruptFlag:
@@ -356,231 +360,6 @@ class _InterruptFlag:
         return False
 
 
-class Trainer:
-    """Runs :class:`LoopTask` under :class:`LoopConfig`."""
-
-    def __init__(self, config: LoopConfig, is_main: bool | None = None):
-        self.config = config
-        self.dist = dist_context()
-        # only the main process (rank 0 under torchrun) writes checkpoints and reports
-        self.is_main = self.dist.is_main if is_main is None else is_main
-        self.average: WeightAverage | None = None
-
-    # -- checkpoint state -------------------------------------------------------------------
-
-    def _state(self, task: LoopTask, epoch: int, batch: int, rng, best_state, stats: dict) -> dict:
-        import torch
-
-        rng_state = {"torch": rng}
-        if torch.cuda.is_available() and torch.cuda.is_initialized():
-            rng_state["cuda"] = torch.cuda.get_rng_state_all()
-        return {"model": _cpu_state(task.model), "optimizer": task.optimizer.state_dict(),
-                "best_model": best_state, "rng": rng_state,
-                "progress": {"epoch": epoch, "batch": batch, **stats}, "extra": task.extra,
-                "loop": self.config.to_dict(),
-                "average": None if self.average is None else self.average.state_dict()}
-
-    def save_checkpoint(self, task: LoopTask, epoch: int, batch: int, rng, best_state, stats: dict) -> None:
-        if not self.config.checkpoint:
-            return
-        rank_rngs = None
-        if self.dist.active:  # every rank's RNG (dropout draws differ per rank): a collective call
-            import torch.distributed as dist
-
-            rank_rngs = [None] * self.dist.world
-            dist.all_gather_object(rank_rngs, rng)
-        if not self.is_main:
-            return
-        state = self._state(task, epoch, batch, rng, best_state, stats)
-        if rank_rngs is not None:
-            state["rng"]["ranks"] = rank_rngs
-        artifacts.save_torch(self.config.checkpoint, CHECKPOINT_KIND, state,
-                             params={"loop": self.config.to_dict()})
-
-    def _restore(self, task: LoopTask, ckpt: dict) -> tuple[int, int, Any, dict]:
-        import torch
-
-        try:
-            task.model.load_state_dict(ckpt["model"])
-            task.optimizer.load_state_dict(ckpt["optimizer"])
-        except (RuntimeError, KeyError, ValueError) as exc:
-            raise ArtifactError(f"{self.config.resume}: the checkpoint does not fit this model "
-                                f"({str(exc).splitlines()[0][:160]}); resume with the options it was "
-                                "started with") from None
-        rng = ckpt["rng"]["torch"]
-        ranks = ckpt["rng"].get("ranks")
-        if self.dist.active and ranks is not None and len(ranks) == self.dist.world:
-            rng = ranks[self.dist.rank]
-        torch.set_rng_state(rng)
-        if "cuda" in ckpt["rng"] and torch.cuda.is_available():
-            with contextlib.suppress(RuntimeError):
-                torch.cuda.set_rng_state_all(ckpt["rng"]["cuda"])
-        p = dict(ckpt["progress"])
-        epoch, batch = int(p.pop("epoch")), int(p.pop("batch"))
-        return epoch, batch, ckpt.get("best_model"), p
-
-    # -- the loop ---------------------------------------------------------------------------
-
-    def fit(self, task: LoopTask, resume_state: dict | None = None) -> LoopResult:
-        import torch
-
-        cfg = self.config
-        model = task.model
-        stats = {"best_score": None, "best_epoch": None, "bad_epochs": 0, "history": [],
-                 "elapsed": 0.0, "loss_sum": 0.0, "loss_count": 0}
-        epoch, start_batch, best_state = 0, 0, None
-        self.average = WeightAverage(model, cfg.ema) if cfg.ema else None
-        if resume_state is not None:
-            epoch, start_batch, best_state, restored = self._restore(task, resume_state)
-            if self.average is not None and resume_state.get("average"):
-                self.average.load_state_dict(resume_state["average"])
-            stats.update(restored)
-            progress.info(f"resuming at epoch {epoch + 1}, batch {start_batch} "
-                          f"({stats['elapsed']:.0f} s trained so far)")
-        stopped = "epochs"
-        started = time.perf_counter() - stats["elapsed"]
-        rng_at_batch = torch.get_rng_state()
-        done = start_batch
-        device = next(model.parameters()).device
-        precision = resolve_precision(cfg.precision, device)
-        ctx = init_distributed(device)
-        net = model
-        if ctx.active:
-            # DistributedDataParallel: gradients averaged over ranks after every backward; each rank
-            # trains on its share of every epoch's batches (the same seeded order on every rank)
-            from torch.nn.parallel import DistributedDataParallel
-
-            net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-
-        def elapsed() -> float:
-            return time.perf_counter() - started
-
-        with _InterruptFlag() as interrupt:
-            try:
-                while epoch < cfg.epochs:
-                    batches = task.batches(epoch, epoch_generator(cfg.seed, epoch))
-                    if ctx.active:
-                        share = len(batches) // ctx.world
-                        batches = batches[ctx.rank:share * ctx.world:ctx.world]
-                    model.train()
-                    out_of_time = False
-                    with progress.task(f"epoch {epoch + 1}/{cfg.epochs}", total=len(batches),
-                                       unit="batches") as bar:
-                        bar.advance(start_batch)
-                        for b in range(start_batch, len(batches)):
-                            # invariant: (done, rng_at_batch) describe the start of batch ``done``
-                            task.optimizer.zero_grad(set_to_none=True)
-                            with autocast(precision, device):
-                                loss = task.loss(net, batches[b])
-                            loss.backward()
-                            if cfg.clip_norm:
-                                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_norm)
-                            task.optimizer.step()
-                            if self.average is not None:
-                                self.average.update()
-                            value = float(loss.detach())
-                            if not math.isfinite(value):
-                                raise FloatingPointError(
-                                    f"the training loss became {value} at epoch {epoch + 1}, batch {b + 1}; "
-                                    "lower --learning-rate or set --clip-norm")
-                            stats["loss_sum"] += value
-                            stats["loss_count"] += 1
-                            done = b + 1
-                            rng_at_batch = torch.get_rng_state()
-                            bar.advance(1)
-                            if b % 20 == 0:
-                                bar.update(description=f"epoch {epoch + 1}/{cfg.epochs} loss "
-                                                       f"{stats['loss_sum'] / stats['loss_count']:.4f}")
-                            if task.on_batch_end is not None:
-                                task.on_batch_end(epoch, b)
-                            late = cfg.max_time is not None and elapsed() > cfg.max_time and done < len(batches)
-                            if ctx.active:
-                                interrupted, late = _any_rank([interrupt.raised, late], ctx)
-                            else:
-                                interrupted = interrupt.raised
-                            if interrupted:
-                                raise KeyboardInterrupt
-                            if late:
-                                out_of_time = True
-                                break
-                    record = {"epoch": epoch + 1, "batches": done,
-                              "loss": stats["loss_sum"] / max(stats["loss_count"], 1)}
-                    with self.average.applied() if self.average is not None else contextlib.nullcontext():
-                        improved = self._evaluate(task, record, stats)
-                        if improved:
-                            best_state = _cpu_state(model)
-                    record["seconds"] = round(elapsed(), 1)
-                    stats["history"].append(record)
-                    self._report(record, stats, task, cfg, partial=out_of_time)
-                    stats["loss_sum"], stats["loss_count"] = 0.0, 0
-                    if out_of_time:
-                        stopped = "time"
-                        stats["elapsed"] = elapsed()
-                        self.save_checkpoint(task, epoch, done, rng_at_batch, best_state, stats)
-                        progress.warn(f"--max-time reached after {elapsed() / 60:.1f} min "
-                                      f"(epoch {epoch + 1}, batch {done}); keeping the best model so far")
-                        break
-                    epoch += 1
-                    start_batch = done = 0
-                    stats["elapsed"] = elapsed()
-                    self.save_checkpoint(task, epoch, 0, rng_at_batch, best_state, stats)
-                    if cfg.patience is not None and stats["bad_epochs"] >= cfg.patience and epoch < cfg.epochs:
-                        stopped = "early"
-                        progress.info(f"early stopping: no dev improvement in {cfg.patience} epoch(s)")
-                        break
-                    late = cfg.max_time is not None and elapsed() > cfg.max_time
-                    if ctx.active:
-                        late = _any_rank([late], ctx)[0]
-                    if late and epoch < cfg.epochs:
-                        stopped = "time"
-                        progress.warn(f"--max-time reached after {elapsed() / 60:.1f} min; stopping")
-                        break
-            except KeyboardInterrupt:
-                stats["elapsed"] = elapsed()
-                if cfg.checkpoint:
-                    with _ignore_sigint():  # every rank takes part (RNG gather); rank 0 writes
-                        self.save_checkpoint(task, epoch, done, rng_at_batch, best_state, stats)
-                if self.is_main and cfg.checkpoint:
-                    progress.warn(f"interrupted at epoch {epoch + 1}, batch {done}: checkpoint saved to "
-                                  f"{cfg.checkpoint}; continue with --resume {cfg.checkpoint}")
-                raise
-        if best_state is not None:
-            model.load_state_dict({k: v.to(device) for k, v in best_state.items()})
-        return LoopResult(stats["best_score"], stats["best_epoch"], len(stats["history"]), stopped,
-                          elapsed(), stats["history"])
-
-    def _evaluate(self, task: LoopTask, record: dict, stats: dict) -> bool:
-        """Evaluate on dev; True when this is the best model so far (always True without dev)."""
-        if task.evaluate is None:
-            return True
-        import torch
-
-        task.model.eval()
-        with torch.no_grad():
-            result = task.evaluate(task.model)
-        task.model.train()
-        score = float(result[task.metric])
-        record.update({k: v for k, v in result.items() if isinstance(v, (int, float))})
-        best = stats["best_score"]
-        better = best is None or (score < best if task.lower_is_better else score > best)
-        if better:
-            stats["best_score"], stats["best_epoch"], stats["bad_epochs"] = score, record["epoch"], 0
-        else:
-            stats["bad_epochs"] += 1
-        record["best"] = better
-        return better
-
-    def _report(self, record: dict, stats: dict, task: LoopTask, cfg: LoopConfig, partial: bool) -> None:
-        if not self.is_main:
-            return
-        parts = [f"epoch {record['epoch']}/{cfg.epochs}" + (" (partial)" if partial else ""),
-                 f"loss {record['loss']:.4f}"]
-        if task.evaluate is not None:
-            parts.append(f"dev {task.metric} {record[task.metric]:.4f}" + (" *" if record.get("best") else ""))
-        parts.append(f"{record['seconds']:.0f} s")
-        progress.info(", ".join(parts))
-
-
 @contextlib.contextmanager
 def _ignore_sigint() -> Iterator[None]:
     """While the checkpoint is written, a further Ctrl-C must not leave half a file (it would not:
@@ -593,34 +372,3 @@ def _ignore_sigint() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
-
-
-def check_resume(ckpt: dict, expected: dict, path: str) -> None:
-    """Refuse a checkpoint made with other model options or data (``expected``: plain values)."""
-    stored = ckpt.get("extra", {}).get("fingerprint", {})
-    diffs = [k for k, v in expected.items() if k in stored and stored[k] != v]
-    if diffs:
-        shown = ", ".join(f"{k}: {stored[k]!r} there, {expected[k]!r} now" for k in diffs[:4])
-        raise UsageError(f"{path}: the checkpoint was made with other options or data ({shown}); "
-                         "resume with the same command, or start again without --resume")
-
-
-def length_batches(lengths, batch_size: int, generator=None, pool: int = 50) -> list:
-    """Batches of document indices of similar length: shuffle, sort within pools of ``pool``
-    batches, cut, shuffle the batches (no generator: in order, sorted, for inference)."""
-    import numpy as np
-    import torch
-
-    n = len(lengths)
-    if generator is None:
-        order = np.argsort(lengths, kind="stable")
-        return [order[i:i + batch_size] for i in range(0, n, batch_size)]
-    perm = torch.randperm(n, generator=generator).numpy()
-    batches = []
-    span = batch_size * pool
-    for start in range(0, n, span):
-        chunk = perm[start:start + span]
-        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
-        batches.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))
-    shuffle = torch.randperm(len(batches), generator=generator).numpy()
-    return [batches[i] for i in shuffle]
