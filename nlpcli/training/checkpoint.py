@@ -27,7 +27,8 @@ def load_checkpoint(path: str) -> dict:
     state = art.payload
     for key in ("model", "optimizer", "progress", "rng"):
         if key not in state:
-            raise ArtifactError(f"{path}: checkpoint lacks {key!r}; it is damaged, start again without --resume")
+            raise ArtifactError(f"{path}: checkpoint lacks {key!r}; it is damaged, start again without "
+                                "--resume")
     state["manifest"] = art.manifest
     return state
 

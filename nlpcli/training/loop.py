@@ -327,7 +327,8 @@ class Trainer:
         parts = [f"epoch {record['epoch']}/{self.config.epochs}" + (" (partial)" if partial else ""),
                  f"loss {record['loss']:.4f}"]
         if task.evaluate is not None:
-            parts.append(f"dev {task.metric} {record[task.metric]:.4f}" + (" *" if record.get("best") else ""))
+            best = " *" if record.get("best") else ""
+            parts.append(f"dev {task.metric} {record[task.metric]:.4f}{best}")
         parts.append(f"{record['seconds']:.0f} s")
         progress.info(", ".join(parts))
 

@@ -37,7 +37,8 @@ class Schedule:
         """Before the batches of ``epoch`` (0-based)."""
 
     def after_batch(self, optimizer, done: float) -> None:
-        """After an optimizer step, ``done`` (from 0 to 1, or past 1 late in a time budget) of the run behind."""
+        """After an optimizer step, with ``done`` of the run behind (0 to 1; past 1 once a time
+        budget is spent)."""
 
     def after_evaluation(self, optimizer, improved: bool) -> None:
         """After a dev evaluation that gave (``improved``) or did not give the best score so far."""
