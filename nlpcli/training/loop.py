@@ -120,6 +120,11 @@ class Trainer:
         # only the main process (rank 0 under torchrun) writes checkpoints and reports
         self.is_main = self.dist.is_main if is_main is None else is_main
         self.average: WeightAverage | None = None
+        # set when a run begins: the device, the precision of forward passes, the model they go
+        # through (DDP under torchrun) and the clock's reading at the start (less the time trained
+        # before a resume)
+        self.device = self.precision = self.net = None
+        self._started = 0.0
 
     def fit(self, task: LoopTask, resume_state: dict | None = None) -> LoopResult:
         """Train until the last epoch, early stopping or the time budget (from ``resume_state``, a
