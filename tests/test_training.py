@@ -22,6 +22,8 @@ from nlpcli.errors import (ArtifactKindError, ArtifactVersionError, CorruptArtif
                            DependencyError, UsageError)
 from nlpcli.text.recipe import Recipe
 from nlpcli.textio import InputSpec
+from nlpcli.training import loop as loop_mod
+from nlpcli.training import precision as precision_mod
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
 SPEC = InputSpec(label_column="label")
@@ -54,7 +56,7 @@ class Interrupt:
     (what Ctrl-C does between two batches)."""
 
     def __init__(self, monkeypatch, epoch: int, at: int):
-        original = training.LoopTask
+        original = loop_mod.LoopTask
 
         def factory(**kwargs):
             def hook(e, b):
@@ -63,7 +65,7 @@ class Interrupt:
 
             return original(**kwargs, on_batch_end=hook)
 
-        monkeypatch.setattr(training, "LoopTask", factory)
+        monkeypatch.setattr(loop_mod, "LoopTask", factory)
 
 
 @pytest.mark.slow
@@ -345,7 +347,7 @@ def test_precision_auto_follows_the_hardware(monkeypatch):
     assert training.resolve_precision("fp32", cpu) == "fp32"
     assert training.resolve_precision("bf16", cpu) == "bf16"
     for native, expected in ((True, "bf16"), (False, "fp32")):
-        monkeypatch.setattr(training, "_native_bf16", lambda device, native=native: native)
+        monkeypatch.setattr(precision_mod, "_native_bf16", lambda device, native=native: native)
         assert training.resolve_precision("auto", cpu) == expected
     with pytest.raises(UsageError, match="--precision"):
         training.LoopConfig(precision="fp16")
@@ -359,3 +361,105 @@ def test_autocast_runs_products_in_bf16_only_when_asked():
     with training.autocast("fp32", cpu):
         assert layer(torch.ones(2, 4)).dtype == torch.float32
     assert layer.weight.dtype == torch.float32
+
+
+def _stepped_rates(task) -> list[float]:
+    """The learning rate of every optimizer step the loop takes on ``task`` (recorded as its loss runs)."""
+    rates, loss = [], task.loss
+    task.loss = lambda m, idx: (rates.append(task.optimizer.param_groups[0]["lr"]), loss(m, idx))[1]
+    return rates
+
+
+def test_exponential_decay_sets_each_epochs_rate():
+    task = _toy_task(lr=0.5)
+    task.schedule = training.ExponentialDecay(0.5, 0.5)
+    rates = _stepped_rates(task)
+    training.Trainer(training.LoopConfig(epochs=3, patience=None, device="cpu")).fit(task)
+    assert rates == [0.5] * 4 + [0.25] * 4 + [0.125] * 4
+
+
+def test_linear_decay_reaches_its_floor_at_the_last_batch():
+    task = _toy_task(lr=0.4)
+    task.schedule = training.LinearDecay(0.4, 0.25)
+    rates = _stepped_rates(task)
+    training.Trainer(training.LoopConfig(epochs=3, patience=None, device="cpu")).fit(task)
+    assert rates == pytest.approx([0.4 * (1 - 0.75 * k / 12) for k in range(12)])
+    assert task.optimizer.param_groups[0]["lr"] == pytest.approx(0.4 * 0.25)
+
+
+def test_reduce_on_plateau_halves_after_an_evaluation_without_improvement(capsys):
+    task = _toy_task(scores=[0.1, 0.3, 0.2, 0.3], lr=0.5)
+    task.schedule = training.ReduceOnPlateau(0.5, "dev accuracy")
+    rates = _stepped_rates(task)
+    training.Trainer(training.LoopConfig(epochs=4, patience=None, device="cpu")).fit(task)
+    assert rates == [0.5] * 12 + [0.25] * 4  # 0.3 after 0.3 is no improvement either
+    assert task.optimizer.param_groups[0]["lr"] == 0.125
+    assert "dev accuracy did not improve: learning rate 0.5 -> 0.25" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("schedule", [training.LinearDecay(0.5, 0.1), training.ReduceOnPlateau(),
+                                      training.ExponentialDecay(0.5, 0.7)],
+                         ids=lambda s: type(s).__name__)
+def test_every_schedule_survives_an_interrupt_and_resume(tmp_path, schedule):
+    """The rate of every step after a resume is the one of the uninterrupted run; under
+    ReduceOnPlateau the best score restored from the checkpoint is what dev must beat."""
+    def run(interrupt_at=None, resume=None):
+        task = _toy_task(lr=0.5)  # dev: 0.5 every epoch, an improvement only the first time
+        task.schedule = schedule
+        if interrupt_at is not None:
+            def hook(e, b):
+                if (e, b) == interrupt_at:
+                    raise KeyboardInterrupt
+            task.on_batch_end = hook
+        rates = _stepped_rates(task)
+        cfg = training.LoopConfig(epochs=3, patience=None, device="cpu", checkpoint=str(tmp_path / "ckpt.pt"))
+        state = training.load_checkpoint(resume) if resume else None
+        training.Trainer(cfg).fit(task, resume_state=state)
+        return [p.detach().clone() for p in task.model.parameters()], rates
+
+    whole, whole_rates = run()
+    with pytest.raises(KeyboardInterrupt):
+        run(interrupt_at=(1, 1))
+    resumed, resumed_rates = run(resume=tmp_path / "ckpt.pt")
+    assert resumed_rates == whole_rates[-len(resumed_rates):] and len(resumed_rates) == 6
+    for a, b in zip(whole, resumed):
+        assert torch.equal(a, b)
+    if isinstance(schedule, training.ReduceOnPlateau):
+        assert whole_rates == [0.5] * 8 + [0.25] * 4
+
+
+def test_the_package_and_its_configuration_import_without_torch():
+    code = ("import sys; from nlpcli.training import LoopConfig, LinearDecay, check_resume; "
+            "from nlpcli import training; training.ReduceOnPlateau; assert 'torch' not in sys.modules")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    with pytest.raises(AttributeError):
+        training.no_such_name  # noqa: B018
+
+
+@pytest.mark.slow
+def test_translator_interrupted_and_resumed_ends_at_the_same_model(tmp_path, monkeypatch):
+    """Exact resume holds for ``translate train`` too, under its default linear learning-rate decay."""
+    from nlpcli.translate.model import ModelConfig
+    from nlpcli.translate.train import TrainConfig as TranslateConfig
+    from nlpcli.translate.train import train as train_translator
+
+    cfg = TranslateConfig(src_tokenizer="spm", src_vocab_size=1000, tgt_vocab_size=1000,
+                          dev=[str(SAMPLE / "tatoeba-dev.tsv")], dev_limit=20, word_dropout=0.1)
+    model = ModelConfig(hidden=16, embedding_dim=16)
+
+    def run(name, **options):
+        loop = training.LoopConfig(epochs=2, batch_size=64, patience=None, device="cpu", threads=1, seed=5,
+                                   checkpoint=str(tmp_path / "ckpt.pt"), **options)
+        train_translator([str(SAMPLE / "tatoeba-train.tsv")], str(tmp_path / name), cfg, model, loop)
+        return state_of(tmp_path / name)
+
+    whole = run("whole.pt")
+    with monkeypatch.context() as mp:
+        Interrupt(mp, 0, 5)
+        with pytest.raises(KeyboardInterrupt):
+            run("cut.pt")
+    resumed = run("resumed.pt", resume=str(tmp_path / "ckpt.pt"))
+    assert whole.keys() == resumed.keys()
+    for key in whole:
+        assert torch.equal(whole[key], resumed[key]), key

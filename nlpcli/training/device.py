@@ -1,0 +1,37 @@
+"""Which device the loop trains on, and how many CPU threads torch uses."""
+
+from __future__ import annotations
+
+import torch
+
+from nlpcli import progress
+from nlpcli.errors import DependencyError
+from nlpcli.training.ddp import dist_context
+
+
+def resolve_device(name: str = "auto", warn: bool = True):
+    """A torch device: ``auto`` falls back to the CPU (with a warning unless ``warn`` is False);
+    ``cuda`` without a GPU is an error."""
+    if name == "cpu":
+        return torch.device("cpu")
+    available = torch.cuda.is_available()
+    if name in ("auto", "cuda") and available and dist_context().active:
+        return torch.device("cuda", dist_context().local_rank % torch.cuda.device_count())
+    if name == "auto":
+        if available:
+            return torch.device("cuda")
+        if warn:
+            progress.warn("no CUDA GPU found; running on the CPU (--device cpu silences this)")
+        return torch.device("cpu")
+    if not available:
+        raise DependencyError(f"--device {name}: no CUDA GPU is usable here (torch {torch.__version__}, "
+                              f"CUDA build: {torch.version.cuda or 'none'}); use --device cpu or auto")
+    device = torch.device(name)
+    if device.index is not None and device.index >= torch.cuda.device_count():
+        raise DependencyError(f"--device {name}: only {torch.cuda.device_count()} GPU(s) here")
+    return device
+
+
+def set_threads(threads: int | None) -> None:
+    if threads:
+        torch.set_num_threads(threads)
