@@ -157,12 +157,6 @@ class _DevData:
         return {k: m[k] for k in EPOCH_METRICS[self.task]}
 
 
-def _epoch_learning_rate(rcfg: RnnConfig, epoch: int) -> float:
-    """The learning rate of ``epoch``: a function of the epoch alone, so a resumed run follows the
-    same schedule."""
-    return rcfg.learning_rate * rcfg.lr_decay ** epoch
-
-
 def _loop_task(model: RnnTextModel, encoded: Encoded, y: torch.Tensor, rcfg: RnnConfig, loop, task: str,
                device, dev: _DevData | None, extra: dict):
     """The :class:`~nlpcli.training.LoopTask` of the RNN: Adam, batches of documents of similar
@@ -172,8 +166,6 @@ def _loop_task(model: RnnTextModel, encoded: Encoded, y: torch.Tensor, rcfg: Rnn
     loss_fn = torch.nn.CrossEntropyLoss() if task == "classification" else torch.nn.MSELoss()
 
     def batches(epoch, generator):
-        for group in optimizer.param_groups:  # called at the start of each epoch
-            group["lr"] = _epoch_learning_rate(rcfg, epoch)
         return length_batches(encoded.lengths, loop.batch_size, generator)
 
     def loss(net, batch):
@@ -185,4 +177,4 @@ def _loop_task(model: RnnTextModel, encoded: Encoded, y: torch.Tensor, rcfg: Rnn
         model=model, optimizer=optimizer, batches=batches, loss=loss,
         evaluate=None if dev is None else dev.epoch_metrics,
         metric="accuracy" if task == "classification" else "mae", lower_is_better=task == "regression",
-        extra=extra)
+        schedule=training.ExponentialDecay(rcfg.learning_rate, rcfg.lr_decay), extra=extra)
