@@ -39,8 +39,8 @@ from nlpcli.errors import DataError, UsageError
 
 FORMATS = ("auto", "word2vec-text", "word2vec-binary", "fasttext-bin", "glove")
 KIND = store.IMPORTED_KIND
-BLOCK = 4 << 20  # bytes read at a time
-ROWS = 8192  # rows normalized at a time
+BLOCK = 1 << 20  # bytes read at a time
+ROW_BYTES = 1 << 20  # about this many bytes of rows normalized at a time
 HEADER_BYTES = 128  # the fixed .npy header of vectors.npy / index.npy (patched at the end)
 FT_MAGIC = 793712314
 FT_VERSION = 12
@@ -154,8 +154,9 @@ class RowWriter:
         self.fh.close()
 
 
-def read_rows(path: str, dim: int, rows: int = ROWS) -> Iterator[np.ndarray]:
+def read_rows(path: str, dim: int, rows: int | None = None) -> Iterator[np.ndarray]:
     """The rows of a RowWriter file, a block at a time, with plain reads."""
+    rows = rows or max(1, ROW_BYTES // (4 * dim))
     with open(path, "rb") as fh:
         fh.seek(HEADER_BYTES)
         while True:
@@ -263,9 +264,9 @@ def parse_text_block(lines: list[bytes], dim: int, sink: Sink, first_line: int) 
             raise _bad_line(line, dim, sink.source.name, first_line + i)
         words.append(word)
         rests.append(rest)
-    try:
-        values = np.fromstring(b" ".join(rests), dtype=np.float32, sep=" ")
-        ok = values.size == len(lines) * dim
+    try:  # numpy's C parser: text to double, then float32, as gensim's np.float32(text)
+        values = np.loadtxt(rests, dtype=np.float32, comments=None, ndmin=2, encoding="latin1")
+        ok = values.shape == (len(lines), dim)
     except ValueError:
         ok = False
     if not ok:  # find the line: each on its own, through float() as gensim does
@@ -612,7 +613,7 @@ def write_index(directory: str, dim: int) -> None:
     for block in read_rows(os.path.join(directory, store.RAW_VECTORS), dim):
         norms = np.linalg.norm(block, axis=1)
         norms[norms == 0] = 1
-        out.write((block / norms[:, np.newaxis]).astype(np.float32))
+        out.write(np.divide(block, norms[:, np.newaxis], dtype=np.float32))
     out.close()
 
 
