@@ -295,3 +295,21 @@ def test_manifest_is_valid_json_with_the_file_sizes(tmp_path, files):
     assert manifest["arrays"] == {"vectors": store.RAW_VECTORS}
     index = np.load(out / store.INDEX)
     np.testing.assert_allclose(np.linalg.norm(index, axis=1), 1, atol=1e-6)
+
+
+def test_imported_model_exports_and_imports_back_to_the_same_answers(tmp_path, files, ft_bin):
+    first = str(tmp_path / "first")
+    import_vectors(ft_bin, first)
+    words, vectors = store.load_word_vectors(first)
+    for fmt in ("word2vec-text", "word2vec-bin"):
+        exported = str(tmp_path / f"out.{fmt}")
+        result = nlpcli("embed", "export", first, "-o", exported, "--format", fmt)
+        assert result.returncode == 0, result.stderr
+        back = str(tmp_path / f"back-{fmt}")
+        import_vectors(exported, back)
+        assert store.load_word_vectors(back)[0] == words
+        np.testing.assert_array_equal(store.load_word_vectors(back)[1], vectors)  # every float32 exact
+        ref = _gensim_load("word2vec-binary" if fmt == "word2vec-bin" else "word2vec-text", exported)
+        _assert_same_answers(back, ref, words[:2])
+    limited = nlpcli("embed", "export", first, "-o", str(tmp_path / "top.vec"), "--limit", "7")
+    assert limited.returncode == 0 and (tmp_path / "top.vec").read_text(encoding="utf-8").count("\n") == 8
