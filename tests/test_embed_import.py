@@ -313,3 +313,19 @@ def test_imported_model_exports_and_imports_back_to_the_same_answers(tmp_path, f
         _assert_same_answers(back, ref, words[:2])
     limited = nlpcli("embed", "export", first, "-o", str(tmp_path / "top.vec"), "--limit", "7")
     assert limited.returncode == 0 and (tmp_path / "top.vec").read_text(encoding="utf-8").count("\n") == 8
+
+
+def test_fasttext_words_that_are_not_utf8_are_escaped_as_gensim(tmp_path, ft_bin):
+    from gensim.models.fasttext import load_facebook_vectors
+
+    data = bytearray(open(ft_bin, "rb").read())
+    ref = load_facebook_vectors(ft_bin)
+    word = next(w for w in ref.index_to_key[50:] if len(w) >= 2)
+    raw = word.encode("utf-8")
+    at = data.index(b"\x00" + raw + b"\x00") + 1
+    data[at] = 0xFF  # the word's first byte: no longer UTF-8
+    path = _write(tmp_path / "bad.bin", bytes(data))
+    result = nlpcli("embed", "import", path, "-o", str(tmp_path / "m"))
+    assert result.returncode == 0 and "not valid UTF-8" in result.stderr, result.stderr
+    ref = load_facebook_vectors(path)
+    _assert_same_answers(str(tmp_path / "m"), ref, ref.index_to_key[:2])

@@ -472,6 +472,25 @@ def _ft_vocab(source: Source, args: dict) -> tuple[list[bytes], int]:
     return words, ntokens
 
 
+def _ft_words(raw_words: list[bytes], sink: Sink) -> list[str]:
+    """The dictionary's words as text. fastText stores bytes, and Common Crawl models hold some that
+    are not UTF-8: with --encoding-errors strict they are written with backslash escapes (a warning),
+    as gensim's ``load_facebook_vectors`` does, since the n-gram vectors are hashed from that text."""
+    words, bad = [], []
+    for i, raw in enumerate(raw_words):
+        try:
+            words.append(sink.decode(raw, i + 1))
+        except DataError:
+            if sink.errors != "strict":
+                raise
+            words.append(raw.decode("utf-8", errors="backslashreplace"))
+            bad.append(words[-1])
+    if bad:
+        progress.warn(f"{sink.source.name}: {len(bad):,} words are not valid UTF-8, kept with backslash "
+                      f"escapes as gensim does: {', '.join(map(repr, bad[:3]))}")
+    return words
+
+
 def _ft_matrix_shape(source: Source, args: dict, nwords: int) -> None:
     if args["new_format"] and _unpack(source, "<?", "the input matrix")[0]:
         raise DataError("a quantized fastText model (.ftz): not supported (gensim cannot load it either); "
@@ -501,7 +520,7 @@ def read_fasttext_bin(source: Source, sink: Sink, limit: int | None) -> dict:
     args = _ft_header(source)
     raw_words, ntokens = _ft_vocab(source, args)
     _ft_matrix_shape(source, args, len(raw_words))
-    words = [sink.decode(w, i + 1) for i, w in enumerate(raw_words)]
+    words = _ft_words(raw_words, sink)
     sink.start(args["dim"])
     ngrams = RowWriter(os.path.join(sink.directory, store.NGRAMS), args["dim"])
     with progress.task(f"importing {os.path.basename(source.name)}", len(words) + args["bucket"],
