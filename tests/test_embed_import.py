@@ -329,3 +329,23 @@ def test_fasttext_words_that_are_not_utf8_are_escaped_as_gensim(tmp_path, ft_bin
     assert result.returncode == 0 and "not valid UTF-8" in result.stderr, result.stderr
     ref = load_facebook_vectors(path)
     _assert_same_answers(str(tmp_path / "m"), ref, ref.index_to_key[:2])
+
+
+def test_querying_a_vectors_file_directly_says_to_import_it(files):
+    result = nlpcli("embed", "similar", files["word2vec-text"], "영화")
+    assert result.returncode == 1 and "nlpcli embed import" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_binary_words_are_numbered_in_messages(tmp_path):
+    def entry(word: bytes, *values: float) -> bytes:
+        return word + b" " + np.array(values, dtype="<f4").tobytes()
+
+    dup = _write(tmp_path / "dup.bin", b"3 2\n" + entry(b"a", 1, 0) + entry(b"b", 0, 1) + entry(b"\na", 2, 2))
+    result = nlpcli("embed", "import", dup, "-o", str(tmp_path / "m"))
+    assert result.returncode == 0 and "'a' (word 3, first on word 1)" in result.stderr, result.stderr
+    assert WordIndex(str(tmp_path / "m")).words == ["a", "b"]
+    np.testing.assert_array_equal(store.load_word_vectors(str(tmp_path / "m"))[1], [[1, 0], [0, 1]])
+    bad = _write(tmp_path / "bad.bin", b"2 2\n" + entry(b"a", 1, 0) + entry(b"\xff", 0, 1))
+    result = nlpcli("embed", "import", bad, "-o", str(tmp_path / "m2"))
+    assert result.returncode == 1 and "bad.bin: word 2: the word b'\\xff' is not valid UTF-8" in result.stderr
+    assert not (tmp_path / "m2").exists()

@@ -182,6 +182,7 @@ class Sink:
     vocab: IO[str] | None = None
     hashes: array.array = field(default_factory=lambda: array.array("q"))
     first_line: int = 1  # the input line (word2vec binary: the word number) of the first word
+    binary: bool = False  # words are numbered, not on lines
 
     def start(self, dim: int) -> None:
         if dim < 1:
@@ -191,13 +192,16 @@ class Sink:
         self.vocab = open(os.path.join(self.directory, store.VOCAB), "w", encoding="utf-8", newline="\n")
 
     def decode(self, word: bytes, line: int) -> str:
+        """A word as text; ``line`` is the input line (binary formats: the word's number)."""
+        where = f"word {line:,}: " if self.binary else ""
+        line = None if self.binary else line
         try:
             text = word.decode("utf-8", errors=self.errors)
         except UnicodeDecodeError as exc:
-            raise DataError(f"the word {word[:40]!r} is not valid UTF-8 ({exc.reason}); pass "
+            raise DataError(f"{where}the word {word[:40]!r} is not valid UTF-8 ({exc.reason}); pass "
                             "--encoding-errors replace or ignore", source=self.source.name, line=line) from None
         if "\n" in text or "\r" in text:
-            raise DataError(f"the word {text[:40]!r} holds a line break", source=self.source.name, line=line)
+            raise DataError(f"{where}the word {text[:40]!r} holds a line break", source=self.source.name, line=line)
         return text
 
     def add(self, words: list[str], vectors: np.ndarray, first_line: int) -> None:
@@ -360,6 +364,7 @@ def read_word2vec_binary(source: Source, sink: Sink, limit: int | None) -> dict:
     """word2vec binary: ``word `` then DIM float32, per word (an optional newline between)."""
     count, dim, _ = _text_header(source, "word2vec-binary")
     want = count if limit is None else min(count, limit)
+    sink.binary = True
     sink.start(dim)
     size = dim * 4
     buf, pos, n = b"", 0, 0
@@ -518,6 +523,7 @@ def read_fasttext_bin(source: Source, sink: Sink, limit: int | None) -> dict:
     """Facebook fastText .bin: word rows to vectors.npy, bucket rows to ngrams.npy, then the word
     vectors adjusted by their n-grams as gensim's ``load_facebook_vectors`` does."""
     args = _ft_header(source)
+    sink.binary = True
     raw_words, ntokens = _ft_vocab(source, args)
     _ft_matrix_shape(source, args, len(raw_words))
     words = _ft_words(raw_words, sink)
@@ -596,7 +602,8 @@ def find_duplicates(sink: Sink) -> tuple[list[int], list[str]]:
                 if word in first:
                     drop.append(row)
                     if len(notes) < 3:
-                        notes.append(f"{word!r} (line {row + sink.first_line}, first on line "
+                        unit = "word" if sink.binary else "line"
+                        notes.append(f"{word!r} ({unit} {row + sink.first_line}, first on {unit} "
                                      f"{first[word] + sink.first_line})")
                 else:
                     first[word] = row

@@ -69,7 +69,9 @@ def read_manifest(path: str, kinds: Iterable[str] | None = None) -> dict:
     if not os.path.exists(model):
         raise ArtifactError(f"{model}: no such model; check the path (train one with 'nlpcli embed train')")
     if not os.path.isdir(model):
-        raise ArtifactError(f"{model}: not an embed model (expected the directory 'nlpcli embed train' writes)")
+        raise ArtifactError(f"{model}: not an embed model (the directory 'nlpcli embed train' or 'embed import' "
+                            f"writes); to query a vectors file (.vec, .bin, .txt), import it first: "
+                            f"nlpcli embed import {model} -o MODEL")
     mpath = os.path.join(model, MANIFEST)
     if not os.path.exists(mpath):
         raise ArtifactError(f"{model}: not an nlpcli embed model (no {MANIFEST}); was it written by "
