@@ -31,7 +31,7 @@ class UnknownWordError(NlpcliError):
 
 def ngram_bytes(word: str, min_n: int, max_n: int) -> list[bytes]:
     """The character n-grams of ``<word>`` as UTF-8 bytes (gensim's ``compute_ngrams_bytes``)."""
-    data = f"<{word}>".encode("utf-8")
+    data = f"<{word}>".encode()
     size = len(data)
     out = []
     for i in range(size):

@@ -32,7 +32,7 @@ import json
 import os
 import shutil
 import tempfile
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from nlpcli import artifacts
 from nlpcli.errors import ArtifactError, ArtifactKindError, CorruptArtifactError, DataError  # noqa: F401
