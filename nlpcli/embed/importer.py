@@ -561,17 +561,28 @@ def adjust_by_ngrams(directory: str, words: list[str], args: dict, keep: int) ->
             break
         acc = np.array(block, dtype=np.float32)
         if bucket:
-            for j in range(len(block)):
-                hashes = ngram_hashes(words[start + j], args["minn"], args["maxn"], bucket)
-                for h in hashes:
-                    acc[j] += table[h]
-                acc[j] /= np.float32(len(hashes) + 1)
+            hashes = [ngram_hashes(w, args["minn"], args["maxn"], bucket) for w in words[start:start + len(block)]]
+            _add_ngram_rows(acc, hashes, table)
         out.write(acc)
         start += len(block)
     out.close()
     os.replace(tmp, path)
     if keep < len(words):
         _rewrite_vocab(directory, words[:keep])
+
+
+def _add_ngram_rows(acc: np.ndarray, hashes: list[list[int]], table: np.ndarray) -> None:
+    """acc[i] = (acc[i] + table[h1] + table[h2] + ...) / (n + 1) for each row's hashes, added one
+    n-gram position at a time: each row's float32 sums in the order gensim adds them."""
+    counts = np.array([len(h) for h in hashes], dtype=np.int64)
+    width = int(counts.max()) if len(counts) else 0
+    index = np.zeros((len(hashes), width), dtype=np.int64)
+    for i, h in enumerate(hashes):
+        index[i, :len(h)] = h
+    for k in range(width):
+        rows = np.nonzero(counts > k)[0]
+        acc[rows] += table[index[rows, k]]
+    acc /= (counts + 1).astype(np.float32)[:, np.newaxis]
 
 
 def _rewrite_vocab(directory: str, words: list[str]) -> None:
