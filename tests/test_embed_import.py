@@ -154,8 +154,24 @@ def test_cli_import_then_every_query(tmp_path, files, kv):
     assert docs.returncode == 1 and "doc2vec" in docs.stderr and "Traceback" not in docs.stderr
 
 
-def test_stdin(tmp_path, files, kv):
-    for fmt in ("word2vec-text", "word2vec-binary"):
+def test_fasttext_bin_limit_keeps_the_first_words_and_every_ngram(tmp_path, ft_bin):
+    out = str(tmp_path / "ft")
+    manifest = import_vectors(ft_bin, out, limit=30)
+    ref = _gensim_load("fasttext-bin", ft_bin)
+    words, vectors = store.load_word_vectors(out)
+    assert manifest["words"] == 30 and words == ref.index_to_key[:30]
+    np.testing.assert_array_equal(vectors, ref.vectors[:30])
+    beyond = ref.index_to_key[40]  # past the limit: answered from its n-grams alone, as an unseen word
+    np.testing.assert_array_equal(WordIndex(out).raw_vector(beyond), WordIndex(out).oov_vector(beyond))
+    np.testing.assert_allclose(WordIndex(out).raw_vector("처음보는말"), ref["처음보는말"], rtol=0, atol=1e-7)
+
+
+def test_stdin(tmp_path, files, kv, ft_bin):
+    with open(ft_bin, "rb") as fh:
+        result = nlpcli("embed", "import", "-", "-o", str(tmp_path / "ft"), input=fh.read())
+    assert result.returncode == 0, result.stderr
+    assert store.read_manifest(str(tmp_path / "ft"))["subwords"]["bucket"] == 3000
+    for fmt in ("word2vec-text", "word2vec-binary", "glove"):
         out = str(tmp_path / fmt)
         with open(files[fmt], "rb") as fh:
             result = nlpcli("embed", "import", "-", "-o", out, input=fh.read())
