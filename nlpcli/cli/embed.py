@@ -17,7 +17,8 @@ embed_app = typer.Typer(help="Word and document embeddings: word2vec, fastText, 
                         no_args_is_help=True)
 app.add_typer(embed_app, name="embed")
 
-Model = Annotated[str, typer.Argument(help="A model directory from 'nlpcli embed train'.", show_default=False)]
+Model = Annotated[str, typer.Argument(help="A model directory from 'nlpcli embed train' or 'nlpcli embed import'.",
+                                      show_default=False)]
 Words = Annotated[Optional[List[str]], typer.Argument(
     help="Query words; none: read queries from stdin, one per line (words separated by spaces).",
     show_default=False)]
@@ -239,6 +240,30 @@ def export_cmd(
 
     n = export(model, output, fmt, limit=limit, trust=trust)
     progress.info(f"{n:,} word vectors -> {output} ({fmt})")
+
+
+@embed_app.command("import", help=(
+    "Import pretrained word vectors (Facebook's cc.ko.300.vec / .bin, word2vec, GloVe, or a file from "
+    "'embed export') as a model directory that every embed query and 'train --embeddings' take.\n\n"
+    "Formats (--format auto tells them apart by the header / magic number): word2vec-text (.vec: a "
+    "'COUNT DIM' line, then 'word v1 .. vDIM' lines), word2vec-binary, glove (text without the header), "
+    "fasttext-bin (a fastText .bin: its n-gram buckets are kept, so unseen words are answered from their "
+    "character n-grams, as gensim's load_facebook_vectors). The file is streamed: memory does not grow "
+    "with it. Answers equal gensim's load_word2vec_format / load_facebook_vectors; a duplicate word keeps "
+    "its first vector (a warning, as gensim); a malformed line stops with FILE:LINE and writes nothing.\n\n"
+    "Example: nlpcli embed import cc.ko.300.vec -o cc.ko --limit 200000 && nlpcli embed similar cc.ko 영화"))
+def import_cmd(
+    file: Annotated[str, typer.Argument(help="The vectors file ('-': stdin).", show_default=False)],
+    output: Annotated[str, typer.Option("--output", "-o", help="Model directory to write (atomically).")],
+    fmt: Annotated[str, typer.Option(
+        "--format", help="auto, word2vec-text, word2vec-binary, fasttext-bin or glove.")] = "auto",
+    limit: Annotated[Optional[int], typer.Option(
+        "--limit", min=1, help="Only the first N words (the most frequent, in these files), as gensim's limit.")] = None,
+    encoding_errors: EncodingErrors = "strict",
+) -> None:
+    from nlpcli.embed.importer import import_vectors
+
+    import_vectors(file, output, fmt, limit=limit, encoding_errors=encoding_errors)
 
 
 @embed_app.command("plot", help=(

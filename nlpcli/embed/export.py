@@ -1,4 +1,9 @@
-"""``embed export``: word vectors in the word2vec text or binary format, for other tools."""
+"""``embed export``: word vectors in the word2vec text or binary format, for other tools.
+
+Trained models are written by gensim's ``save_word2vec_format``; imported ones (kind ``vectors``,
+no gensim model) from ``vocab.txt`` and ``vectors.npy`` directly, numbers as ``%.9g`` (every
+float32 reads back exactly).
+"""
 
 from __future__ import annotations
 
@@ -16,7 +21,9 @@ def export(model: str, output: str, fmt: str = "word2vec-text", limit: int | Non
         raise UsageError(f"unknown --format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if output == "-":
         raise UsageError("export writes a file: give --output FILE")
-    manifest = store.read_manifest(model, store.KINDS)
+    manifest = store.read_manifest(model, store.WORD_KINDS)
+    if manifest["kind"] == store.IMPORTED_KIND:
+        return _export_imported(model, manifest, output, fmt, limit)
     if not manifest.get("word_vectors", True):
         raise UsageError(f"{model}: this doc2vec model has no trained word vectors (PV-DBOW without --dbow-words)")
     obj, _ = store.load_gensim(model, store.KINDS, trust=trust)
@@ -33,4 +40,26 @@ def export(model: str, output: str, fmt: str = "word2vec-text", limit: int | Non
         wv = top
     with atomic_path(output) as tmp:
         wv.save_word2vec_format(tmp, binary=fmt == "word2vec-bin")
+    return count
+
+
+def _export_imported(model: str, manifest: dict, output: str, fmt: str, limit: int | None) -> int:
+    """An imported model's words and raw vectors, streamed (``vocab.txt`` and ``vectors.npy``)."""
+    import numpy as np
+
+    model_dir = store.resolve(model)
+    words = store.read_vocab(model_dir)
+    vectors = np.load(store.array_path(model_dir, manifest, "vectors"), mmap_mode="r")
+    count = min(limit, len(words)) if limit else len(words)
+    dim = vectors.shape[1]
+    row_text = " %.9g" * dim
+    with atomic_path(output) as tmp, open(tmp, "wb") as fh:
+        fh.write(f"{count} {dim}\n".encode())
+        for start in range(0, count, 4096):
+            block = np.asarray(vectors[start:min(count, start + 4096)], dtype="<f4")
+            for word, row in zip(words[start:start + len(block)], block):
+                if fmt == "word2vec-bin":
+                    fh.write(f"{word} ".encode() + row.tobytes())
+                else:
+                    fh.write((word + row_text % tuple(row.tolist()) + "\n").encode())
     return count

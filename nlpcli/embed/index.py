@@ -5,7 +5,7 @@
 arithmetic as gensim's ``most_similar`` (mean of the normalized query vectors, normalized, dot
 with every normalized row), the same neighbours and scores. FastText models also answer for
 words outside the vocabulary, from gensim's own n-gram bucket file (memory-mapped) and a port of
-its n-gram hashing.
+its n-gram hashing; so do vectors imported from a fastText ``.bin`` (``embed import``).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class UnknownWordError(NlpcliError):
 
 def ngram_bytes(word: str, min_n: int, max_n: int) -> list[bytes]:
     """The character n-grams of ``<word>`` as UTF-8 bytes (gensim's ``compute_ngrams_bytes``)."""
-    data = f"<{word}>".encode("utf-8")
+    data = f"<{word}>".encode()
     size = len(data)
     out = []
     for i in range(size):
@@ -80,8 +80,7 @@ class WordIndex:
         if not self.manifest.get("word_vectors", True):
             raise store.ArtifactKindError(f"{self.dir}: this doc2vec model was trained without word vectors "
                              "(PV-DBOW); query documents with 'embed docs', or retrain with --dbow-words")
-        with open(os.path.join(self.dir, store.VOCAB), encoding="utf-8") as fh:
-            self.words = fh.read().split("\n")[:-1]
+        self.words = store.read_vocab(self.dir)
         self.vectors = np.load(os.path.join(self.dir, store.INDEX), mmap_mode="r")
         if len(self.words) != self.vectors.shape[0]:
             raise store.CorruptArtifactError(f"{self.dir}: vocabulary and index disagree; re-create the model")
@@ -103,7 +102,7 @@ class WordIndex:
 
     @property
     def subwords(self) -> dict | None:
-        return self.manifest.get("subwords") if self.kind == "fasttext" else None
+        return self.manifest.get("subwords") if self.kind in ("fasttext", store.IMPORTED_KIND) else None
 
     # -- lookups ------------------------------------------------------------------------------
 
@@ -134,8 +133,7 @@ class WordIndex:
 
     def _ngram_matrix(self):
         if self._ngrams is None:
-            fname = store.gensim_subname(os.path.join(self.dir, store.GENSIM_FILE), "wv", "vectors_ngrams")
-            self._ngrams = np.load(fname, mmap_mode="r")
+            self._ngrams = np.load(store.array_path(self.dir, self.manifest, "ngrams"), mmap_mode="r")
         return self._ngrams
 
     def oov_vector(self, word: str) -> np.ndarray | None:
@@ -170,7 +168,7 @@ class WordIndex:
         word = self.clean(word)
         i = self.index_of(word)
         if i is not None:
-            fname = store.gensim_subname(os.path.join(self.dir, store.GENSIM_FILE), "wv", "vectors")
+            fname = store.array_path(self.dir, self.manifest, "vectors")
             return np.array(np.load(fname, mmap_mode="r")[i])
         v = self.oov_vector(word)
         if v is None:

@@ -10,6 +10,11 @@ A model is a directory::
       index.npy                   the L2-normalized word vectors, float32, same order (the query index)
       docs.txt, doc_ids.txt       doc2vec: each training document's text and id, one a line
 
+A model imported from another tool's vectors file (``embed import``, kind ``vectors``) has no
+gensim file: ``vocab.txt``, ``index.npy``, the raw vectors in ``vectors.npy`` (what ``embed vector``
+prints) and, from a fastText ``.bin``, the n-gram bucket matrix in ``ngrams.npy``; the manifest's
+``arrays`` names them, ``subwords`` gives min_n/max_n/bucket, ``source`` the file it came from.
+
 The query commands (similar, analogy, similarity, vector) read only ``nlpcli.json``,
 ``vocab.txt`` and memory-mapped ``.npy`` files: no gensim import, no unpickling. Commands that
 need the gensim object (docs, export, fastText's own n-gram machinery) unpickle ``model.gensim``
@@ -27,7 +32,7 @@ import json
 import os
 import shutil
 import tempfile
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from nlpcli import artifacts
 from nlpcli.errors import ArtifactError, ArtifactKindError, CorruptArtifactError, DataError  # noqa: F401
@@ -39,9 +44,15 @@ INDEX = "index.npy"
 DOCS = "docs.txt"
 DOC_IDS = "doc_ids.txt"
 
+RAW_VECTORS = "vectors.npy"
+NGRAMS = "ngrams.npy"
+
+#: the kinds trained by nlpcli: a gensim model file beside the index
 KINDS = ("word2vec", "fasttext", "doc2vec")
+#: vectors imported from another tool's file (``embed import``): no gensim model
+IMPORTED_KIND = "vectors"
 #: kinds whose word vectors the query index holds (doc2vec only with word training)
-WORD_KINDS = KINDS
+WORD_KINDS = KINDS + (IMPORTED_KIND,)
 
 
 def resolve(path: str | os.PathLike) -> str:
@@ -58,7 +69,9 @@ def read_manifest(path: str, kinds: Iterable[str] | None = None) -> dict:
     if not os.path.exists(model):
         raise ArtifactError(f"{model}: no such model; check the path (train one with 'nlpcli embed train')")
     if not os.path.isdir(model):
-        raise ArtifactError(f"{model}: not an embed model (expected the directory 'nlpcli embed train' writes)")
+        raise ArtifactError(f"{model}: not an embed model (the directory 'nlpcli embed train' or 'embed import' "
+                            f"writes); to query a vectors file (.vec, .bin, .txt), import it first: "
+                            f"nlpcli embed import {model} -o MODEL")
     mpath = os.path.join(model, MANIFEST)
     if not os.path.exists(mpath):
         raise ArtifactError(f"{model}: not an nlpcli embed model (no {MANIFEST}); was it written by "
@@ -155,3 +168,71 @@ def load_gensim(path: str, kinds: Iterable[str] | None = None, *, trust: bool = 
 def gensim_subname(fname: str, *attribs: str) -> str:
     """The name gensim gives a separately stored array (``model.gensim.wv.vectors.npy``)."""
     return ".".join((fname, *attribs, "npy"))
+
+
+def array_path(model_dir: str, manifest: dict, name: str) -> str:
+    """The file of the raw word vectors (``name="vectors"``) or the fastText n-gram matrix
+    (``"ngrams"``): named in an imported model's manifest, gensim's own array files otherwise."""
+    named = manifest.get("arrays", {}).get(name)
+    if named:
+        return os.path.join(model_dir, named)
+    attr = {"vectors": "vectors", "ngrams": "vectors_ngrams"}[name]
+    return gensim_subname(os.path.join(model_dir, GENSIM_FILE), "wv", attr)
+
+
+def read_vocab(model_dir: str) -> list[str]:
+    """``vocab.txt``: one word a line (only ``\\n`` ends a line)."""
+    with open(os.path.join(model_dir, VOCAB), encoding="utf-8", newline="\n") as fh:
+        return fh.read().split("\n")[:-1]
+
+
+def load_word_vectors(path: str, trust: bool = False):
+    """``(words, vectors)`` of any embed model with word vectors (trained or imported), or of an
+    artifact file holding gensim KeyedVectors / Word2Vec or a mapping with ``words``/``vectors``.
+
+    An embed model is read from ``vocab.txt`` and its raw-vector ``.npy`` (no gensim, no
+    unpickling); vectors are float32, exactly gensim's ``wv.vectors`` (``kv[word]`` row by row).
+    """
+    import numpy as np
+
+    if os.path.isdir(path) or os.path.exists(os.path.join(os.path.dirname(path) or ".", MANIFEST)):
+        manifest = read_manifest(path, WORD_KINDS)
+        model_dir = resolve(path)
+        if not manifest.get("word_vectors", True):
+            raise ArtifactKindError(f"{model_dir}: this doc2vec model was trained without word vectors "
+                                    "(PV-DBOW); retrain with --dbow-words")
+        words = read_vocab(model_dir)
+        fname = array_path(model_dir, manifest, "vectors")
+        if os.path.exists(fname):
+            try:
+                vectors = np.load(fname, mmap_mode="r")
+            except (OSError, ValueError) as exc:
+                raise CorruptArtifactError(f"{fname}: corrupt ({exc}); re-create the model") from None
+        else:  # a gensim file whose arrays were pickled inline
+            obj, _ = load_gensim(model_dir, KINDS, trust=trust)
+            vectors = obj.wv.vectors
+        return _checked_vectors(path, words, vectors)
+    art = artifacts.load(path, trust=trust)
+    obj = art.payload
+    for attr in ("wv", "keyed_vectors"):
+        obj = getattr(obj, attr, obj)
+    if isinstance(obj, dict):
+        words = obj.get("words") or obj.get("vocab") or obj.get("index_to_key")
+        vectors = obj.get("vectors")
+    else:
+        words = getattr(obj, "index_to_key", None) or getattr(obj, "words", None)
+        vectors = getattr(obj, "vectors", None)
+    if words is None or vectors is None:
+        raise ArtifactError(f"{path}: a {art.kind} artifact without word vectors; --embeddings needs a "
+                            "word2vec/fastText model from 'nlpcli embed train' or 'nlpcli embed import'")
+    return _checked_vectors(path, list(words), vectors.numpy() if hasattr(vectors, "numpy") else vectors)
+
+
+def _checked_vectors(path: str, words: list[str], vectors):
+    import numpy as np
+
+    vectors = np.array(vectors, dtype=np.float32)
+    if vectors.ndim != 2 or vectors.shape[0] != len(words):
+        raise CorruptArtifactError(f"{path}: word vectors of an unexpected shape {vectors.shape} for "
+                                   f"{len(words):,} words")
+    return list(words), vectors
