@@ -306,7 +306,7 @@ assert (loop.epochs, loop.patience, loop.clip_norm, loop.ema) == (3, None, None,
 assert (loop.checkpoint, loop.max_time) == ("m.pt.ckpt", 90.0)
 loop = loop_config("m.pt", patience=4, clip_norm=1.0, ema=0.99, checkpoint="c.pt")
 assert (loop.patience, loop.clip_norm, loop.ema, loop.checkpoint, loop.max_time) == (4, 1.0, 0.99, "c.pt", None)
-assert rnn.RnnConfig is RnnConfig and callable(rnn.load_word_vectors)
+assert rnn.RnnConfig is RnnConfig and callable(rnn.Vocabulary)
 assert not any(m == "torch" or m.startswith("torch.") for m in sys.modules), "torch was imported"
 assert not any(m.startswith("sklearn") for m in sys.modules), "scikit-learn was imported"
 """

@@ -15,6 +15,7 @@ import torch
 
 from nlpcli import artifacts, training
 from nlpcli.classify import rnn as rnn_mod
+from nlpcli.embed.store import load_word_vectors
 from nlpcli.classify.predict import load_model, predict_files
 from nlpcli.classify.rnn import RnnConfig
 from nlpcli.classify.train import TrainConfig, train
@@ -243,7 +244,7 @@ def test_embeddings_from_an_embed_model(slice_path, tmp_path, cli):
     rnn.embeddings, rnn.freeze_embeddings = str(w2v), True
     out = tmp_path / "m.pt"
     train([str(slice_path)], SPEC, str(out), cfg, rnn=rnn, loop=loop)
-    words, vectors = rnn_mod.load_word_vectors(str(w2v))
+    words, vectors = load_word_vectors(str(w2v))
     state = artifacts.load(out).payload
     index = {t: i for i, t in enumerate(state["vocab"])}
     shared = [w for w in words if w in index][:20]

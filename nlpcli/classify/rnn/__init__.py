@@ -1,9 +1,9 @@
 """The RNN text classifier/regressor (PyTorch).
 
-``config`` (the options), ``vocab`` (the vocabulary) and ``embeddings`` (reading word vectors)
-are torch-free; ``data`` (batches), ``model`` (the network), ``train`` (:func:`train_rnn`) and
-``predict`` (:func:`load_rnn_predictor`) import torch, and only the code paths that train or
-load an RNN import them. The names below load their module on first use, so importing this
+``config`` (the options) and ``vocab`` (the vocabulary) are torch-free; ``data`` (batches),
+``model`` (the network), ``train`` (:func:`train_rnn`) and ``predict`` (:func:`load_rnn_predictor`)
+import torch, and only the code paths that train or load an RNN import them. Word vectors for
+``--embeddings`` come from :func:`nlpcli.embed.store.load_word_vectors`. The names below load their module on first use, so importing this
 package imports no torch.
 """
 
@@ -14,7 +14,6 @@ import importlib
 _EXPORTS = {
     "config": ("CELLS", "POOLINGS", "RnnConfig", "loop_config"),
     "vocab": ("PAD", "SPECIALS", "UNK", "Vocabulary"),
-    "embeddings": ("load_word_vectors",),
     "data": ("Encoded", "make_batch"),
     "model": ("RnnTextModel", "init_embeddings"),
     "train": ("train_rnn",),

@@ -9,7 +9,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from nlpcli import progress
-from nlpcli.classify.rnn.embeddings import load_word_vectors
+from nlpcli.embed.store import load_word_vectors
 from nlpcli.classify.rnn.vocab import PAD, Vocabulary
 from nlpcli.errors import UsageError
 
