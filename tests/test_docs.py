@@ -109,13 +109,27 @@ MARKDOWN = (
 )
 
 
+def _anchors(path: str) -> set[str]:
+    """GitHub's anchors for the headings of a Markdown file."""
+    with open(path, encoding="utf-8") as fh:
+        text = re.sub(r"```.*?```", "", fh.read(), flags=re.DOTALL)
+    anchors = set()
+    for heading in re.findall(r"^#{1,6} (.+)$", text, re.MULTILINE):
+        slug = re.sub(r"[^\w\- ]", "", heading.strip().lower().replace("`", ""))
+        anchors.add(slug.replace(" ", "-"))
+    return anchors
+
+
 @pytest.mark.parametrize("name", MARKDOWN)
 def test_relative_links_resolve(name):
     path = os.path.join(ROOT, name)
     with open(path, encoding="utf-8") as fh:
         text = fh.read()
     for target in re.findall(r"\]\(([^)\s]+)\)", text):
-        if re.match(r"[a-z]+:", target) or target.startswith("#"):
+        if re.match(r"[a-z]+:", target):
             continue
-        resolved = os.path.normpath(os.path.join(os.path.dirname(path), target.split("#")[0]))
+        file_part, _, anchor = target.partition("#")
+        resolved = os.path.normpath(os.path.join(os.path.dirname(path), file_part)) if file_part else path
         assert os.path.exists(resolved), f"{name}: broken link {target}"
+        if anchor and resolved.endswith(".md"):
+            assert anchor in _anchors(resolved), f"{name}: no heading for #{anchor} in {file_part or name}"
