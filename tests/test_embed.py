@@ -22,7 +22,6 @@ from nlpcli.textio import InputSpec
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLE = os.path.join(ROOT, "sample_data")
 UNLABELED = os.path.join(SAMPLE, "reviews-unlabeled.txt.gz")
-WORDEVAL = os.path.join(ROOT, "..", "shared", "data", "wordeval")
 
 
 def _corpus(tmp_path_factory, lines: int = 8000) -> str:
@@ -334,17 +333,43 @@ def test_fasttext_evaluation_answers_every_pair(fasttext, tmp_path):
     assert report["pairs"]["oov_rate"] == 0 and report["pairs_vocab_only"]["oov_rate"] > 0
 
 
-@pytest.mark.skipif(not os.path.isdir(WORDEVAL), reason="../shared/data/wordeval not available")
-def test_korean_wordeval_sets_match_gensim(w2v):
+KOREAN_SECTIONS = ("sem1_capital-conturies", "sem2_male-female", "sem3_name-nationality",
+                   "sem4_country-language", "sem5_misc", "syn1_case", "syn2_tense", "syn3_voice",
+                   "syn4_form", "syn5_honorific")
+
+
+def _korean_style_eval_files(index: WordIndex, tmp_path) -> tuple[str, str]:
+    """Files shaped like the Korean word-evaluation sets (Korean analogy test set, Korean WS-353):
+    ten named sections, a few questions out of vocabulary, comment lines and a repeated pair."""
+    words = index.words[10:300]
+    rng = np.random.default_rng(1)
+    lines = []
+    for section in KOREAN_SECTIONS:
+        lines.append(f": {section}")
+        lines += [" ".join(rng.choice(words, 4, replace=False)) for _ in range(12)]
+        lines.append(f"{words[0]} 없는말 {words[1]} {words[2]}")
+    analogies = tmp_path / "analogy.txt"
+    analogies.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    rows = ["# Korean WS-353 shape: word1<TAB>word2<TAB>score", "# scores on a 0-10 scale"]
+    rows += [f"{a}\t{b}\t{rng.uniform(0, 10):.2f}" for a, b in zip(words[:50], words[50:100])]
+    rows += [rows[-1], "없는말\t영화\t5.0"]
+    pairs = tmp_path / "similarity.tsv"
+    pairs.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return str(analogies), str(pairs)
+
+
+def test_korean_style_eval_sets_match_gensim(w2v, tmp_path):
     from gensim.models import Word2Vec
 
     from nlpcli.embed.evaluate import evaluate
 
-    analogies, pairs = os.path.join(WORDEVAL, "analogy.txt"), os.path.join(WORDEVAL, "similarity.tsv")
+    analogies, pairs = _korean_style_eval_files(WordIndex(w2v), tmp_path)
     report = evaluate(w2v, analogies, pairs)
     wv = Word2Vec.load(os.path.join(w2v, "model.gensim")).wv
     score, sections = wv.evaluate_word_analogies(analogies)
-    assert len(report["analogies"]["sections"]) == 10
+    assert [s["section"] for s in report["analogies"]["sections"]] == list(KOREAN_SECTIONS)
     assert report["analogies"]["correct"] == len(sections[-1]["correct"])
+    assert report["analogies"]["accuracy"] == pytest.approx(score)
     _, spearman, oov = wv.evaluate_word_pairs(pairs)
     assert 100 * report["pairs"]["oov_rate"] == pytest.approx(oov)
+    assert report["pairs"]["spearman"] == pytest.approx(spearman.statistic, abs=1e-6)

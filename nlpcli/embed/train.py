@@ -3,7 +3,8 @@
 Word2vec and fastText read the corpus with gensim's ``corpus_file`` mode (C++ reads the file,
 one thread a worker: the fastest path gensim has, and no Python lists of the corpus). Doc2vec
 streams the same file with ``TaggedLineDocument`` when it has more than one worker, because
-gensim's ``corpus_file`` mode skips some documents at the worker boundaries (gensim issue #2757).
+gensim's ``corpus_file`` mode skips some documents at the worker boundaries (a known gensim bug:
+https://github.com/RaRe-Technologies/gensim/issues/2757).
 """
 
 from __future__ import annotations
