@@ -112,7 +112,7 @@ def default_patience(lr_schedule: str) -> int | None:
 
 
 def default_vocab_size(kind: str) -> int:
-    """4000 sentencepiece pieces (the issue's tuned reference); for words, morphemes and characters
+    """4000 sentencepiece pieces (see bench/RESULTS.md); for words, morphemes and characters
     a cap of 20000, so that ``--min-count`` decides."""
     return 4000 if kind == "spm" else 20000
 
