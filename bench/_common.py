@@ -11,8 +11,8 @@ descendant: forkserver, worker processes, JVMs) every ``interval`` seconds and r
 * ``peak_pss``: the same with proportional set sizes (shared pages split between the
   processes that share them; forked workers share much of their parent), Linux only.
 
-Run every benchmark under the shared lock so timings stay honest on a shared machine:
-``flock /tmp/nlpcli-heavy.lock python3 bench/<script>.py``.
+Run benchmarks on an otherwise idle machine, one at a time, so that timings stay honest:
+``python3 bench/<script>.py``.
 """
 
 from __future__ import annotations

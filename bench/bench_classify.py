@@ -1,6 +1,6 @@
 """``nlpcli train`` (logreg, mlp, linreg) on the full review sets: dev scores and training times.
 
-    flock /tmp/nlpcli-heavy.lock python3 bench/bench_classify.py [--only NAME ...]
+    python3 bench/bench_classify.py [--only NAME ...]
 
 Data: ../shared/data/reviews: train.tsv (150,000 labelled reviews) / dev.tsv (25,000) for the
 classifiers, ratings-train.tsv (100,000) / ratings-dev.tsv (10,000) for the 1-10 star regression.

@@ -1,7 +1,7 @@
 """``nlpcli predict``: batch throughput on all of dev.tsv next to the same scikit-learn pipeline
 called directly from Python, and the cold latency of one text (Okt and Kiwi recipes).
 
-    flock /tmp/nlpcli-heavy.lock python3 bench/bench_classify_predict.py
+    python3 bench/bench_classify_predict.py
 
 Models: logistic regression with the defaults of ``nlpcli train`` (word 1-2-gram tf-idf,
 min_df 3, max_df 0.9, C 3.5), trained on train.tsv tokenized with the Okt recipe (morphs --stem

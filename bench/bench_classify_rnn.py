@@ -1,6 +1,6 @@
 """``nlpcli train --model rnn`` on the full review set: dev accuracy against training time.
 
-    flock /tmp/nlpcli-heavy.lock python3 bench/bench_classify_rnn.py [--only NAME] [--train-docs N]
+    python3 bench/bench_classify_rnn.py [--only NAME] [--train-docs N]
 
 Data: train.tsv (150,000) / dev.tsv (25,000), tokenized once with the default recipe (Okt
 morphs --stem --norm) into /tmp/nlpcli-cache/ and trained with ``--tokenized`` (see

@@ -3,13 +3,13 @@
 Each configuration is trained by ``nlpcli embed train --algo doc2vec``; features are the vectors
 the model infers for the train and dev reviews (``Doc2VecFeatures.transform``, what
 ``nlpcli train --vectorizer MODEL`` uses), then scikit-learn's logistic regression. The levers
-(the issue's list): the 512k unlabeled reviews as extra training documents, more epochs, word
+measured: the 512k unlabeled reviews as extra training documents, more epochs, word
 training in DBOW (``--dbow-words``), and DM + DBOW vectors concatenated.
 
 Tokens: Kiwi morphs for train, dev and unlabeled alike (one tokenizer for all three; Okt on
 the 512k unlabeled reviews would take ~20 minutes here), cached in /tmp/nlpcli-cache/.
 
-    flock /tmp/nlpcli-heavy.lock python bench/bench_embed_doc2vec.py [--only NAME ...]
+    python bench/bench_embed_doc2vec.py [--only NAME ...]
 
 Results: bench/results/embed_doc2vec.json (updated after each configuration).
 """
@@ -34,7 +34,7 @@ TOKENIZED = {
     "unlabeled": (os.path.join(REVIEWS, "unlabeled.txt.gz"), os.path.join(CACHE, "reviews-unlabeled.kiwi.txt")),
 }
 BASE = ["--algo", "doc2vec", "--dim", "100", "--min-count", "2", "--window", "5", "--workers", "2", "--seed", "1"]
-#: name -> (training corpora, options); each lever is measured against the baseline (the issue's
+#: name -> (training corpora, options); each lever is measured against the baseline (the usual
 #: setting: PV-DBOW, 100 dims, 10 epochs, min count 2, train only), then the levers that helped together
 CONFIGS = {
     "dbow-train-10ep": (["train"], ["--arch", "dbow", "--epochs", "10"]),

@@ -10,7 +10,7 @@ gensim's ``KeyedVectors.load_word2vec_format`` on the 100 MB file for reference 
 and checks ``embed similar`` against gensim's ``most_similar`` (top 10, scores to 1e-5) for a few
 words. Files go to a temporary folder (or ``--workdir``) removed at the end unless ``--keep``.
 
-    flock /tmp/nlpcli-heavy.lock nice python3 bench/bench_embed_import.py [--sizes 100,1000]
+    nice python3 bench/bench_embed_import.py [--sizes 100,1000]
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ evaluated by ``nlpcli embed evaluate`` on ../shared/data/wordeval (WS353-ko, ana
 
 Run under the shared lock (about 15-45 minutes of training per model on 2 cores):
 
-    flock /tmp/nlpcli-heavy.lock python bench/bench_embed_kowiki.py [--only word2vec|fasttext|fasttext-sg] [--evaluate-only]
+    python bench/bench_embed_kowiki.py [--only word2vec|fasttext|fasttext-sg] [--evaluate-only]
 
 Models go to /tmp/nlpcli-cache/kowiki-*.model (the tokenized corpus is cached beside them);
 the results to bench/results/embed_kowiki.json.

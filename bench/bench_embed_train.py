@@ -2,7 +2,7 @@
 
 Side by side in one run, under the shared lock:
 
-    flock /tmp/nlpcli-heavy.lock python bench/bench_embed_train.py
+    python bench/bench_embed_train.py
 
 1. Training: ../shared/data/reviews/unlabeled.txt.gz (512k reviews), whitespace tokens (the file
    decompressed once, NFC, to /tmp/nlpcli-cache/reviews-unlabeled.ws.txt). ``nlpcli embed train``

@@ -1,8 +1,8 @@
 """Streaming check: peak memory of ``nlpcli preprocess`` over all of train.tsv against its peak
 over the first 15,000 lines; worker processes (and their JVMs) included.
 
-    flock /tmp/nlpcli-heavy.lock python3 bench/bench_memory.py                      # okt, -j 2
-    flock /tmp/nlpcli-heavy.lock python3 bench/bench_memory.py --tagger kiwi
+    python3 bench/bench_memory.py                      # okt, -j 2
+    python3 bench/bench_memory.py --tagger kiwi
 
 The command is ``nlpcli preprocess morphs --stem [--norm] --tagger T --jobs J train.tsv``,
 output to /dev/null. Memory is sampled over the whole process tree every 0.1 s (see

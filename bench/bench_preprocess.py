@@ -1,6 +1,6 @@
 """Okt token equality and tagging throughput, side by side, whole processes.
 
-    flock /tmp/nlpcli-heavy.lock python3 bench/bench_preprocess.py            # all of dev.tsv
+    python3 bench/bench_preprocess.py            # all of dev.tsv
     python3 bench/bench_preprocess.py --limit 2000 --only loop,nlpcli-okt       # a quick look
 
 Runs, each as its own process, start-up (Python, JVM, dictionaries) included:

@@ -1,6 +1,6 @@
 """Start-up time: ``nlpcli --help`` and ``nlpcli preprocess --help``, median of 5 fresh processes.
 
-    flock /tmp/nlpcli-heavy.lock python3 bench/bench_startup.py
+    python3 bench/bench_startup.py
 
 Runs the installed console script (the ``nlpcli`` next to this Python, not a pyenv/asdf shim,
 whose own start-up is not nlpcli's), after one untimed warm-up run so the files are in the

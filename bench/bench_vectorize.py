@@ -1,6 +1,6 @@
 """``nlpcli vectorize fit`` against scikit-learn's own ``fit_transform``, whole processes.
 
-    flock /tmp/nlpcli-heavy.lock python3 bench/bench_vectorize.py
+    python3 bench/bench_vectorize.py
 
 Input: the 150,000 reviews of train.tsv, pre-tokenized (whitespace tokens). The script uses
 ``/tmp/nlpcli-cache/reviews-train.okt.tsv`` when it exists (made by
