@@ -18,7 +18,7 @@ LoopConfig`` stays torch-free.
 
 from __future__ import annotations
 
-import importlib
+from nlpcli import lazy
 
 _HOMES = {
     "config": ("CHECKPOINT_KIND", "DEVICES", "PRECISIONS", "LoopConfig", "check_resume"),
@@ -32,17 +32,4 @@ _HOMES = {
     "ema": ("WeightAverage",),
     "optim": ("adam", "seed_everything"),
 }
-_MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
-
-__all__ = sorted(_MODULE_OF)
-
-
-def __getattr__(name: str):
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__, __all__ = lazy.exports(__name__, _HOMES)

@@ -9,7 +9,7 @@ package imports no torch.
 
 from __future__ import annotations
 
-import importlib
+from nlpcli import lazy
 
 _EXPORTS = {
     "config": ("CELLS", "POOLINGS", "RnnConfig", "loop_config"),
@@ -19,16 +19,4 @@ _EXPORTS = {
     "train": ("train_rnn",),
     "predict": ("load_rnn_predictor", "predict_encoded", "scores_to_prediction"),
 }
-_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
-__all__ = sorted(_MODULE_OF)
-
-
-def __getattr__(name: str):
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__, __all__ = lazy.exports(__name__, _EXPORTS)
