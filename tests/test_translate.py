@@ -16,7 +16,7 @@ import torch
 from nlpcli import artifacts, training
 from nlpcli.errors import ArtifactKindError, DataError, UsageError
 from nlpcli.translate import KIND
-from nlpcli.translate import tokenize as tok
+from nlpcli.translate import tokenizers as tok
 from nlpcli.translate.data import (BOS, EOS, PAD, UNK, PairSpec, Vocabulary, length_batches, pad,
                                    read_pairs, sorted_batches)
 from nlpcli.translate.model import ModelConfig, build

@@ -1,6 +1,6 @@
 """Sequence-to-sequence translation with attention (``nlpcli translate``).
 
-``tokenize``: per-side tokenizers (sentencepiece trained on the training side, a KoNLPy/Kiwi tagger,
+``tokenizers``: per-side tokenizers (sentencepiece trained on the training side, a KoNLPy/Kiwi tagger,
 whitespace, characters) that store themselves as plain data in the artifact; ``data``: reading
 sentence pairs, vocabularies, length-bucketed padded batches; ``model``: the encoder-decoder with
 Bahdanau / Luong / no attention; ``search``: greedy and beam search; ``train``, ``run``,

@@ -28,7 +28,7 @@ import numpy as np
 from nlpcli import artifacts, progress
 from nlpcli.errors import DataError, UsageError
 from nlpcli.translate import KIND
-from nlpcli.translate import tokenize as tok
+from nlpcli.translate import tokenizers as tok
 from nlpcli.translate.data import BOS, UNK, Pairs, PairSpec, Vocabulary, length_batches, pad, read_pairs
 from nlpcli.translate.model import ModelConfig
 
