@@ -107,8 +107,8 @@ def train_cmd(
     encoding_errors: EncodingErrors = "strict",
 ) -> None:
     from nlpcli.training import LoopConfig
+    from nlpcli.translate.config import ModelConfig
     from nlpcli.translate.data import PairSpec
-    from nlpcli.translate.model import ModelConfig
     from nlpcli.translate.train import TrainConfig, default_patience, train
 
     pairs = PairSpec(source_lang, target_lang, src_column, tgt_column, fmt, encoding_errors)

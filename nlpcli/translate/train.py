@@ -29,8 +29,8 @@ from nlpcli import artifacts, progress
 from nlpcli.errors import DataError, UsageError
 from nlpcli.translate import KIND
 from nlpcli.translate import tokenizers as tok
+from nlpcli.translate.config import ModelConfig
 from nlpcli.translate.data import BOS, UNK, Pairs, PairSpec, Vocabulary, length_batches, pad, read_pairs
-from nlpcli.translate.model import ModelConfig
 
 SCHEDULES = ("linear", "plateau", "constant")
 
