@@ -1,5 +1,6 @@
 """translate: tokenizers, pair reading, batching, the model's masks, greedy/beam search scores,
-training (seed, time budget, resume), the artifact, and the bad input the issue lists."""
+training (seed, time budget, resume), the artifact, bad input (empty and overlong sentences,
+unseen characters, bad files and artifacts), and the commands."""
 
 from __future__ import annotations
 
