@@ -12,8 +12,8 @@ translates), and the full attention matrix when asked for (for plots).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
