@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from nlpcli import artifacts, training
-from nlpcli.errors import ArtifactKindError, DataError, UsageError
+from nlpcli.errors import DataError, UsageError
 from nlpcli.translate import KIND
 from nlpcli.translate import tokenizers as tok
 from nlpcli.translate.config import ModelConfig
