@@ -44,7 +44,8 @@ def main() -> None:
     import torch
 
     from nlpcli import training
-    from nlpcli.translate.model import ModelConfig, build
+    from nlpcli.translate.config import ModelConfig
+    from nlpcli.translate.model import build
 
     torch.set_num_threads(args.threads)
     n_src, n_tgt, batch, src_len, tgt_len = 9000, 4000, 32, 15, 17

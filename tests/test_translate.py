@@ -1,5 +1,6 @@
 """translate: tokenizers, pair reading, batching, the model's masks, greedy/beam search scores,
-training (seed, time budget, resume), the artifact, and the bad input the issue lists."""
+training (seed, time budget, resume), the artifact, bad input (empty and overlong sentences,
+unseen characters, bad files and artifacts), and the commands."""
 
 from __future__ import annotations
 
@@ -14,12 +15,13 @@ import pytest
 import torch
 
 from nlpcli import artifacts, training
-from nlpcli.errors import ArtifactKindError, DataError, UsageError
+from nlpcli.errors import DataError, UsageError
 from nlpcli.translate import KIND
-from nlpcli.translate import tokenize as tok
+from nlpcli.translate import tokenizers as tok
+from nlpcli.translate.config import ModelConfig
 from nlpcli.translate.data import (BOS, EOS, PAD, UNK, PairSpec, Vocabulary, length_batches, pad,
                                    read_pairs, sorted_batches)
-from nlpcli.translate.model import ModelConfig, build
+from nlpcli.translate.model import build
 from nlpcli.translate.search import beam_search, greedy
 from nlpcli.translate.train import TrainConfig, train
 from nlpcli.translate.translator import Translator
@@ -622,9 +624,8 @@ def test_evaluate_headered_pairs_in_process(model_path, tmp_path, capsys):
 
 
 def test_word_dropout_hides_tokens_in_training_only(tmp_path, monkeypatch):
-    from nlpcli.translate import model as model_mod
+    from nlpcli.translate.model import Seq2Seq as cls
 
-    cls = model_mod._module_class()
     forward = cls.forward
     seen = []
 

@@ -34,13 +34,13 @@ BatchSize = Annotated[int, typer.Option("--batch-size", min=1, help="Sentences d
 
 TRAIN_HELP = """Train a translator on sentence pairs and save it as one artifact (.pt).
 
-Defaults (measured on ../shared/data/parallel): Kiwi morphemes on a Korean source side and
-sentencepiece unigram 4k on any other side (trained on the training side and stored in the
-model, as is the choice of tokenizer), embedding 256, bidirectional GRU 256, GRU
-decoder with Bahdanau attention (no input feeding: trained over whole targets at once), training
-in bf16 autocast where the hardware has native bf16 (--precision auto), tied output embedding, dropout 0.3, word dropout 0.1, label
-smoothing 0.1, Adam 2e-3 with a linear decay over the budget, gradient clipping 5, batches of 32
-in length buckets, and the weights averaged (EMA 0.999) for dev scoring and the saved model.
+Defaults: Kiwi morphemes on a Korean source side and sentencepiece unigram 4k on any other side
+(trained on the training side and stored in the model, as is the choice of tokenizer), embedding
+256, bidirectional GRU 256, GRU decoder with Bahdanau attention (no input feeding: trained over
+whole targets at once), training in bf16 autocast where the hardware has native bf16 (--precision
+auto), tied output embedding, dropout 0.3, word dropout 0.1, label smoothing 0.1, Adam 2e-3 with a
+linear decay over the budget, gradient clipping 5, batches of 32 in length buckets, and the
+weights averaged (EMA 0.999) for dev scoring and the saved model.
 
 After each epoch the dev set is translated greedily and scored (sacrebleu BLEU/chrF); the best
 epoch by dev BLEU is kept, --patience epochs without improvement stop the run (by default only
@@ -107,8 +107,8 @@ def train_cmd(
     encoding_errors: EncodingErrors = "strict",
 ) -> None:
     from nlpcli.training import LoopConfig
+    from nlpcli.translate.config import ModelConfig
     from nlpcli.translate.data import PairSpec
-    from nlpcli.translate.model import ModelConfig
     from nlpcli.translate.train import TrainConfig, default_patience, train
 
     pairs = PairSpec(source_lang, target_lang, src_column, tgt_column, fmt, encoding_errors)

@@ -3,7 +3,7 @@
 
 A PAIRS file is either
 
-* headerless, two tab-separated columns (``ko<TAB>en``, as in ``../shared/data/parallel``): the
+* headerless, two tab-separated columns (``ko<TAB>en``, one sentence pair a line): the
   direction comes from ``--source-lang``/``--target-lang``; which column holds which language is
   read from the text itself (the column with Hangul is ``ko``), so ``--source-lang en --target-lang
   ko`` on the same file trains the other direction; or

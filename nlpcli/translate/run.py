@@ -10,8 +10,8 @@ flat: records are read, translated and written ``chunk`` at a time.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Sequence
 
 from nlpcli import progress
 from nlpcli.errors import UsageError
@@ -55,11 +55,70 @@ class _Notes:
                 progress.warn(f"{record.source}:{record.line}: longer than --max-length {max_length} tokens; "
                               f"translated its first {max_length} tokens only")
 
+    def check(self, record, tr, max_length: int) -> None:
+        if tr.empty:
+            self.add("empty", record, max_length)
+        elif tr.truncated:
+            self.add("truncated", record, max_length)
+
     def summary(self) -> None:
         for kind, n in self.counts.items():
             if n > self.SHOWN:
                 what = "empty lines" if kind == "empty" else "lines cut at --max-length"
                 progress.warn(f"{n:,} {what} in all")
+
+
+class _AttentionView:
+    """The attention of each best translation, as an image file (``--attention-plot``) and/or on
+    the terminal (``--show-attention``, on stderr)."""
+
+    def __init__(self, options: RunOptions):
+        self.plot, self.font = options.attention_plot, options.font
+        self.console = None
+        if options.show_attention:
+            from rich.console import Console
+
+            self.console = Console(stderr=True, highlight=False)
+
+    def show(self, number: int, record, tr) -> None:
+        best = tr.candidates[0] if tr.candidates else None
+        if best is None or best.attention is None:
+            return
+        if self.plot:
+            from nlpcli.translate.show import plot_attention, plot_path
+
+            plot_attention(best.attention, tr.source_tokens, best.tokens, plot_path(self.plot, number),
+                           font=self.font, title=f"{record.source}:{record.line}")
+        if self.console is not None:
+            from nlpcli.translate.show import render_terminal
+
+            self.console.print(f"[bold]{number}[/bold] {record.text}  →  {best.text}")
+            self.console.print(render_terminal(best.attention, tr.source_tokens, best.tokens))
+
+
+def _check_attention(translator, model_path: str, options: RunOptions) -> None:
+    """Fail before translating anything when the attention cannot be shown."""
+    if options.attention_plot or options.show_attention:
+        if not translator.has_attention:
+            raise UsageError(f"{model_path}: a model trained with --attention none has no attention to show")
+    if options.attention_plot:
+        from nlpcli.plotting import find_korean_font
+
+        find_korean_font(options.font)
+
+
+def _row(tr, fmt: str, n_best: int) -> dict:
+    """The columns (JSONL fields) added to an input record."""
+    row = {"translation": tr.text, "score": round(tr.score, 4)}
+    if n_best > 1:
+        row["n_best"] = ([{"translation": c.text, "score": round(c.score, 4)} for c in tr.candidates]
+                         if fmt == "jsonl" else " ||| ".join(c.text for c in tr.candidates))
+    return row
+
+
+def _n_best_lines(number: int, tr) -> list[str]:
+    """Text output with ``--n-best``: ``NUMBER<TAB>SCORE<TAB>TRANSLATION`` per candidate."""
+    return [f"{number}\t{c.score:.4f}\t{c.text}" for c in tr.candidates] or [f"{number}\t0.0000\t"]
 
 
 def run_files(model_path: str, inputs: Sequence[str], spec: InputSpec, options: RunOptions, *,
@@ -69,22 +128,12 @@ def run_files(model_path: str, inputs: Sequence[str], spec: InputSpec, options: 
     from nlpcli.translate.translator import Translator
 
     translator = Translator.load(model_path, device=device, threads=threads)
-    if options.attention_plot or options.show_attention:
-        if not translator.has_attention:
-            raise UsageError(f"{model_path}: a model trained with --attention none has no attention to show")
-    if options.attention_plot:
-        from nlpcli.plotting import find_korean_font
-
-        find_korean_font(options.font)  # fail before translating anything
+    _check_attention(translator, model_path, options)
     fmt = output_format or default_output_format(inputs[0], spec)
+    n_best_text = fmt == "text" and options.n_best > 1
     want_att = bool(options.attention_plot or options.show_attention)
-    notes = _Notes()
+    notes, view = _Notes(), _AttentionView(options)
     number = 0
-    console = None
-    if options.show_attention:
-        from rich.console import Console
-
-        console = Console(stderr=True, highlight=False)
     with open_output(output) as stream:
         writer = RecordWriter(stream, fmt, primary="translation")
         with progress.task("translating", unit="sentences") as bar:
@@ -93,36 +142,15 @@ def run_files(model_path: str, inputs: Sequence[str], spec: InputSpec, options: 
                                                n_best=options.n_best, max_length=options.max_length,
                                                alpha=options.alpha, batch_size=options.batch_size,
                                                keep_attention=want_att)
-                rows = []
-                lines = []
+                rows, lines = [], []
                 for record, tr in zip(records, results):
                     number += 1
-                    if tr.empty:
-                        notes.add("empty", record, options.max_length)
-                    elif tr.truncated:
-                        notes.add("truncated", record, options.max_length)
-                    if fmt == "text" and options.n_best > 1:
-                        lines.extend([f"{number}\t{c.score:.4f}\t{c.text}" for c in tr.candidates]
-                                     or [f"{number}\t0.0000\t"])
-                    row = {"translation": tr.text, "score": round(tr.score, 4)}
-                    if options.n_best > 1:
-                        row["n_best"] = ([{"translation": c.text, "score": round(c.score, 4)} for c in tr.candidates]
-                                         if fmt == "jsonl" else " ||| ".join(c.text for c in tr.candidates))
-                    rows.append(row)
-                    best = tr.candidates[0] if tr.candidates else None
-                    if best is not None and best.attention is not None:
-                        if options.attention_plot:
-                            from nlpcli.translate.show import plot_attention, plot_path
-
-                            plot_attention(best.attention, tr.source_tokens, best.tokens,
-                                           plot_path(options.attention_plot, number), font=options.font,
-                                           title=f"{record.source}:{record.line}")
-                        if console is not None:
-                            from nlpcli.translate.show import render_terminal
-
-                            console.print(f"[bold]{number}[/bold] {record.text}  →  {best.text}")
-                            console.print(render_terminal(best.attention, tr.source_tokens, best.tokens))
-                if fmt == "text" and options.n_best > 1:
+                    notes.check(record, tr, options.max_length)
+                    if n_best_text:
+                        lines.extend(_n_best_lines(number, tr))
+                    rows.append(_row(tr, fmt, options.n_best))
+                    view.show(number, record, tr)
+                if n_best_text:
                     if lines:
                         stream.write("\n".join(lines) + "\n")
                         stream.flush()

@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from nlpcli.translate.tokenize import SPACE
+from nlpcli.translate.tokenizers import SPACE
 
 
 _BLOCKS = " ░▒▓█"  # also readable without colors (a pipe, NO_COLOR)

@@ -30,9 +30,9 @@ import numpy as np
 from nlpcli import artifacts, progress, training
 from nlpcli.errors import DataError, UsageError
 from nlpcli.translate import KIND
-from nlpcli.translate import tokenize as tok
+from nlpcli.translate import tokenizers as tok
+from nlpcli.translate.config import ModelConfig
 from nlpcli.translate.data import BOS, UNK, Pairs, PairSpec, Vocabulary, length_batches, pad, read_pairs
-from nlpcli.translate.model import ModelConfig
 
 SCHEDULES = ("linear", "plateau", "constant")
 

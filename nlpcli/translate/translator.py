@@ -19,7 +19,7 @@ import numpy as np
 
 from nlpcli.errors import CorruptArtifactError, UsageError
 from nlpcli.translate import KIND
-from nlpcli.translate import tokenize as tok
+from nlpcli.translate import tokenizers as tok
 from nlpcli.translate.data import UNK, Vocabulary, pad, sorted_batches
 from nlpcli.translate.search import Hypothesis, beam_search, greedy
 
