@@ -1,6 +1,6 @@
 """``nlpcli translate`` on ../shared/data/parallel: dev BLEU against minutes, attention vs none, speed.
 
-    flock /tmp/nlpcli-heavy.lock python3 bench/bench_translate.py [--minutes 45] [--only NAME ...]
+    python3 bench/bench_translate.py [--minutes 45] [--only NAME ...]
 
 Each configuration is one whole ``nlpcli translate train train.tsv --dev dev.tsv --max-time MINUTES``
 process (sentencepiece training, tokenization, the training loop with a greedy dev BLEU after each
@@ -27,7 +27,7 @@ Configurations (``--only`` picks some; ``--extra`` adds options to all that run)
   ``nowd-koen`` (no word dropout), ``reg-koen`` (dropout 0.4, word dropout 0.2), ``spm-koen``
   (sentencepiece 4k on the Korean side too), ``char-koen`` (characters), ``floor0-koen``
   (``--lr-floor 0``: the linear decay ends at zero), ``feed-fp32-koen`` (``--input-feeding
-  --precision fp32``: the defaults until session 6), ``feed-koen`` (``--input-feeding``),
+  --precision fp32``), ``feed-koen`` (``--input-feeding``),
   ``fp32-koen`` (``--precision fp32``).
 
 Writes ``bench/results/translate.json``, ``translate.md`` (tables) and ``translate-curve.png``.

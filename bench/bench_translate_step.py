@@ -1,6 +1,6 @@
 """One training step of the default translator against the step-by-step Bahdanau decoder.
 
-    flock /tmp/nlpcli-heavy.lock python3 bench/bench_translate_step.py [--threads 2] [--rounds 5]
+    python3 bench/bench_translate_step.py [--threads 2] [--rounds 5]
 
 The default model (bi-GRU 256, Bahdanau attention, embedding 256, tied output layer) at the sizes of
 the default ko->en run on ../shared/data/parallel (about 9,000 Kiwi morphemes, 4,000 sentencepiece
@@ -8,11 +8,11 @@ pieces; 14.6 source and 15.1 + 1 target tokens a sentence on average), batches o
 forward, loss, backward, gradient clipping and the optimizer step, timed for:
 
 * ``step-by-step``: the input-feeding decoder (``--input-feeding``: each step reads the previous
-  attention context, as in Bahdanau et al. and the issue's reference script) called one position
+  attention context, as in Bahdanau et al. and bench/reference_translate.py) called one position
   at a time through ``Seq2Seq.step``, with ``torch.optim.Adam``, in fp32;
 * ``feeding-batched``: the same model through ``Seq2Seq.forward`` (the batched teacher-forced
   path: only the attention and the recurrence in the time loop) with ``training.adam`` (fused),
-  fp32: the defaults until session 6;
+  fp32;
 * ``nlpcli``: the defaults: no input feeding (the decoder RNN over the whole target in one call,
   all attention at once), fused Adam, ``--precision auto`` (bf16 autocast where the CPU has
   native bfloat16, as this one does; fp32 elsewhere).

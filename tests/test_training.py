@@ -441,7 +441,7 @@ def test_the_package_and_its_configuration_import_without_torch():
 @pytest.mark.slow
 def test_translator_interrupted_and_resumed_ends_at_the_same_model(tmp_path, monkeypatch):
     """Exact resume holds for ``translate train`` too, under its default linear learning-rate decay."""
-    from nlpcli.translate.model import ModelConfig
+    from nlpcli.translate.config import ModelConfig
     from nlpcli.translate.train import TrainConfig as TranslateConfig
     from nlpcli.translate.train import train as train_translator
 
