@@ -8,8 +8,8 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import needs_java
+
 from nlpcli.errors import DataError, DependencyError, UsageError
 from nlpcli.text.recipe import Preprocessor, Recipe, read_user_dict
 from nlpcli.textio import read_records
