@@ -11,6 +11,7 @@ plain recipe. Every method takes a *batch* of texts, so a tagger that parallelis
 from __future__ import annotations
 
 import os
+import re
 from typing import Sequence
 
 from nlpcli.errors import DependencyError, UsageError
@@ -358,6 +359,10 @@ class KiwiTagger(Tagger):
 # MeCab
 
 
+#: a token of MeCab's output: the surface and the first field of the features (the tag)
+_MECAB_LINE = re.compile(r"^([^\t\n]*)\t([^,\n]*)", re.MULTILINE)
+
+
 class MecabTagger(Tagger):
     """python-mecab-ko (mecab-ko with mecab-ko-dic, no JVM), token for token ``MeCab().morphs``,
     ``.pos`` and ``.nouns``. No stemming. With ``threads`` > 1 a batch is dealt out in slices to
@@ -404,8 +409,8 @@ class MecabTagger(Tagger):
         lattice.set_sentence(text)
         if not native.parse(lattice):
             raise RuntimeError(f"MeCab could not parse the text: {native.what()}")
-        lines = lattice.to_string().split("\n")[:-2]  # the last two: "EOS" and ""
-        return [(word, features.split(",", 1)[0]) for word, features in (x.split("\t", 1) for x in lines)]
+        # one "surface<TAB>tag,features..." line a token, then "EOS"
+        return _MECAB_LINE.findall(lattice.to_string())
 
     def pos(self, texts: Sequence[str], stem: bool = False, norm: bool = False) -> list[Tagged]:
         if norm:
