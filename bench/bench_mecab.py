@@ -130,7 +130,8 @@ def main() -> int:
 
     for name, code in {"loop": LOOP, "threads": THREADS, "pool": POOL}.items():
         (tmp / f"{name}.py").write_text(code, encoding="utf-8")
-    nlpcli = c.NLPCLI + ["--quiet", "preprocess", "morphs", "--tagger", "mecab", data, "--output-format", "text"]
+    nlpcli = c.NLPCLI + ["--quiet", "preprocess", "morphs", "--tagger", "mecab", data,
+                         "--output-format", "text"]
     commands = {
         "loop": [c.PYTHON, tmp / "loop.py", data, tmp / "loop.out"],
         "threads": [c.PYTHON, tmp / "threads.py", data, tmp / "threads.out", jobs],

@@ -69,7 +69,8 @@ def test_mecab_missing_is_one_clear_error(monkeypatch):
 def test_cli_mecab_jobs_match_mecab(cli, sample):
     mecab = pytest.importorskip("mecab")
     texts = reviews(sample)
-    r = cli("preprocess", "morphs", "--tagger", "mecab", "-j", "2", str(sample / "reviews-test.tsv"), "-F", "text")
+    r = cli("preprocess", "morphs", "--tagger", "mecab", "-j", "2", str(sample / "reviews-test.tsv"),
+            "-F", "text")
     assert r.code == 0, r.err
     m = mecab.MeCab()
     assert [line.split() for line in r.out.splitlines()] == [m.morphs(t) for t in texts]
@@ -148,7 +149,8 @@ def test_cli_user_dict_errors(cli, user_dict, tmp_path):
     bad.write_text(f"{COINED}\tNNG\n{COINED} NNG\n", encoding="utf-8")
     r = cli("preprocess", "morphs", "--tagger", "kiwi", "--user-dict", str(bad), input="x\n")
     assert r.code == 1 and r.err.strip().startswith(f"nlpcli: error: {bad}:2: ")
-    r = cli("preprocess", "morphs", "--tagger", "kiwi", "--user-dict", str(user_dict), input=f"{COINED} 영화\n")
+    r = cli("preprocess", "morphs", "--tagger", "kiwi", "--user-dict", str(user_dict),
+            input=f"{COINED} 영화\n")
     assert r.code == 0 and r.out == f"{COINED} 영화\n", r.err
 
 

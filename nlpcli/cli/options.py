@@ -30,8 +30,8 @@ OutputFormat = Annotated[Optional[str], typer.Option(
                                   "TSV with the other columns passed through, JSONL gives JSONL).")]
 Jobs = Annotated[int, typer.Option(
     "--jobs", "-j", min=1, help="Parallel workers: threads of one JVM for Okt, threads for Kiwi and MeCab, "
-                                "processes for Kkma/Komoran/Hannanum (one JVM each). Output order is always the "
-                                "input order.")]
+                                "processes for Kkma/Komoran/Hannanum (one JVM each). Output order is always "
+                                "the input order.")]
 Seed = Annotated[int, typer.Option("--seed", help="Random seed.")]
 TrustArtifact = Annotated[bool, typer.Option(
     "--trust-artifact", help="Load artifacts that name code outside nlpcli's allowlist. "

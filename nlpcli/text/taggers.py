@@ -384,7 +384,8 @@ class MecabTagger(Tagger):
             import _mecab
             from mecab import MeCab
         except ImportError:
-            raise DependencyError("--tagger mecab needs python-mecab-ko: pip install python-mecab-ko") from None
+            raise DependencyError("--tagger mecab needs python-mecab-ko: "
+                                  "pip install python-mecab-ko") from None
         import threading
 
         self.threads = max(1, threads)
