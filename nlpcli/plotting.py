@@ -2,8 +2,10 @@
 
 Matplotlib's default font (DejaVu Sans) has no Hangul, so Korean labels come out as boxes with
 "Glyph ... missing from font" warnings. :func:`korean_figure_setup` finds a font that covers
-Hangul (``--font FILE``, else a known family installed on the system such as Debian's
-``fonts-nanum``, else any system font whose character map has Hangul syllables) and makes it the
+Hangul (``--font FILE``, else the NanumGothic that the koreanize-matplotlib package ships, a
+dependency of nlpcli, so a pip install alone draws Hangul; else a known family installed on the
+system such as Debian's ``fonts-nanum``, else any system font whose character map has Hangul
+syllables) and makes it the
 first font of matplotlib's fallback list, DejaVu Sans second (for Latin, digits, symbols). Used by
 ``embed plot`` and by attention plots.
 """
@@ -20,8 +22,12 @@ KOREAN_FAMILIES = ("NanumGothic", "NanumBarunGothic", "Noto Sans CJK KR", "Noto 
                    "UnDotum", "Baekmuk Gulim", "NanumMyeongjo")
 #: characters a usable font must have: Hangul syllables (가, 한, 힣) and compatibility jamo (ㅋ)
 PROBE = "가한힣ㅋ"
-INSTALL_HINT = ("install a Korean font (Debian/Ubuntu: apt-get install fonts-nanum; Fedora: "
-                "google-noto-sans-cjk-fonts; macOS and Windows have one) or pass --font FILE.ttf")
+#: fonts shipped by Python packages: (package, path inside it); found without importing the
+#: package (koreanize_matplotlib changes matplotlib's settings when imported)
+PACKAGED_FONTS = (("koreanize_matplotlib", "fonts/NanumGothic.ttf"),)
+INSTALL_HINT = ("pip install koreanize-matplotlib (it ships NanumGothic), or install a Korean font "
+                "(Debian/Ubuntu: apt-get install fonts-nanum; Fedora: google-noto-sans-cjk-fonts; "
+                "macOS and Windows have one), or pass --font FILE.ttf")
 
 _CHOSEN: dict[str | None, str] = {}
 
@@ -48,6 +54,22 @@ def covers(path: str, text: str = PROBE) -> bool:
         return False
 
 
+def packaged_font() -> str | None:
+    """The path of a Hangul font shipped by an installed Python package, if any."""
+    import importlib.util
+
+    for package, relative in PACKAGED_FONTS:
+        try:
+            spec = importlib.util.find_spec(package)
+        except (ImportError, ValueError):
+            continue
+        for folder in (spec.submodule_search_locations or []) if spec else []:
+            path = os.path.join(folder, *relative.split("/"))
+            if os.path.isfile(path) and covers(path):
+                return path
+    return None
+
+
 def find_korean_font(font: str | None = None) -> str:
     """The path of a font with Hangul glyphs (``font`` if given), or a DependencyError saying how to get one."""
     if font in _CHOSEN:
@@ -60,6 +82,10 @@ def find_korean_font(font: str | None = None) -> str:
                              "(e.g. NanumGothic.ttf from fonts-nanum)")
         _CHOSEN[font] = font
         return font
+    path = packaged_font()
+    if path:
+        _CHOSEN[None] = path
+        return path
     from matplotlib import font_manager
 
     entries = {f.name: f.fname for f in font_manager.fontManager.ttflist}
@@ -72,7 +98,7 @@ def find_korean_font(font: str | None = None) -> str:
         if covers(path):
             _CHOSEN[None] = path
             return path
-    raise DependencyError(f"no font with Hangul glyphs found on this system; {INSTALL_HINT}")
+    raise DependencyError(f"no font with Hangul glyphs found; {INSTALL_HINT}")
 
 
 def korean_figure_setup(font: str | None = None):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Annotated, List, Optional
 
 import typer
@@ -28,12 +29,36 @@ OutputFormat = Annotated[Optional[str], typer.Option(
     "--output-format", "-F", help="text, tsv or jsonl (default: the shape of the input: TSV/CSV gives "
                                   "TSV with the other columns passed through, JSONL gives JSONL).")]
 Jobs = Annotated[int, typer.Option(
-    "--jobs", "-j", min=1, help="Parallel workers: threads of one JVM for Okt, threads for Kiwi, processes for "
-                                "Kkma/Komoran/Hannanum (one JVM each). Output order is always the input order.")]
+    "--jobs", "-j", min=1, help="Parallel workers: threads of one JVM for Okt, threads for Kiwi and MeCab, "
+                                "processes for Kkma/Komoran/Hannanum (one JVM each). Output order is always "
+                                "the input order.")]
 Seed = Annotated[int, typer.Option("--seed", help="Random seed.")]
 TrustArtifact = Annotated[bool, typer.Option(
     "--trust-artifact", help="Load artifacts that name code outside nlpcli's allowlist. "
                              "Only for files you made yourself: a pickle can run any code.")]
+
+
+class TaggerName(str, Enum):
+    """``--tagger``: a choice checked (and completed) by the parser."""
+
+    okt = "okt"
+    kiwi = "kiwi"
+    mecab = "mecab"
+    kkma = "kkma"
+    komoran = "komoran"
+    hannanum = "hannanum"
+
+
+class TaggerOrNone(str, Enum):
+    """``--tagger`` where ``none`` means the text is already whitespace-tokenized."""
+
+    okt = "okt"
+    kiwi = "kiwi"
+    mecab = "mecab"
+    kkma = "kkma"
+    komoran = "komoran"
+    hannanum = "hannanum"
+    none = "none"
 
 
 def input_spec(fmt: str | None, text_column: str | None, label_column: str | None,

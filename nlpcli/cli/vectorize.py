@@ -11,7 +11,7 @@ from nlpcli.cli import app
 from nlpcli.cli.options import (EncodingErrors, Format, Inputs, Jobs, LabelColumn, Scheduler,
                                 TextColumn, TextField, TrustArtifact, input_spec)
 from nlpcli.cli.preprocess import (Keep, Nfc, Norm, RawOperation, RawTagger, Squash, Stem, Stopwords,
-                                   build_recipe)
+                                   UserDict, build_recipe)
 
 vectorize_app = typer.Typer(help="Count and tf-idf features (n-grams, document-frequency bounds).",
                             no_args_is_help=True)
@@ -50,6 +50,7 @@ def fit_cmd(
              "instead of keeping a vocabulary; idf from per-column document counts. Memory: 8 bytes "
              "a column, whatever the corpus (20: 8 MB). Not with --max-features.")] = None,
     tagger: RawTagger = None,
+    user_dict: UserDict = None,
     operation: RawOperation = "morphs",
     stem: Stem = False,
     norm: Norm = False,
@@ -78,7 +79,7 @@ def fit_cmd(
                               norm=None if norm_rows == "none" else norm_rows, char_ngram=char_ngram,
                               hashing=hashing)
     recipe = build_recipe(operation if tagger else "split", tagger or "okt", stem, norm, nfc, keep,
-                          squash, stopwords, 1, False)
+                          squash, stopwords, 1, False, user_dict=user_dict)
     spec = input_spec(fmt, text_column, label_column, text_field, encoding_errors)
     vectorize.fit(inputs or ["-"], spec, config, recipe, output, jobs=jobs, matrix_out=matrix_out,
                   labels_out=labels_out)

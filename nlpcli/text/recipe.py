@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Sequence
 
-from nlpcli.errors import UsageError
+from nlpcli.errors import DataError, UsageError
 from nlpcli.text.normalize import Normalizer
-from nlpcli.text.taggers import TAGGERS, Tagger, create_tagger
+from nlpcli.text.taggers import (NATIVE_TAGGERS, TAGGERS, USER_DICT_TAGGERS, Tagger, UserWord, create_tagger,
+                                 user_dict_error)
 
 OPERATIONS = ("normalize", "morphs", "pos", "nouns", "phrases", "split")
 #: operations that need a morphological analyser
@@ -26,6 +27,9 @@ class Recipe:
 
     ``split`` means the text is already tokenized: tokens are taken as they are (whitespace).
     Output tokens never contain whitespace: phrases join their words with ``_``.
+    ``user_words`` holds the user dictionary's entries themselves (``[word, tag, score]``), not
+    a path, so an artifact tokenizes the same on any machine; a recipe without them serializes
+    without the key, as recipes did before user dictionaries.
     """
 
     operation: str = "split"
@@ -38,8 +42,11 @@ class Recipe:
     stopwords: list[str] = field(default_factory=list)
     min_length: int = 1
     lowercase: bool = False
+    user_words: list = field(default_factory=list)
 
     def __post_init__(self):
+        self.tagger = str(getattr(self.tagger, "value", self.tagger))  # a CLI enum member
+        self.user_words = [[str(w), str(t), None if s is None else float(s)] for w, t, s in self.user_words]
         if self.operation not in OPERATIONS:
             raise UsageError(f"unknown operation {self.operation!r}; choose one of {', '.join(OPERATIONS)}")
         if self.tagger not in TAGGERS:
@@ -53,6 +60,8 @@ class Recipe:
             raise UsageError("--norm is Okt's spelling normalizer: use it with --tagger okt")
         if self.operation == "phrases" and self.tagger != "okt":
             raise UsageError("phrases are extracted by Okt only: use --tagger okt")
+        if self.user_words and not (self.uses_tagger and self.tagger in USER_DICT_TAGGERS):
+            raise UsageError(user_dict_error(self.tagger if self.uses_tagger else None))
 
     @property
     def uses_tagger(self) -> bool:
@@ -60,10 +69,13 @@ class Recipe:
 
     @property
     def uses_jvm(self) -> bool:
-        return self.uses_tagger and self.tagger != "kiwi"
+        return self.uses_tagger and self.tagger not in NATIVE_TAGGERS
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        if not self.user_words:
+            del data["user_words"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> "Recipe":
@@ -88,6 +100,8 @@ class Recipe:
             parts.append(f"(+{len(self.stopwords)} stop words)")
         if self.min_length > 1:
             parts.append(f"--min-length {self.min_length}")
+        if self.user_words:
+            parts.append(f"(+{len(self.user_words)} user words)")
         return " ".join(parts)
 
 
@@ -118,7 +132,8 @@ class Preprocessor:
     @property
     def tagger(self) -> Tagger:
         if self._tagger is None:
-            self._tagger = create_tagger(self.recipe.tagger, threads=self.threads)
+            words: list[UserWord] = [tuple(e) for e in self.recipe.user_words]  # type: ignore[misc]
+            self._tagger = create_tagger(self.recipe.tagger, threads=self.threads, user_words=words)
         return self._tagger
 
     @property
@@ -203,6 +218,36 @@ class Preprocessor:
 
     def tokens(self, texts: Sequence[str]) -> list[list[str]]:
         return [line.split() for line in self.process(texts)]
+
+
+def read_user_dict(path: str) -> list[list]:
+    """``word<TAB>tag[<TAB>score]`` a line ('#' starts a comment line); a malformed line is a
+    :class:`DataError` naming the file and line."""
+    import re
+
+    from nlpcli.textio import iter_lines
+
+    entries: list[list] = []
+    for number, line in iter_lines(path):
+        line = line.rstrip("\r\n")
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        cols = line.split("\t")
+        if len(cols) not in (2, 3) or not cols[0].strip() or any(ch.isspace() for ch in cols[0].strip()):
+            raise DataError("expected word<TAB>tag[<TAB>score], the word without spaces", path, number)
+        word, tag = cols[0].strip(), cols[1].strip()
+        if not re.fullmatch(r"[A-Z]{1,4}(-[A-Z])?", tag):
+            raise DataError(f"{tag!r} is not a part-of-speech tag (NNP, NNG, VV, ...)", path, number)
+        score = None
+        if len(cols) == 3:
+            try:
+                score = float(cols[2])
+            except ValueError:
+                raise DataError(f"score {cols[2]!r} is not a number", path, number) from None
+        entries.append([word, tag, score])
+    if not entries:
+        raise DataError("the user dictionary holds no entries", path)
+    return entries
 
 
 # worker-process side ---------------------------------------------------------------------------

@@ -12,9 +12,9 @@ from nlpcli.textio import Record, chunked
 #: documents per chunk: large enough to amortise inter-process traffic, small enough that the
 #: first lines reach stdout at once and memory stays flat
 CHUNK_SIZE = 500
-#: per chunk for taggers that run on threads in this process: Kiwi is fast, so big chunks keep
-#: its threads busy; Okt takes ~1 ms a text, so 1000 is under a second of work per chunk
-THREADED_CHUNK_SIZE = {"kiwi": 4000, "okt": 1000}
+#: per chunk for taggers that run on threads in this process: Kiwi and MeCab are fast, so big
+#: chunks keep their threads busy; Okt takes ~1 ms a text, so 1000 is under a second of work per chunk
+THREADED_CHUNK_SIZE = {"kiwi": 4000, "mecab": 4000, "okt": 1000}
 #: taggers that parallelise on threads inside this process (one JVM for Okt: its threads share
 #: the dictionary, the JIT's warm-up and the heap) rather than on worker processes
 THREADED_TAGGERS = tuple(THREADED_CHUNK_SIZE)
@@ -25,7 +25,7 @@ def preprocess_chunks(records: Iterable[Record], recipe: Recipe, jobs: int = 1,
                       scheduler: str | None = None) -> Iterator[tuple[list[Record], list[str]]]:
     """Yield ``(records, outputs)`` chunk by chunk, in input order.
 
-    Kiwi and Okt run in this process on ``jobs`` threads (Kiwi's native ones; Okt's on one
+    Kiwi, MeCab and Okt run in this process on ``jobs`` threads (Kiwi's native ones; Okt's on one
     JVM); the other JVM taggers (Kkma, Komoran, Hannanum) in ``jobs`` worker processes, one JVM
     each; tagger-free recipes run in this process. With ``scheduler`` (a Dask
     scheduler address) every chunk is tagged on the cluster's workers instead.
