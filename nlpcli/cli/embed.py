@@ -10,7 +10,7 @@ from nlpcli.cli import app
 from nlpcli.cli.options import (EncodingErrors, Format, Inputs, Jobs, TextColumn, TextField,
                                 TrustArtifact, input_spec)
 from nlpcli.cli.preprocess import (Keep, Nfc, Norm, RawOperation, RawTagger, Squash, Stem, Stopwords,
-                                   build_recipe)
+                                   UserDict, build_recipe)
 
 embed_app = typer.Typer(help="Word and document embeddings: word2vec, fastText, doc2vec; "
                              "fast similarity queries from a memory-mapped index.",
@@ -61,6 +61,7 @@ def train_cmd(
     loss: Annotated[bool, typer.Option("--loss", help="word2vec: compute the training loss and show it each epoch (a few % slower).")] = False,
     id_column: Annotated[Optional[str], typer.Option("--id-column", help="doc2vec: TSV/CSV column (JSONL field) with document ids.")] = None,
     tagger: RawTagger = None,
+    user_dict: UserDict = None,
     operation: RawOperation = "morphs",
     stem: Stem = False,
     norm: Norm = False,
@@ -81,7 +82,7 @@ def train_cmd(
                          min_n=min_n, max_n=max_n, bucket=bucket, dbow_words=dbow_words, max_vocab=max_vocab,
                          loss=loss)
     recipe = build_recipe(operation if tagger else "split", tagger or "okt", stem, norm, nfc, keep,
-                          squash, stopwords, 1, False)
+                          squash, stopwords, 1, False, user_dict)
     spec = input_spec(fmt, text_column, None, text_field, encoding_errors)
     train(inputs or ["-"], spec, recipe, config, output, id_column=id_column, jobs=jobs)
 
