@@ -171,7 +171,7 @@ def test_early_stopping_on_a_toy_task():
 def test_device_choice(monkeypatch, capsys):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert training.resolve_device("auto").type == "cpu"
-    assert "no CUDA GPU" in capsys.readouterr().err
+    assert capsys.readouterr().err == ""  # the CPU is a normal place to run: no warning
     with pytest.raises(DependencyError, match="--device cuda: no CUDA GPU"):
         training.resolve_device("cuda")
     with pytest.raises(UsageError):

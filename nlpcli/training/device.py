@@ -4,25 +4,20 @@ from __future__ import annotations
 
 import torch
 
-from nlpcli import progress
 from nlpcli.errors import DependencyError
 from nlpcli.training.ddp import dist_context
 
 
-def resolve_device(name: str = "auto", warn: bool = True):
-    """A torch device: ``auto`` falls back to the CPU (with a warning unless ``warn`` is False);
-    ``cuda`` without a GPU is an error."""
+def resolve_device(name: str = "auto"):
+    """A torch device: ``auto`` is a CUDA GPU when there is one and the CPU otherwise, silently
+    (a CPU is a normal place to run); ``cuda`` without a GPU is an error."""
     if name == "cpu":
         return torch.device("cpu")
     available = torch.cuda.is_available()
     if name in ("auto", "cuda") and available and dist_context().active:
         return torch.device("cuda", dist_context().local_rank % torch.cuda.device_count())
     if name == "auto":
-        if available:
-            return torch.device("cuda")
-        if warn:
-            progress.warn("no CUDA GPU found; running on the CPU (--device cpu silences this)")
-        return torch.device("cpu")
+        return torch.device("cuda" if available else "cpu")
     if not available:
         raise DependencyError(f"--device {name}: no CUDA GPU is usable here (torch {torch.__version__}, "
                               f"CUDA build: {torch.version.cuda or 'none'}); use --device cpu or auto")

@@ -67,7 +67,7 @@ class Translator:
 
         art = artifacts.load(path, kinds=(KIND,))
         p = art.payload
-        torch_device = training.resolve_device(device, warn=False)
+        torch_device = training.resolve_device(device)
         training.set_threads(threads)
         try:
             src_vocab, tgt_vocab = Vocabulary(p["src_vocab"]), Vocabulary(p["tgt_vocab"])

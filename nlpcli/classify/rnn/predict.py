@@ -47,7 +47,7 @@ def load_rnn_predictor(art, device: str = "auto", threads: int | None = None):
         config, tokens, task = dict(p["config"]), list(p["vocab"]), p["task"]
         labels = list(p["labels"]) or None
         n_out, target = int(p["n_out"]), dict(p.get("target") or {})
-        torch_device = training.resolve_device(device, warn=False)
+        torch_device = training.resolve_device(device)
         training.set_threads(threads)
         model = RnnTextModel(config, len(tokens), n_out)
         model.load_state_dict(p["state_dict"])
