@@ -65,6 +65,23 @@ def test_classification_metrics_match_sklearn():
     assert m["confusion"] == confusion_matrix(gold, pred, labels=["0", "1", "2"]).tolist()
 
 
+@pytest.mark.parametrize("gold, pred, labels", [
+    ("aabb", "acbb", None),  # a label only predicted: it counts, with F1 0
+    ("aabc", "aabb", None),  # a gold label never predicted
+    ("aabb", "abbb", ["a", "b", "z"]),  # a model label in neither: left out
+    ("abcd", "dcba", ["d", "c", "b", "a"]),
+])
+def test_macro_f1_matches_sklearn_when_labels_are_missing_on_one_side(gold, pred, labels):
+    import warnings
+
+    from sklearn.metrics import f1_score
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scikit-learn's notice about labels with no predictions
+        expected = f1_score(list(gold), list(pred), average="macro")
+    assert M.classification_metrics(list(gold), list(pred), labels)["macro_f1"] == pytest.approx(expected)
+
+
 def test_regression_metrics():
     m = M.regression_metrics([1, 2, 3, 10], [1, 3, 3, 6])
     assert m["mae"] == pytest.approx(5 / 4)

@@ -40,7 +40,9 @@ def classification_metrics(gold: Sequence[str], predicted: Sequence[str],
         precision = np.where(predicted_count > 0, tp / np.maximum(predicted_count, 1), 0.0)
         recall = np.where(support > 0, tp / np.maximum(support, 1), 0.0)
         f1 = np.where(precision + recall > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-12), 0.0)
-    present = support > 0
+    # macro averages run over the labels seen in gold or predictions, as scikit-learn's do: a
+    # label only ever predicted counts with F1 0; a model label never seen in either is left out
+    present = (support > 0) | (predicted_count > 0)
     n = len(gold)
     return {
         "task": "classification",
