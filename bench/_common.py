@@ -180,3 +180,41 @@ def machine() -> str:
     import platform
 
     return f"{platform.node()}: {os.cpu_count()} CPUs, Python {platform.python_version()}"
+
+
+# --------------------------------------------------------------------------------------------
+# token checks shared by the tagger benchmarks
+
+
+def compare_tokens(reference: list[list[str]], lines: list[str], label: str, texts: list[str]) -> list[int]:
+    """The indices of the lines whose tokens differ from ``reference`` (a token's own spaces
+    written as ``_``, as nlpcli writes them); prints the first few."""
+    if len(reference) != len(lines):
+        print(f"  {label}: {len(lines)} lines, expected {len(reference)}")
+        return list(range(len(reference)))
+    bad = []
+    for i, (ref, line) in enumerate(zip(reference, lines)):
+        want = [t.replace(" ", "_") for t in ref]
+        got = line.split(" ") if line else []
+        if want != got:
+            bad.append(i)
+            if len(bad) <= 5:
+                print(f"  {label}: line {i + 2} differs\n    text: {ascii(texts[i])}\n"
+                      f"    want: {ascii(want)}\n    got:  {ascii(got)}")
+    return bad
+
+
+def recheck_without_nfc(bad: list[int], reference: list[list[str]], texts: list[str], tmp: Path,
+                        options: list[str], label: str) -> bool:
+    """Lines that differ only because nlpcli's default --nfc changed their text (e.g. a CJK
+    compatibility ideograph): tag just those again with --no-nfc; True if they then match."""
+    import unicodedata
+
+    if not bad or any(unicodedata.normalize("NFC", texts[i]) == texts[i] for i in bad):
+        return False
+    subset = tmp / "non-nfc.tsv"
+    subset.write_text("document\n" + "".join(texts[i] + "\n" for i in bad), encoding="utf-8")
+    measure("no-nfc", NLPCLI + ["--quiet", "preprocess", "morphs", *options, "--no-nfc", subset,
+                                "--output-format", "text", "-o", tmp / "non-nfc.out"])
+    lines = (tmp / "non-nfc.out").read_text(encoding="utf-8").split("\n")[:-1]
+    return not compare_tokens([reference[i] for i in bad], lines, f"{label} --no-nfc", [texts[i] for i in bad])

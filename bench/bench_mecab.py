@@ -76,37 +76,6 @@ STEPS = ("loop", "threads", "pool", "nlpcli-1", "nlpcli")
 TARGET = 1.6
 
 
-def compare(reference: list[list[str]], lines: list[str], label: str, texts: list[str]) -> list[int]:
-    """The indices of the lines whose tokens differ; prints the first few."""
-    if len(reference) != len(lines):
-        print(f"  {label}: {len(lines)} lines, expected {len(reference)}")
-        return list(range(len(reference)))
-    bad = []
-    for i, (ref, line) in enumerate(zip(reference, lines)):
-        got = line.split(" ") if line else []
-        if ref != got:
-            bad.append(i)
-            if len(bad) <= 5:
-                print(f"  {label}: line {i + 2} differs\n    text: {ascii(texts[i])}\n"
-                      f"    want: {ascii(ref)}\n    got:  {ascii(got)}")
-    return bad
-
-
-def recheck_without_nfc(bad: list[int], reference: list[list[str]], texts: list[str], tmp: Path) -> bool:
-    """Lines that differ only because nlpcli's default --nfc changed their text (e.g. a CJK
-    compatibility ideograph): tag just those again with --no-nfc; True if they then match."""
-    import unicodedata
-
-    if not bad or any(unicodedata.normalize("NFC", texts[i]) == texts[i] for i in bad):
-        return False
-    subset = tmp / "non-nfc.tsv"
-    subset.write_text("document\n" + "".join(texts[i] + "\n" for i in bad), encoding="utf-8")
-    c.measure("no-nfc", c.NLPCLI + ["--quiet", "preprocess", "morphs", "--tagger", "mecab", "--no-nfc",
-                                    subset, "--output-format", "text", "-o", tmp / "non-nfc.out"])
-    lines = (tmp / "non-nfc.out").read_text(encoding="utf-8").split("\n")[:-1]
-    return not compare([reference[i] for i in bad], lines, "nlpcli --no-nfc", [texts[i] for i in bad])
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=None, help="TSV with a 'document' column (default: dev.tsv)")
@@ -162,10 +131,11 @@ def main() -> int:
             lines = read(f"{other}.out")
             if other in ("threads", "pool"):
                 lines = [" ".join(json.loads(x)) for x in lines]
-            bad = compare(reference, lines, other, texts)
+            bad = c.compare_tokens(reference, lines, other, texts)
             print(f"tokens {other} vs MeCab().morphs: {len(reference) - len(bad):,}/{len(reference):,} "
                   "lines identical")
-            if bad and other.startswith("nlpcli") and recheck_without_nfc(bad, reference, texts, tmp):
+            if bad and other.startswith("nlpcli") and c.recheck_without_nfc(bad, reference, texts, tmp,
+                                                                                ["--tagger", "mecab"], other):
                 print(f"  the {len(bad)} other line(s) hold text not in Unicode NFC, which nlpcli normalizes "
                       "first by default; with --no-nfc they are identical too")
             elif bad:

@@ -66,38 +66,6 @@ with open(sys.argv[2], "w", encoding="utf-8") as out:
 STEPS = ("loop", "pool", "nlpcli-okt", "kiwi", "nlpcli-kiwi")
 
 
-def compare(reference: list[list[str]], lines: list[str], label: str, texts: list[str]) -> list[int]:
-    """The indices of the lines whose tokens differ; prints the first few."""
-    if len(reference) != len(lines):
-        print(f"  {label}: {len(lines)} lines, expected {len(reference)}")
-        return list(range(len(reference)))
-    bad = []
-    for i, (ref, line) in enumerate(zip(reference, lines)):
-        want = [t.replace(" ", "_") for t in ref]
-        got = line.split(" ") if line else []
-        if want != got:
-            bad.append(i)
-            if len(bad) <= 5:
-                print(f"  {label}: line {i + 2} differs\n    text: {ascii(texts[i])}\n"
-                      f"    want: {ascii(want)}\n    got:  {ascii(got)}")
-    return bad
-
-
-def recheck_without_nfc(bad: list[int], reference: list[list[str]], texts: list[str], tmp: Path) -> bool:
-    """Lines that differ only because nlpcli's default --nfc changed their text (e.g. a CJK
-    compatibility ideograph): tag just those again with --no-nfc; True if they then match."""
-    import unicodedata
-
-    if not bad or any(unicodedata.normalize("NFC", texts[i]) == texts[i] for i in bad):
-        return False
-    subset = tmp / "non-nfc.tsv"
-    subset.write_text("document\n" + "".join(texts[i] + "\n" for i in bad), encoding="utf-8")
-    c.measure("no-nfc", c.NLPCLI + ["--quiet", "preprocess", "morphs", "--stem", "--norm", "--no-nfc",
-                                    subset, "--output-format", "text", "-o", tmp / "non-nfc.out"])
-    lines = (tmp / "non-nfc.out").read_text(encoding="utf-8").split("\n")[:-1]
-    return not compare([reference[i] for i in bad], lines, "nlpcli-okt --no-nfc", [texts[i] for i in bad])
-
-
 def check(what: str, against: str, ratio: float, target: float, failures: list[str]) -> None:
     ok = ratio >= target
     print(f"target {what} >= {target}x {against}: {ratio:.2f}x {'ok' if ok else 'MISSED'}")
@@ -166,17 +134,18 @@ def main() -> int:
             lines = read(f"{other}.out")
             if other == "pool":
                 lines = [" ".join(t.replace(" ", "_") for t in json.loads(x)) for x in lines]
-            bad = compare(reference, lines, other, texts)
+            bad = c.compare_tokens(reference, lines, other, texts)
             print(f"tokens {other} vs Okt().morphs(stem=True, norm=True): "
                   f"{len(reference) - len(bad):,}/{len(reference):,} lines identical")
-            if bad and other == "nlpcli-okt" and recheck_without_nfc(bad, reference, texts, tmp):
+            if bad and other == "nlpcli-okt" and c.recheck_without_nfc(bad, reference, texts, tmp,
+                                                                          ["--stem", "--norm"], other):
                 print(f"  the {len(bad)} other line(s) hold text not in Unicode NFC, which nlpcli normalizes "
                       "first by default; with --no-nfc they are identical too")
             elif bad:
                 failures.append(f"{other}: {len(bad)} lines differ from Okt")
     if "kiwi" in results and "nlpcli-kiwi" in results:
         reference = [line.split("\t") if line else [] for line in read("kiwi.out")]
-        bad = compare(reference, read("nlpcli-kiwi.out"), "nlpcli-kiwi", texts)
+        bad = c.compare_tokens(reference, read("nlpcli-kiwi.out"), "nlpcli-kiwi", texts)
         print(f"tokens nlpcli-kiwi vs kiwipiepy: {len(reference) - len(bad):,}/{len(reference):,} lines identical"
               " (nlpcli applies NFC first by default)")
 

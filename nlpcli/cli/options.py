@@ -49,16 +49,9 @@ class TaggerName(str, Enum):
     hannanum = "hannanum"
 
 
-class TaggerOrNone(str, Enum):
-    """``--tagger`` where ``none`` means the text is already whitespace-tokenized."""
-
-    okt = "okt"
-    kiwi = "kiwi"
-    mecab = "mecab"
-    kkma = "kkma"
-    komoran = "komoran"
-    hannanum = "hannanum"
-    none = "none"
+#: ``--tagger`` where ``none`` means the text is already whitespace-tokenized
+TaggerOrNone = Enum("TaggerOrNone", {**{t.name: t.value for t in TaggerName}, "none": "none"}, type=str,
+                    module=__name__)
 
 
 def input_spec(fmt: str | None, text_column: str | None, label_column: str | None,
