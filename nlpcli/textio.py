@@ -478,11 +478,36 @@ def open_output(path: str | None, mode: str = "w") -> Iterator[IO]:
                 yield fh
 
 
+def _is_utf8(stream) -> bool:
+    return (getattr(stream, "encoding", None) or "utf-8").lower().replace("-", "").replace("_", "") == "utf8"
+
+
+def utf8_stdio() -> None:
+    """Data on stdout is UTF-8 whatever the locale or ``PYTHONIOENCODING`` say; messages on stderr
+    keep its encoding but can never fail on a character it lacks (``\\uXXXX`` instead)."""
+    with contextlib.suppress(AttributeError, ValueError, OSError):
+        if not _is_utf8(sys.stdout):
+            sys.stdout.reconfigure(encoding="utf-8", errors="strict")  # type: ignore[union-attr]
+    with contextlib.suppress(AttributeError, ValueError, OSError):
+        if not _is_utf8(sys.stderr):
+            sys.stderr.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+
+
+#: a UTF-8 wrapper of stdout's buffer, made once and kept (dropping it would close stdout)
+_STDOUT_WRAPPER: IO[str] | None = None
+
+
 def _stdout_text() -> IO[str]:
+    global _STDOUT_WRAPPER
     stream = sys.stdout
-    if getattr(stream, "encoding", "utf-8").lower().replace("-", "") != "utf8" and hasattr(stream, "buffer"):
-        stream = io.TextIOWrapper(stream.buffer, encoding="utf-8", newline="\n", write_through=False)
-    return stream
+    if _is_utf8(stream):
+        return stream
+    utf8_stdio()
+    if _is_utf8(sys.stdout) or not hasattr(stream, "buffer"):
+        return sys.stdout
+    if _STDOUT_WRAPPER is None or _STDOUT_WRAPPER.buffer is not stream.buffer:  # type: ignore[attr-defined]
+        _STDOUT_WRAPPER = io.TextIOWrapper(stream.buffer, encoding="utf-8", newline="\n", write_through=True)
+    return _STDOUT_WRAPPER
 
 
 @contextlib.contextmanager

@@ -16,6 +16,7 @@ import typer
 
 from nlpcli import __version__, progress
 from nlpcli.errors import ExitStatus, NlpcliError, OutputClosed
+from nlpcli.textio import utf8_stdio
 
 app = typer.Typer(
     name="nlpcli",
@@ -116,6 +117,7 @@ def main(argv: list[str] | None = None) -> None:
 
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
+    utf8_stdio()
     code: int = ExitStatus.OK
     try:
         result = app(args=args, prog_name="nlpcli", standalone_mode=False)
@@ -159,4 +161,6 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdout.flush()
     except BrokenPipeError:
         _silence_stdout()
+    except (ValueError, OSError):  # stdout closed or unusable: the data went where it could
+        pass
     sys.exit(int(code))
