@@ -16,12 +16,19 @@ plain JSON-like config only and are read with ``torch.load(weights_only=True)``.
 
 The joblib layout is a plain dict ``{"nlpcli": manifest, "payload": object}``, so
 ``joblib.load(path)["payload"]`` still works for users who continue in Python.
+
+Every file ends with a one-line footer, ``#nlpcli-sha256:<hex>``, the SHA-256 of the bytes
+before it; pickle, joblib and torch all stop reading before it. A file whose footer does not
+match is refused as corrupt, so a flipped byte in the weights gives an error, never different
+answers. Files without the footer (nlpcli 0.1) load as before.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import os
+import re
 import pickle
 import platform
 from dataclasses import dataclass
@@ -214,6 +221,57 @@ def _load_joblib(path: str, trust: bool) -> tuple[Any, list[str]]:
 
 
 # --------------------------------------------------------------------------------------------
+# the checksum footer
+
+_FOOTER_PREFIX = b"\n#nlpcli-sha256:"
+_FOOTER_LENGTH = len(_FOOTER_PREFIX) + 64 + 1
+_FOOTER = re.compile(rb"\n#nlpcli-sha256:([0-9a-f]{64})\n\Z")
+
+
+def _digest(path: str, length: int) -> str:
+    sha = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while length > 0:
+            block = fh.read(min(length, 1 << 20))
+            if not block:
+                break
+            sha.update(block)
+            length -= len(block)
+    return sha.hexdigest()
+
+
+def add_footer(path: str) -> None:
+    """Append the checksum footer to a file just written (before it is renamed into place)."""
+    digest = _digest(path, os.path.getsize(path))
+    with open(path, "ab") as fh:
+        fh.write(_FOOTER_PREFIX + digest.encode() + b"\n")
+
+
+def verify_footer(path: str) -> bool:
+    """Check the footer of ``path``: True if it has one that matches, False if it has none (an
+    older file); :class:`CorruptArtifactError` if the bytes before it are not the ones written."""
+    size = os.path.getsize(path)
+    if size < _FOOTER_LENGTH:
+        return False
+    with open(path, "rb") as fh:
+        fh.seek(size - _FOOTER_LENGTH)
+        tail = fh.read(_FOOTER_LENGTH)
+    match = _FOOTER.search(tail)
+    if match is None:
+        with open(path, "rb") as fh:
+            fh.seek(max(0, size - (1 << 16)))
+            found = fh.read().rfind(b"#nlpcli-sha256:")
+        if found >= 0:
+            raise CorruptArtifactError(f"{path}: bytes after its checksum line, or a damaged checksum line: "
+                                       "the file was changed after it was written; re-create it")
+        return False
+    if _digest(path, size - _FOOTER_LENGTH) != match.group(1).decode():
+        raise CorruptArtifactError(f"{path}: checksum mismatch: the file was changed or damaged after it "
+                                   "was written; re-create it")
+    return True
+
+
+# --------------------------------------------------------------------------------------------
 # saving
 
 
@@ -236,6 +294,7 @@ def save(path: str | os.PathLike, kind: str, payload: Any, *, params: dict | Non
         else:
             with open(tmp, "wb") as fh:
                 pickle.dump(obj, fh, protocol=5)
+        add_footer(tmp)
     return manifest
 
 
@@ -247,6 +306,7 @@ def save_torch(path: str | os.PathLike, kind: str, state: dict, *, params: dict 
     manifest = make_manifest(kind, params=params, recipe=recipe, data=data, extra=extra)
     with atomic_path(path) as tmp:
         torch.save({MANIFEST_KEY: manifest, **state}, tmp)
+        add_footer(tmp)
     return manifest
 
 
@@ -321,6 +381,8 @@ def unpickle(path: str | os.PathLike, trust: bool = False) -> Any:
     """A joblib/pickle file without a manifest of its own (one part of a model directory whose
     manifest lives beside it), read through the allowlist with the same errors as :func:`load`."""
     path = os.fspath(path)
+    _sniff(path)
+    verify_footer(path)
     obj, refused = _read_pickle(path, trust)
     _refuse(path, refused)
     return obj
@@ -330,7 +392,9 @@ def load(path: str | os.PathLike, kinds: Iterable[str] | None = None, *, trust: 
          map_location: str = "cpu") -> Artifact:
     """Load and check an artifact of one of ``kinds`` (any kind when None), joblib or torch."""
     path = os.fspath(path)
-    if _sniff(path) == "torch":
+    kind = _sniff(path)
+    verify_footer(path)
+    if kind == "torch":
         return _load_torch(path, kinds, map_location)
     obj, refused = _read_pickle(path, trust)
     manifest = obj.get(MANIFEST_KEY) if isinstance(obj, dict) else None

@@ -78,7 +78,22 @@ def read_manifest(path: str, kinds: Iterable[str] | None = None) -> dict:
             raise CorruptArtifactError(
                 f"{fpath}: {'truncated' if actual < size else 'changed'} ({actual:,} bytes, "
                 f"expected {size:,}); the model is corrupt, re-create it")
+    for name, crc in manifest.get("crc32", {}).items():  # absent in models of nlpcli 0.1
+        if _crc32(os.path.join(model, name)) != crc:
+            raise CorruptArtifactError(f"{os.path.join(model, name)}: checksum mismatch: changed or damaged "
+                                       "since it was written; the model is corrupt, re-create it")
     return manifest
+
+
+def _crc32(path: str) -> int:
+    """CRC-32 of a file (a few GB/s: cheap next to loading the model)."""
+    import zlib
+
+    crc = 0
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 22):
+            crc = zlib.crc32(block, crc)
+    return crc
 
 
 @contextlib.contextmanager
@@ -114,12 +129,13 @@ def building(target: str) -> Iterator[str]:
 def write_manifest(directory: str, kind: str, *, params: dict, recipe: dict | None, data: dict,
                    extra: dict | None = None) -> dict:
     """The manifest, last, listing the size of every file already in ``directory``."""
-    files = {}
+    files, crcs = {}, {}
     for name in sorted(os.listdir(directory)):
         if name != MANIFEST:
             files[name] = os.path.getsize(os.path.join(directory, name))
+            crcs[name] = _crc32(os.path.join(directory, name))
     manifest = artifacts.make_manifest(kind, params=params, recipe=recipe, data=data,
-                                       extra={"files": files, **(extra or {})})
+                                       extra={"files": files, "crc32": crcs, **(extra or {})})
     tmp = os.path.join(directory, MANIFEST + ".part")
     with open(tmp, "w", encoding="utf-8") as fh:
         json.dump(manifest, fh, ensure_ascii=False, indent=1)
