@@ -28,15 +28,20 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import os
-import re
 import pickle
 import platform
+import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
 from nlpcli import __version__
-from nlpcli.errors import (ArtifactError, ArtifactKindError, ArtifactVersionError,
-                           CorruptArtifactError, UntrustedArtifactError)
+from nlpcli.errors import (
+    ArtifactError,
+    ArtifactKindError,
+    ArtifactVersionError,
+    CorruptArtifactError,
+    UntrustedArtifactError,
+)
 from nlpcli.textio import atomic_path
 
 #: Bumped when the layout of artifact files changes incompatibly.
