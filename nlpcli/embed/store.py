@@ -110,7 +110,10 @@ def building(target: str) -> Iterator[str]:
     if os.path.exists(target):
         if os.path.isfile(target) or (os.listdir(target) and not os.path.exists(os.path.join(target, MANIFEST))):
             raise DataError("exists and is not an nlpcli embed model; choose another --output", source=target)
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.", suffix=".part", dir=parent)
+    try:
+        tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(target)[:200]}.", suffix=".part", dir=parent)
+    except OSError as exc:  # a read-only folder, a name too long
+        raise DataError(f"cannot write here ({exc.strerror or exc})", source=target) from None
     try:
         yield tmp
         old = None
