@@ -13,7 +13,9 @@ Families (``bench/fuzz_inputs.py`` makes the inputs):
 - ``artifacts``: byte flips, truncations and appended garbage in every kind of artifact (vectorizer,
   logreg, mlp, regressor, RNN, translator, each file of an embed model), all made small at the
   start; plus pickles that ask to run code. Contract: a clean load that answers as the original,
-  or one clear error naming the file; never a traceback; never code run.
+  or one clear error naming the file; never a traceback; never code run. A share of the files
+  lose their checksum footer first (as nlpcli 0.1 wrote them), so that the unpickler and torch's
+  loader meet the damage themselves: for those, a clean load may answer differently.
 - ``cli``: generated option values (negative, zero, huge, NaN, empty, missing paths) for every
   command. Contract: exit 2 with a usage message, or a clean run or error; never a traceback.
 
@@ -198,8 +200,8 @@ def _check_ok(case: gen.Case, res: Outcome, workdir: str) -> tuple[str, str]:
     elif case.family == "artifacts":
         if exp.get("crafted"):
             return "violation", "a pickle that names code loaded"
-        if res.out != exp["baseline"]:
-            return "violation", "clean load, different answers"
+        if res.out != exp["baseline"] and not exp["legacy"]:  # without a checksum, a changed weight
+            return "violation", "clean load, different answers"  # loads and answers differently
     return "ok", ""
 
 
@@ -381,7 +383,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1, help="Campaign seed (input i uses seed-i).")
     parser.add_argument("--families", default=",".join(FAMILIES),
                         help=f"Comma-separated subset of {', '.join(FAMILIES)}.")
-    parser.add_argument("--jobs", type=int, default=4, help="Inputs running at once.")
+    parser.add_argument("--jobs", type=int, default=6, help="Inputs running at once.")
     parser.add_argument("--fresh", type=float, default=0.004,
                         help="Share of inputs also run as a fresh 'python -m nlpcli', alongside "
                         "(default 0.004).")

@@ -265,14 +265,19 @@ def artifact_case(rng: random.Random, bases: dict) -> Case:
         art, damaged = "model", f"model/{target}"
     else:
         ext = os.path.splitext(base["path"])[1]
-        how, data = mutate(rng, _read(base["path"]))
+        data = _read(base["path"])
+        legacy = rng.random() < 0.3 and data[-81:-65] == b"\n#nlpcli-sha256:"
+        if legacy:  # as nlpcli 0.1 wrote it, without the checksum: the loader itself meets the damage
+            data = data[:-81]
+        how, data = mutate(rng, data)
+        how = "legacy-" + how if legacy else how
         art = damaged = "artifact" + ext
         files = {art: data}
     argv = [art if a == "ART" else a for a in base["argv"]]
     for name, path in base.get("inputs", {}).items():
         files[name] = _read(path)
     return Case("artifacts", f"{kind}:{how}", argv, files, base.get("stdin", b""),
-                {"artifact": art, "damaged": damaged, "baseline": base["out"], "compare": base.get("compare")})
+                {"artifact": art, "damaged": damaged, "baseline": base["out"], "legacy": how.startswith("legacy")})
 
 
 class _Call:

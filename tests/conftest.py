@@ -45,7 +45,7 @@ def _hypothesis_profiles() -> None:
     except ImportError:  # pragma: no cover - hypothesis is a test dependency
         return
     common = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
-    settings.register_profile("ci", max_examples=15, derandomize=True, print_blob=True, **common)
+    settings.register_profile("ci", max_examples=15, derandomize=True, database=None, print_blob=True, **common)
     settings.register_profile("fuzz", max_examples=400, **common)
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 

@@ -183,3 +183,41 @@ def test_crafted_pickles_never_run_code(tmp_path_factory, which, shape, protocol
     assert not marker.exists()
     if shape != "bare" or which != "numpy.load":
         assert isinstance(info.value, (UntrustedArtifactError, CorruptArtifactError, ArtifactError))
+
+
+def test_a_damaged_checksum_line_is_caught_too(tmp_path, vectorizer):
+    """A flip in the footer's own marker plus one in the body once loaded as a footer-less file
+    and answered differently (found by bench/fuzz.py)."""
+    data, _ = vectorizer
+    body = len(data) // 2
+    marker = len(data) - artifacts._FOOTER_LENGTH + 3  # inside "#nlpcli-sha256:"
+    damaged = bytearray(data)
+    damaged[body] ^= 1
+    damaged[marker] ^= 2
+    path = tmp_path / "vec.joblib"
+    path.write_bytes(bytes(damaged))
+    with pytest.raises(CorruptArtifactError, match="checksum line"):
+        artifacts.load(path)
+
+
+def test_unusable_artifact_without_checksum_is_one_clear_error(tmp_path):
+    """A file without the checksum footer (as nlpcli 0.1 wrote them) whose contents are damaged
+    in a way only using it reveals: one line naming the file as possibly damaged, not the
+    catch-all message of a bug (found by bench/fuzz.py: a flipped byte in an attribute name)."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    features = TextFeatures(VectorizerConfig())
+    features.fit_transform(DOCS)
+    del features.vectorizer.vocabulary_  # as a flipped byte in the attribute's name would
+    path = tmp_path / "old.joblib"
+    artifacts.save(path, "vectorizer", features, recipe={"operation": "split"})
+    path.write_bytes(path.read_bytes()[:-artifacts._FOOTER_LENGTH])
+    (tmp_path / "in.txt").write_text("영화 좋다\n", encoding="utf-8")
+    res = subprocess.run([sys.executable, "-m", "nlpcli", "vectorize", "transform", str(path),
+                          str(tmp_path / "in.txt"), "-o", str(tmp_path / "x.npz")],
+                         capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert res.returncode == 1 and res.stderr.count("\n") == 1, res.stderr
+    assert "old.joblib" in res.stderr and "may be damaged" in res.stderr and "Traceback" not in res.stderr

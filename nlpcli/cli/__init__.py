@@ -154,8 +154,14 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             traceback.print_exc()
         first = str(exc).splitlines()[0] if str(exc) else ""
-        print(f"nlpcli: error: {type(exc).__name__}: {first} (run with --debug for the traceback)",
-              file=sys.stderr)
+        unverified = getattr(sys.modules.get("nlpcli.artifacts"), "UNVERIFIED", None)
+        if unverified:  # most likely a damaged file that had no checksum to tell
+            print(f"nlpcli: error: {unverified[-1]}: could not use this artifact ({type(exc).__name__}: "
+                  f"{first}); it has no checksum (written by nlpcli 0.1) and may be damaged: re-create it "
+                  "(--debug shows the traceback)", file=sys.stderr)
+        else:
+            print(f"nlpcli: error: {type(exc).__name__}: {first} (run with --debug for the traceback)",
+                  file=sys.stderr)
         code = ExitStatus.ERROR
     try:
         sys.stdout.flush()
