@@ -155,6 +155,8 @@ def autocast(precision: str, device):
 
 def set_threads(threads: int | None) -> None:
     if threads:
+        if threads > 4096:  # torch takes a C int: a huge value is an OverflowError there
+            raise UsageError(f"--threads {threads}: at most 4096")
         import torch
 
         torch.set_num_threads(threads)

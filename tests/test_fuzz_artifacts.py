@@ -221,3 +221,28 @@ def test_unusable_artifact_without_checksum_is_one_clear_error(tmp_path):
                          capture_output=True, text=True, cwd=REPO, timeout=120)
     assert res.returncode == 1 and res.stderr.count("\n") == 1, res.stderr
     assert "old.joblib" in res.stderr and "may be damaged" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_a_changed_manifest_of_an_embed_model_is_caught(tmp_path, embed_model):
+    """A flipped byte in a file name inside nlpcli.json once ended in FileNotFoundError (found by
+    bench/fuzz.py); the manifest now carries a checksum of its own."""
+    from nlpcli.embed import store
+
+    copy = tmp_path / "model"
+    shutil.copytree(embed_model, copy)
+    manifest = copy / store.MANIFEST
+    text = manifest.read_text(encoding="utf-8")
+    assert '"index.npy"' in text
+    manifest.write_text(text.replace('"index.npy"', '"indmx.npy"'), encoding="utf-8")
+    with pytest.raises(CorruptArtifactError, match="nlpcli.json: checksum mismatch"):
+        store.read_manifest(str(copy))
+    # a manifest of nlpcli 0.1 (no checksum fields) with the same damage: still one clear error
+    import json
+
+    data = json.loads(text)
+    for key in ("checksum", "crc32"):
+        data.pop(key)
+    data["files"]["indmx.npy"] = data["files"].pop("index.npy")
+    manifest.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(CorruptArtifactError, match="indmx.npy: missing"):
+        store.read_manifest(str(copy))

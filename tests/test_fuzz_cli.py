@@ -124,3 +124,21 @@ def test_translate_length_penalty_is_checked(value):
         assert "--length-penalty" in str(exc)
     else:
         assert 0 <= alpha <= 10
+
+
+@given(threads=st.sampled_from([1, 2, 4096, 4097, 10**30]))
+@example(threads=int("1" * 300))  # once an overflow inside torch (found by bench/fuzz.py)
+def test_huge_thread_counts_are_usage_errors(threads):
+    from nlpcli.errors import UsageError
+    from nlpcli.training import set_threads
+
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    try:
+        set_threads(threads)
+    except UsageError as exc:
+        assert threads > 4096 and "--threads" in str(exc)
+    else:
+        assert threads <= 4096
+    finally:
+        torch.set_num_threads(before)

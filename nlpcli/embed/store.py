@@ -68,6 +68,9 @@ def read_manifest(path: str, kinds: Iterable[str] | None = None) -> dict:
             manifest = json.load(fh)
     except (ValueError, UnicodeDecodeError) as exc:
         raise CorruptArtifactError(f"{mpath}: corrupt manifest ({exc}); re-create the model") from None
+    if isinstance(manifest, dict) and "checksum" in manifest and manifest.pop("checksum") != _manifest_crc(manifest):
+        raise CorruptArtifactError(f"{mpath}: checksum mismatch: changed or damaged since it was written; "
+                                   "the model is corrupt, re-create it")
     manifest = artifacts.check_manifest(model, manifest, kinds)
     for name, size in manifest.get("files", {}).items():
         fpath = os.path.join(model, name)
@@ -78,11 +81,21 @@ def read_manifest(path: str, kinds: Iterable[str] | None = None) -> dict:
             raise CorruptArtifactError(
                 f"{fpath}: {'truncated' if actual < size else 'changed'} ({actual:,} bytes, "
                 f"expected {size:,}); the model is corrupt, re-create it")
-    for name, crc in manifest.get("crc32", {}).items():  # absent in models of nlpcli 0.1
+    crcs = manifest.get("crc32", {})  # absent in models of nlpcli 0.1
+    if not isinstance(crcs, dict) or (crcs and set(crcs) != set(manifest.get("files", {}))):
+        raise CorruptArtifactError(f"{mpath}: damaged file list; the model is corrupt, re-create it")
+    for name, crc in crcs.items():
         if _crc32(os.path.join(model, name)) != crc:
             raise CorruptArtifactError(f"{os.path.join(model, name)}: checksum mismatch: changed or damaged "
                                        "since it was written; the model is corrupt, re-create it")
     return manifest
+
+
+def _manifest_crc(manifest: dict) -> int:
+    """CRC-32 of the manifest itself (without its ``checksum`` field), in a canonical form."""
+    import zlib
+
+    return zlib.crc32(json.dumps(manifest, sort_keys=True, ensure_ascii=False).encode("utf-8"))
 
 
 def _crc32(path: str) -> int:
@@ -141,7 +154,7 @@ def write_manifest(directory: str, kind: str, *, params: dict, recipe: dict | No
                                        extra={"files": files, "crc32": crcs, **(extra or {})})
     tmp = os.path.join(directory, MANIFEST + ".part")
     with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(manifest, fh, ensure_ascii=False, indent=1)
+        json.dump({**manifest, "checksum": _manifest_crc(manifest)}, fh, ensure_ascii=False, indent=1)
     os.replace(tmp, os.path.join(directory, MANIFEST))
     return manifest
 
