@@ -218,6 +218,8 @@ def expected_lines(raw: bytes, fmt: str, errors: str) -> int | None:
         text_lines = [line.decode("utf-8", errors) for line in lines]
     except UnicodeDecodeError:
         return None
+    if text_lines and text_lines[0].startswith("\ufeff"):  # a BOM is not part of the first line
+        text_lines[0] = text_lines[0][1:]
     if fmt == "text":
         return len(text_lines)
     if fmt == "jsonl":
