@@ -97,6 +97,8 @@ def _open_binary(path: str) -> IO[bytes]:
             raise DataError("is a directory, expected a file", source=path) from None
         except PermissionError:
             raise DataError("permission denied", source=path) from None
+        except OSError as exc:  # a name too long, a loop of links...
+            raise DataError(f"cannot read ({exc.strerror or exc})", source=path) from None
     peek = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
     if peek == b"\x1f\x8b":
         return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]

@@ -73,6 +73,7 @@ PREPROCESS = st.sampled_from(["--squash", "--min-length", "--format", "--text-co
 
 @given(options=st.lists(st.tuples(PREPROCESS, VALUES), min_size=1, max_size=3))
 @example(options=[("--stopwords", "-")])
+@example(options=[("--stopwords", "1" * 300)])  # a name too long to open: once an OSError (bench/fuzz.py)
 @example(options=[("--squash", "99999999999999999999999")])  # once an OverflowError from re (found by bench/fuzz.py)
 @example(options=[("--output", "1" * 300)])  # a name too long for the file system: once an OSError
 @example(options=[("--output", ".")])  # a directory: once an IsADirectoryError
