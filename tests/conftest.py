@@ -62,8 +62,11 @@ class Result:
 
 def run_nlpcli(*args: str, input: str | bytes | None = None, cwd: str | os.PathLike | None = None,
                timeout: float = 300, env: dict | None = None) -> Result:
-    """Run ``python -m nlpcli ARGS`` as a real process (stdin not a terminal)."""
+    """Run ``python -m nlpcli ARGS`` as a real process (stdin not a terminal), with this
+    checkout's nlpcli first on the path whatever ``cwd`` is (not another installed copy)."""
     data = input.encode("utf-8") if isinstance(input, str) else input
+    env = dict(os.environ if env is None else env)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
     proc = subprocess.run([sys.executable, "-m", "nlpcli", *args], input=data, capture_output=True,
                           cwd=cwd, timeout=timeout, env=env, preexec_fn=default_signals)
     return Result(proc.returncode, proc.stdout.decode("utf-8", "replace"),
