@@ -16,20 +16,32 @@ plain JSON-like config only and are read with ``torch.load(weights_only=True)``.
 
 The joblib layout is a plain dict ``{"nlpcli": manifest, "payload": object}``, so
 ``joblib.load(path)["payload"]`` still works for users who continue in Python.
+
+Every file ends with a one-line footer, ``#nlpcli-sha256:<hex>``, the SHA-256 of the bytes
+before it; pickle, joblib and torch all stop reading before it. A file whose footer does not
+match is refused as corrupt, so a flipped byte in the weights gives an error, never different
+answers. Files without the footer (nlpcli 0.1) load as before.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import os
 import pickle
 import platform
+import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
 from nlpcli import __version__
-from nlpcli.errors import (ArtifactError, ArtifactKindError, ArtifactVersionError,
-                           CorruptArtifactError, UntrustedArtifactError)
+from nlpcli.errors import (
+    ArtifactError,
+    ArtifactKindError,
+    ArtifactVersionError,
+    CorruptArtifactError,
+    UntrustedArtifactError,
+)
 from nlpcli.textio import atomic_path
 
 #: Bumped when the layout of artifact files changes incompatibly.
@@ -214,6 +226,69 @@ def _load_joblib(path: str, trust: bool) -> tuple[Any, list[str]]:
 
 
 # --------------------------------------------------------------------------------------------
+# the checksum footer
+
+_FOOTER_PREFIX = b"\n#nlpcli-sha256:"
+_FOOTER_LENGTH = len(_FOOTER_PREFIX) + 64 + 1
+_FOOTER = re.compile(rb"\n#nlpcli-sha256:([0-9a-f]{64})\n\Z")
+
+
+def _digest(path: str, length: int) -> str:
+    sha = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while length > 0:
+            block = fh.read(min(length, 1 << 20))
+            if not block:
+                break
+            sha.update(block)
+            length -= len(block)
+    return sha.hexdigest()
+
+
+def add_footer(path: str) -> None:
+    """Append the checksum footer to a file just written (before it is renamed into place)."""
+    digest = _digest(path, os.path.getsize(path))
+    with open(path, "ab") as fh:
+        fh.write(_FOOTER_PREFIX + digest.encode() + b"\n")
+
+
+#: artifacts loaded in this process that have no checksum (written by nlpcli 0.1): if using one
+#: fails in an unexpected way, the error names it as possibly damaged (see nlpcli.cli.main)
+UNVERIFIED: list[str] = []
+
+
+def _looks_like_footer(tail: bytes) -> bool:
+    """Most of the bytes are where a footer's would be: a footer with a byte or two changed."""
+    prefix = sum(a == b for a, b in zip(tail, _FOOTER_PREFIX))
+    hexes = sum(c in b"0123456789abcdef" for c in tail[len(_FOOTER_PREFIX):-1])
+    return len(tail) == _FOOTER_LENGTH and prefix + hexes >= 60
+
+
+def verify_footer(path: str) -> bool:
+    """Check the footer of ``path``: True if it has one that matches, False if it has none (an
+    older file); :class:`CorruptArtifactError` if the bytes before it are not the ones written."""
+    size = os.path.getsize(path)
+    if size < _FOOTER_LENGTH:
+        return False
+    with open(path, "rb") as fh:
+        fh.seek(size - _FOOTER_LENGTH)
+        tail = fh.read(_FOOTER_LENGTH)
+    match = _FOOTER.search(tail)
+    if match is None:
+        with open(path, "rb") as fh:
+            fh.seek(max(0, size - (1 << 16)))
+            end = fh.read()
+        if b"#nlpcli-sha256:" in end or b"-sha256:" in end[-200:] or _looks_like_footer(tail):
+            raise CorruptArtifactError(f"{path}: bytes after its checksum line, or a damaged checksum line: "
+                                       "the file was changed after it was written; re-create it")
+        return False
+    if _digest(path, size - _FOOTER_LENGTH) != match.group(1).decode():
+        raise CorruptArtifactError(f"{path}: checksum mismatch: the file was changed or damaged after it "
+                                   "was written; re-create it")
+    return True
+
+
+# --------------------------------------------------------------------------------------------
 # saving
 
 
@@ -236,6 +311,7 @@ def save(path: str | os.PathLike, kind: str, payload: Any, *, params: dict | Non
         else:
             with open(tmp, "wb") as fh:
                 pickle.dump(obj, fh, protocol=5)
+        add_footer(tmp)
     return manifest
 
 
@@ -247,6 +323,7 @@ def save_torch(path: str | os.PathLike, kind: str, state: dict, *, params: dict 
     manifest = make_manifest(kind, params=params, recipe=recipe, data=data, extra=extra)
     with atomic_path(path) as tmp:
         torch.save({MANIFEST_KEY: manifest, **state}, tmp)
+        add_footer(tmp)
     return manifest
 
 
@@ -321,6 +398,9 @@ def unpickle(path: str | os.PathLike, trust: bool = False) -> Any:
     """A joblib/pickle file without a manifest of its own (one part of a model directory whose
     manifest lives beside it), read through the allowlist with the same errors as :func:`load`."""
     path = os.fspath(path)
+    _sniff(path)
+    if not verify_footer(path):
+        UNVERIFIED.append(path)
     obj, refused = _read_pickle(path, trust)
     _refuse(path, refused)
     return obj
@@ -330,7 +410,10 @@ def load(path: str | os.PathLike, kinds: Iterable[str] | None = None, *, trust: 
          map_location: str = "cpu") -> Artifact:
     """Load and check an artifact of one of ``kinds`` (any kind when None), joblib or torch."""
     path = os.fspath(path)
-    if _sniff(path) == "torch":
+    kind = _sniff(path)
+    if not verify_footer(path):
+        UNVERIFIED.append(path)
+    if kind == "torch":
         return _load_torch(path, kinds, map_location)
     obj, refused = _read_pickle(path, trust)
     manifest = obj.get(MANIFEST_KEY) if isinstance(obj, dict) else None

@@ -19,6 +19,7 @@ import json
 import os
 import sys
 import tempfile
+import zlib
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import IO, Iterable, Iterator, Sequence
@@ -96,6 +97,8 @@ def _open_binary(path: str) -> IO[bytes]:
             raise DataError("is a directory, expected a file", source=path) from None
         except PermissionError:
             raise DataError("permission denied", source=path) from None
+        except OSError as exc:  # a name too long, a loop of links...
+            raise DataError(f"cannot read ({exc.strerror or exc})", source=path) from None
     peek = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
     if peek == b"\x1f\x8b":
         return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
@@ -125,7 +128,7 @@ def iter_lines(path: str, encoding_errors: str = "strict") -> Iterator[tuple[int
             if line.endswith("\n"):
                 line = line[:-2] if line.endswith("\r\n") else line[:-1]
             yield number, line
-    except (gzip.BadGzipFile, EOFError) as exc:
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
         raise DataError(f"corrupt or truncated gzip data ({exc})", source=name) from None
     finally:
         if path != STDIO:
@@ -145,7 +148,7 @@ def _whole_lines(path: str, encoding_errors: str = "strict") -> list[str]:
     fh = _open_binary(path)
     try:
         data = fh.read()
-    except (gzip.BadGzipFile, EOFError) as exc:
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
         raise DataError(f"corrupt or truncated gzip data ({exc})", source=name) from None
     finally:
         if path != STDIO:
@@ -284,7 +287,7 @@ def _read_delimited(path: str, spec: InputSpec, delimiter: str) -> Iterator[Reco
     width = len(header)
     for number, row in rows:
         if len(row) != width:
-            if len(row) == 1 and row[0] == "":
+            if not row or (len(row) == 1 and row[0] == ""):
                 row = [""] * width  # an empty line: an empty document, kept for alignment
             else:
                 raise DataError(f"ragged row: {len(row)} fields where the header has {width}",
@@ -324,6 +327,11 @@ def _read_jsonl(path: str, spec: InputSpec) -> Iterator[Record]:
             raise DataError(f"invalid JSON ({exc.msg} at column {exc.colno})", source=name, line=number) from None
         if not isinstance(obj, dict):
             raise DataError("each JSONL line must be an object", source=name, line=number)
+        if "\\u" in line and _has_lone_surrogate(obj):
+            if spec.encoding_errors == "strict":
+                raise DataError("a \\u escape of half a surrogate pair, which is not a character; fix the "
+                                "file or pass --encoding-errors replace", source=name, line=number)
+            obj = _mend_surrogates(obj, spec.encoding_errors)
         if key not in obj:
             raise DataError(f"no field {key!r} (fields: {', '.join(obj)}); choose one with --text-field",
                             source=name, line=number)
@@ -340,6 +348,33 @@ def _read_jsonl(path: str, spec: InputSpec) -> Iterator[Record]:
                                 source=name, line=number)
             label = None if obj[label_key] is None else str(obj[label_key])
         yield Record(text, obj, name, number, label, key)
+
+
+def _has_lone_surrogate(value) -> bool:
+    """Whether a parsed JSON value holds a string with half a surrogate pair (``"\\ud800"``),
+    which json accepts but no UTF-8 output can hold."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(v) for v in value)
+    return False
+
+
+def _mend_surrogates(value, errors: str):
+    """``value`` with each lone surrogate replaced by U+FFFD (``replace``) or dropped (``ignore``)."""
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", errors)
+    if isinstance(value, dict):
+        return {_mend_surrogates(k, errors): _mend_surrogates(v, errors) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mend_surrogates(v, errors) for v in value]
+    return value
 
 
 def _read_plain(path: str, spec: InputSpec) -> Iterator[Record]:
@@ -478,11 +513,36 @@ def open_output(path: str | None, mode: str = "w") -> Iterator[IO]:
                 yield fh
 
 
+def _is_utf8(stream) -> bool:
+    return (getattr(stream, "encoding", None) or "utf-8").lower().replace("-", "").replace("_", "") == "utf8"
+
+
+def utf8_stdio() -> None:
+    """Data on stdout is UTF-8 whatever the locale or ``PYTHONIOENCODING`` say; messages on stderr
+    keep its encoding but can never fail on a character it lacks (``\\uXXXX`` instead)."""
+    with contextlib.suppress(AttributeError, ValueError, OSError):
+        if not _is_utf8(sys.stdout):
+            sys.stdout.reconfigure(encoding="utf-8", errors="strict")  # type: ignore[union-attr]
+    with contextlib.suppress(AttributeError, ValueError, OSError):
+        if not _is_utf8(sys.stderr):
+            sys.stderr.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+
+
+#: a UTF-8 wrapper of stdout's buffer, made once and kept (dropping it would close stdout)
+_STDOUT_WRAPPER: IO[str] | None = None
+
+
 def _stdout_text() -> IO[str]:
+    global _STDOUT_WRAPPER
     stream = sys.stdout
-    if getattr(stream, "encoding", "utf-8").lower().replace("-", "") != "utf8" and hasattr(stream, "buffer"):
-        stream = io.TextIOWrapper(stream.buffer, encoding="utf-8", newline="\n", write_through=False)
-    return stream
+    if _is_utf8(stream):
+        return stream
+    utf8_stdio()
+    if _is_utf8(sys.stdout) or not hasattr(stream, "buffer"):
+        return sys.stdout
+    if _STDOUT_WRAPPER is None or _STDOUT_WRAPPER.buffer is not stream.buffer:  # type: ignore[attr-defined]
+        _STDOUT_WRAPPER = io.TextIOWrapper(stream.buffer, encoding="utf-8", newline="\n", write_through=True)
+    return _STDOUT_WRAPPER
 
 
 @contextlib.contextmanager
@@ -492,11 +552,17 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
     directory = os.path.dirname(os.path.abspath(target))
     if not os.path.isdir(directory):
         raise DataError("the output directory does not exist; create it first", source=target)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".part", dir=directory)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)[:200]}.", suffix=".part", dir=directory)
+    except OSError as exc:  # a read-only folder, a name too long for the file system...
+        raise DataError(f"cannot write here ({exc.strerror or exc})", source=target) from None
     os.close(fd)
     try:
         yield tmp
-        os.replace(tmp, target)
+        try:
+            os.replace(tmp, target)
+        except OSError as exc:  # the target is a directory, the name is too long...
+            raise DataError(f"cannot write here ({exc.strerror or exc})", source=target) from None
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

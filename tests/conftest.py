@@ -1,8 +1,10 @@
-"""Shared fixtures: paths to sample_data and a runner for the real ``nlpcli`` process."""
+"""Shared fixtures: paths to sample_data, a runner for the real ``nlpcli`` process, the signal
+dispositions that tests which interrupt a child rely on, and the hypothesis profiles."""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -15,6 +17,42 @@ SAMPLE = REPO / "sample_data"
 SHARED = REPO.parent / "shared"
 
 
+def default_signals() -> None:
+    """``preexec_fn`` for a child that a test interrupts: SIGINT (and SIGTERM, SIGPIPE) back to
+    their defaults. A child inherits an *ignored* signal across exec, and a test launched from
+    ``nohup``, a background job of a non-interactive shell or some CI runners has SIGINT ignored,
+    so without this the child would never see the Ctrl-C the test sends."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
+        signal.signal(sig, signal.SIG_DFL)
+
+
+def _restore_sigint() -> None:
+    """The same for the test process itself, so that children started by any test (and Python's
+    own KeyboardInterrupt) behave as under an interactive shell, however pytest was launched."""
+    if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, None):
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+_restore_sigint()
+
+
+def _hypothesis_profiles() -> None:
+    """``ci`` (the default): few examples, no deadline, derandomized, so the property tests run in
+    a fixed, short time; ``fuzz``: many more, random, for a long local run
+    (``HYPOTHESIS_PROFILE=fuzz``). Examples that ever failed are kept as ``@example`` cases."""
+    try:
+        from hypothesis import HealthCheck, settings
+    except ImportError:  # pragma: no cover - hypothesis is a test dependency
+        return
+    common = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
+    settings.register_profile("ci", max_examples=15, derandomize=True, database=None, print_blob=True, **common)
+    settings.register_profile("fuzz", max_examples=400, **common)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+_hypothesis_profiles()
+
+
 @dataclass
 class Result:
     code: int
@@ -23,11 +61,14 @@ class Result:
 
 
 def run_nlpcli(*args: str, input: str | bytes | None = None, cwd: str | os.PathLike | None = None,
-               timeout: float = 300) -> Result:
-    """Run ``python -m nlpcli ARGS`` as a real process (stdin not a terminal)."""
+               timeout: float = 300, env: dict | None = None) -> Result:
+    """Run ``python -m nlpcli ARGS`` as a real process (stdin not a terminal), with this
+    checkout's nlpcli first on the path whatever ``cwd`` is (not another installed copy)."""
     data = input.encode("utf-8") if isinstance(input, str) else input
+    env = dict(os.environ if env is None else env)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
     proc = subprocess.run([sys.executable, "-m", "nlpcli", *args], input=data, capture_output=True,
-                          cwd=cwd, timeout=timeout)
+                          cwd=cwd, timeout=timeout, env=env, preexec_fn=default_signals)
     return Result(proc.returncode, proc.stdout.decode("utf-8", "replace"),
                   proc.stderr.decode("utf-8", "replace"))
 

@@ -9,6 +9,7 @@ import sys
 import time
 
 import pytest
+from conftest import default_signals
 
 HEAVY = ("torch", "gensim", "sklearn")
 
@@ -86,7 +87,8 @@ def test_head_closes_the_pipe_quietly(tmp_path):
 def test_ctrl_c_mid_stream_exits_130_and_leaves_no_file(tmp_path):
     out = tmp_path / "out.txt"
     proc = subprocess.Popen([sys.executable, "-m", "nlpcli", "preprocess", "split", "-", "-o", str(out)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=default_signals)
     proc.stdin.write("영화 좋다\n".encode() * 2000)
     proc.stdin.flush()
     time.sleep(1.5)  # it is now waiting for more input, mid-stream
@@ -105,7 +107,8 @@ def test_ctrl_c_with_parallel_tagging(tmp_path, sample):
     src = tmp_path / "in.txt"
     src.write_bytes(gzip.decompress((sample / "reviews-unlabeled.txt.gz").read_bytes()))
     proc = subprocess.Popen([sys.executable, "-m", "nlpcli", "preprocess", "morphs", "-t", "okt", "-j", "2",
-                             str(src), "-o", str(out)], stderr=subprocess.PIPE, start_new_session=True)
+                             str(src), "-o", str(out)], stderr=subprocess.PIPE, start_new_session=True,
+                            preexec_fn=default_signals)
     time.sleep(8)  # the JVM is up and tagging
     assert proc.poll() is None, "finished before it could be interrupted"
     import os

@@ -373,3 +373,62 @@ def test_korean_style_eval_sets_match_gensim(w2v, tmp_path):
     _, spearman, oov = wv.evaluate_word_pairs(pairs)
     assert 100 * report["pairs"]["oov_rate"] == pytest.approx(oov)
     assert report["pairs"]["spearman"] == pytest.approx(spearman.statistic, abs=1e-6)
+
+
+# --------------------------------------------------------------------------------------------
+# the tokenized corpus cache: a folder that cannot be written, two runs at once
+
+
+def test_cache_goes_to_the_user_cache_folder_when_the_folder_is_not_writable(tmp_path, monkeypatch, capsys):
+    """As root no chmod makes a folder unwritable, so the writability check is made to fail for
+    the model's folder (``corpus.writable`` patched): the cache must land in $XDG_CACHE_HOME/nlpcli
+    with one note on stderr, and the model still be written."""
+    from nlpcli.embed import corpus as corpus_mod
+
+    models = tmp_path / "models"
+    models.mkdir()
+    real = corpus_mod.writable
+    monkeypatch.setattr(corpus_mod, "writable", lambda folder: folder != str(models) and real(folder))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    config = EmbedConfig(dim=8, min_count=5, epochs=1, workers=1)
+    manifest = train([UNLABELED], InputSpec(), Recipe(keep="hangul"), config, str(models / "m"))
+    cache = manifest["data"]["tokenized_corpus"]
+    assert os.path.dirname(cache) == str(tmp_path / "xdg" / "nlpcli") and os.path.getsize(cache) > 0
+    assert sorted(os.listdir(models)) == ["m"]
+    err = capsys.readouterr().err
+    assert err.count("is not writable") == 1 and str(tmp_path / "xdg" / "nlpcli") in err
+    # the next run finds it there
+    again = train([UNLABELED], InputSpec(), Recipe(keep="hangul"), config, str(models / "m2"))
+    assert again["data"]["tokenized_corpus"] == cache
+
+
+def test_writable_probe_fails_where_a_file_cannot_be_created(tmp_path):
+    from nlpcli.embed.corpus import writable
+
+    assert writable(str(tmp_path))
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert not writable(str(blocker / "sub"))  # below a regular file: nothing can be created
+
+
+def test_two_runs_at_once_share_or_rebuild_the_cache_without_corrupting_it(tmp_path):
+    """Two processes started together on the same input (a TSV column, so the cache is needed):
+    both succeed, the cache holds exactly the tokens of one complete pass, no partial file is left."""
+    src = tmp_path / "in.tsv"
+    with gzip.open(UNLABELED, "rt", encoding="utf-8") as fh:
+        lines = [fh.readline().strip().replace("\t", " ") for _ in range(3000)]
+    src.write_text("text\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    procs = [subprocess.Popen([sys.executable, "-m", "nlpcli", "-q", "embed", "train", str(src), "-o",
+                               str(tmp_path / f"m{i}"), "--dim", "8", "--min-count", "2", "--epochs", "1",
+                               "--workers", "1"], stderr=subprocess.PIPE, cwd=ROOT) for i in range(2)]
+    errs = [p.communicate(timeout=300)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], errs
+    caches = sorted(n for n in os.listdir(tmp_path) if ".tokens-" in n)
+    assert not [n for n in os.listdir(tmp_path) if n.endswith(".part")]
+    tokens = [n for n in caches if n.endswith(".txt")]
+    assert len(tokens) == 1, caches
+    with open(tmp_path / tokens[0], encoding="utf-8") as fh:
+        cached = fh.read().split("\n")
+    assert cached[:-1] == [" ".join(line.split()) for line in lines]
+    meta = json.loads((tmp_path / tokens[0].replace(".txt", ".json")).read_text(encoding="utf-8"))
+    assert meta["documents"] == len(lines)

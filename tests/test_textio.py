@@ -210,3 +210,49 @@ def test_read_column_labels_gzip_and_several_files(tmp_path):
     empty = write(tmp_path, "e.tsv", "text\tlabel\n좋다\t1\n별로\t\n")
     with pytest.raises(DataError, match=r"e.tsv:3: empty label in column 'label'"):
         read_column([empty], InputSpec(label_column="label"), want_labels=True)
+
+
+def test_corrupt_deflate_data_is_a_data_error(tmp_path):
+    """A valid gzip header over a broken deflate stream raised zlib.error (shown as an unexpected
+    error) before; found by bench/fuzz.py."""
+    p = tmp_path / "a.txt.gz"
+    data = bytearray(gzip.compress("".join(f"줄 {i}\n" for i in range(2000)).encode()))
+    data[12] ^= 0xFF
+    p.write_bytes(bytes(data))
+    with pytest.raises(DataError, match=r"a.txt.gz: corrupt or truncated gzip"):
+        list(read_records(str(p)))
+    with pytest.raises(DataError, match=r"a.txt.gz: corrupt or truncated gzip"):
+        read_column([str(p)])
+
+
+def test_empty_csv_line_is_an_empty_document(tmp_path):
+    path = write(tmp_path, "a.csv", "text,label\n좋다,1\n\n별로,0\n")
+    records = list(read_records(path))
+    assert [(r.text, r.line) for r in records] == [("좋다", 2), ("", 3), ("별로", 4)]
+
+
+def test_output_that_cannot_be_created_is_a_data_error(tmp_path):
+    """A name too long for the file system and a directory in the way: once OSErrors."""
+    with pytest.raises(DataError, match="cannot write here"):
+        with open_output(str(tmp_path / ("x" * 300))) as fh:
+            fh.write("a\n")
+    (tmp_path / "d").mkdir()
+    with pytest.raises(DataError, match="cannot write here"):
+        with open_output(str(tmp_path / "d")) as fh:
+            fh.write("a\n")
+    assert sorted(os.listdir(tmp_path)) == ["d"] and os.listdir(tmp_path / "d") == []
+
+
+def test_stdout_text_is_utf8_whatever_the_stream_encoding(monkeypatch):
+    import sys
+
+    from nlpcli import textio
+
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding="ascii")
+    monkeypatch.setattr(sys, "stdout", stream)
+    textio.utf8_stdio()
+    with open_output(None) as out:
+        out.write("영화\n")
+    sys.stdout.flush()
+    assert raw.getvalue() == "영화\n".encode()

@@ -16,6 +16,7 @@ import typer
 
 from nlpcli import __version__, progress
 from nlpcli.errors import ExitStatus, NlpcliError, OutputClosed
+from nlpcli.textio import utf8_stdio
 
 app = typer.Typer(
     name="nlpcli",
@@ -116,6 +117,7 @@ def main(argv: list[str] | None = None) -> None:
 
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
+    utf8_stdio()
     code: int = ExitStatus.OK
     try:
         result = app(args=args, prog_name="nlpcli", standalone_mode=False)
@@ -152,11 +154,19 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             traceback.print_exc()
         first = str(exc).splitlines()[0] if str(exc) else ""
-        print(f"nlpcli: error: {type(exc).__name__}: {first} (run with --debug for the traceback)",
-              file=sys.stderr)
+        unverified = getattr(sys.modules.get("nlpcli.artifacts"), "UNVERIFIED", None)
+        if unverified:  # most likely a damaged file that had no checksum to tell
+            print(f"nlpcli: error: {unverified[-1]}: could not use this artifact ({type(exc).__name__}: "
+                  f"{first}); it has no checksum (written by nlpcli 0.1) and may be damaged: re-create it "
+                  "(--debug shows the traceback)", file=sys.stderr)
+        else:
+            print(f"nlpcli: error: {type(exc).__name__}: {first} (run with --debug for the traceback)",
+                  file=sys.stderr)
         code = ExitStatus.ERROR
     try:
         sys.stdout.flush()
     except BrokenPipeError:
         _silence_stdout()
+    except (ValueError, OSError):  # stdout closed or unusable: the data went where it could
+        pass
     sys.exit(int(code))

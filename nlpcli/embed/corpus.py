@@ -6,6 +6,10 @@ columns, stdin, raw text with ``--tagger``, ``--keep`` filters...) is streamed o
 recipe into a tokenized cache file next to the model, named after a key of the inputs (path, size,
 modification time), the recipe and the columns, so a retrain with other training options reuses
 it instead of tokenizing again. Doc2vec also gets each document's text and id, for ``embed docs``.
+Where the model's folder is not writable, the cache goes to the user's cache folder
+(``$XDG_CACHE_HOME/nlpcli`` or ``~/.cache/nlpcli``), with a note. Each cache file is renamed into
+place whole, its description last, so two runs at once on the same input share or rebuild the
+cache but never see half of one; stdin gets a name of its own for every run.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import tempfile
 from dataclasses import dataclass
 
 from nlpcli import progress
@@ -65,11 +70,63 @@ def cache_key(inputs: list[str], spec: InputSpec, recipe: Recipe, id_column: str
 
 
 def cache_paths(model_path: str, key: str, inputs: list[str]) -> tuple[str, str, str, str]:
-    """Beside the model (so models trained in one folder share it), named after the first input."""
-    parent = os.path.dirname(os.path.abspath(model_path).rstrip(os.sep))
+    """Beside the model (so models trained in one folder share it), named after the first input;
+    in the user's cache folder when that folder is not writable (see :func:`cache_folder`)."""
+    parent = cache_folder(os.path.dirname(os.path.abspath(model_path).rstrip(os.sep)))
     first = "stdin" if inputs[0] == STDIO else os.path.basename(inputs[0])
     base = os.path.join(parent, f"{first}.tokens-{key}")
     return base + ".txt", base + ".docs.txt", base + ".ids.txt", base + ".json"
+
+
+def writable(folder: str) -> bool:
+    """Whether a file can be created in ``folder`` (tried, not guessed from the mode bits, which
+    say nothing for root or on some network file systems)."""
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".nlpcli-probe-", dir=folder)
+    except OSError:
+        return False
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
+    return True
+
+
+def user_cache_folder() -> str:
+    """``$XDG_CACHE_HOME/nlpcli``, else ``~/.cache/nlpcli``; the system's temporary folder if
+    neither can be created (a read-only or missing home)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "nlpcli")
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError:
+        folder = os.path.join(tempfile.gettempdir(), f"nlpcli-cache-{os.getuid() if hasattr(os, 'getuid') else 0}")
+        os.makedirs(folder, exist_ok=True)
+    return folder
+
+
+def cache_folder(preferred: str) -> str:
+    """``preferred`` if a file can be created there, else the user's cache folder (with a note).
+    The cache key holds the inputs' absolute paths, so caches of different folders never mix."""
+    if not os.path.isdir(preferred) or writable(preferred):
+        return preferred  # a missing folder: the model's own error says so, later
+    folder = user_cache_folder()
+    progress.info(f"{preferred} is not writable: the tokenized corpus is cached in {folder} instead")
+    return folder
+
+
+def _read_meta(path: str) -> dict | None:
+    """The cache's description, or None when there is none or it cannot be used (then the cache is
+    written again). Every cache file is renamed into place whole, the description last, so a run
+    that finds it finds complete files, even while another run on the same input rewrites them."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            meta = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict) or not isinstance(meta.get("documents"), int) or \
+            not isinstance(meta.get("tokens"), int):
+        return None
+    return meta
 
 
 def _clean(text: str) -> str:
@@ -86,11 +143,11 @@ def prepare(inputs: list[str], spec: InputSpec, recipe: Recipe, model_path: str,
         if p != STDIO and not os.path.isfile(p):
             raise DataError("no such file; check the path", source=p)
     stdin = STDIO in inputs
-    key = "stdin" if stdin else cache_key(inputs, spec, recipe, id_column, docs)
+    # stdin has nothing to key a cache on: a name of its own, so two runs at once never share it
+    key = f"stdin-{os.getpid()}-{os.urandom(3).hex()}" if stdin else cache_key(inputs, spec, recipe, id_column, docs)
     tokens_path, docs_path, ids_path, meta_path = cache_paths(model_path, key, inputs)
-    if not stdin and os.path.exists(meta_path):
-        with open(meta_path, encoding="utf-8") as fh:
-            meta = json.load(fh)
+    meta = None if stdin else _read_meta(meta_path)
+    if meta is not None:
         if all(os.path.exists(p) for p in (tokens_path,) + ((docs_path, ids_path) if docs else ())):
             progress.info(f"reusing the tokenized corpus {tokens_path} ({meta['documents']:,} documents, "
                           f"{meta['tokens']:,} tokens)")

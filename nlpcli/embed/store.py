@@ -81,6 +81,9 @@ def read_manifest(path: str, kinds: Iterable[str] | None = None) -> dict:
             manifest = json.load(fh)
     except (ValueError, UnicodeDecodeError) as exc:
         raise CorruptArtifactError(f"{mpath}: corrupt manifest ({exc}); re-create the model") from None
+    if isinstance(manifest, dict) and "checksum" in manifest and manifest.pop("checksum") != _manifest_crc(manifest):
+        raise CorruptArtifactError(f"{mpath}: checksum mismatch: changed or damaged since it was written; "
+                                   "the model is corrupt, re-create it")
     manifest = artifacts.check_manifest(model, manifest, kinds)
     for name, size in manifest.get("files", {}).items():
         fpath = os.path.join(model, name)
@@ -91,7 +94,32 @@ def read_manifest(path: str, kinds: Iterable[str] | None = None) -> dict:
             raise CorruptArtifactError(
                 f"{fpath}: {'truncated' if actual < size else 'changed'} ({actual:,} bytes, "
                 f"expected {size:,}); the model is corrupt, re-create it")
+    crcs = manifest.get("crc32", {})  # absent in models of nlpcli 0.1
+    if not isinstance(crcs, dict) or (crcs and set(crcs) != set(manifest.get("files", {}))):
+        raise CorruptArtifactError(f"{mpath}: damaged file list; the model is corrupt, re-create it")
+    for name, crc in crcs.items():
+        if _crc32(os.path.join(model, name)) != crc:
+            raise CorruptArtifactError(f"{os.path.join(model, name)}: checksum mismatch: changed or damaged "
+                                       "since it was written; the model is corrupt, re-create it")
     return manifest
+
+
+def _manifest_crc(manifest: dict) -> int:
+    """CRC-32 of the manifest itself (without its ``checksum`` field), in a canonical form."""
+    import zlib
+
+    return zlib.crc32(json.dumps(manifest, sort_keys=True, ensure_ascii=False).encode("utf-8"))
+
+
+def _crc32(path: str) -> int:
+    """CRC-32 of a file (a few GB/s: cheap next to loading the model)."""
+    import zlib
+
+    crc = 0
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 22):
+            crc = zlib.crc32(block, crc)
+    return crc
 
 
 @contextlib.contextmanager
@@ -108,7 +136,10 @@ def building(target: str) -> Iterator[str]:
     if os.path.exists(target):
         if os.path.isfile(target) or (os.listdir(target) and not os.path.exists(os.path.join(target, MANIFEST))):
             raise DataError("exists and is not an nlpcli embed model; choose another --output", source=target)
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.", suffix=".part", dir=parent)
+    try:
+        tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(target)[:200]}.", suffix=".part", dir=parent)
+    except OSError as exc:  # a read-only folder, a name too long
+        raise DataError(f"cannot write here ({exc.strerror or exc})", source=target) from None
     try:
         yield tmp
         old = None
@@ -127,15 +158,16 @@ def building(target: str) -> Iterator[str]:
 def write_manifest(directory: str, kind: str, *, params: dict, recipe: dict | None, data: dict,
                    extra: dict | None = None) -> dict:
     """The manifest, last, listing the size of every file already in ``directory``."""
-    files = {}
+    files, crcs = {}, {}
     for name in sorted(os.listdir(directory)):
         if name != MANIFEST:
             files[name] = os.path.getsize(os.path.join(directory, name))
+            crcs[name] = _crc32(os.path.join(directory, name))
     manifest = artifacts.make_manifest(kind, params=params, recipe=recipe, data=data,
-                                       extra={"files": files, **(extra or {})})
+                                       extra={"files": files, "crc32": crcs, **(extra or {})})
     tmp = os.path.join(directory, MANIFEST + ".part")
     with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(manifest, fh, ensure_ascii=False, indent=1)
+        json.dump({**manifest, "checksum": _manifest_crc(manifest)}, fh, ensure_ascii=False, indent=1)
     os.replace(tmp, os.path.join(directory, MANIFEST))
     return manifest
 

@@ -46,8 +46,8 @@ class Normalizer:
 
     def __init__(self, nfc: bool = True, keep: str | None = None, squash: int = 0,
                  spaces: bool = False):
-        if squash < 0:
-            raise UsageError("--squash must be 0 (off) or a positive number of repeats to keep")
+        if not 0 <= squash <= 10_000:  # re's repeat counts stop at 2**32 - 1 (OverflowError)
+            raise UsageError("--squash must be 0 (off) or a number of repeats to keep, at most 10000")
         self.nfc = nfc
         self.drop = keep_pattern(keep) if keep else None
         self.squash = squash

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from nlpcli.errors import DependencyError
+from nlpcli.errors import DependencyError, UsageError
 from nlpcli.training.ddp import dist_context
 
 
@@ -29,4 +29,6 @@ def resolve_device(name: str = "auto"):
 
 def set_threads(threads: int | None) -> None:
     if threads:
+        if threads > 4096:  # torch takes a C int: a huge value is an OverflowError there
+            raise UsageError(f"--threads {threads}: at most 4096")
         torch.set_num_threads(threads)

@@ -34,8 +34,8 @@ class RunOptions:
             raise UsageError("--beam, --n-best, --max-length and --batch-size must be positive")
         if self.n_best > self.beam:
             raise UsageError(f"--n-best {self.n_best} needs --beam {self.n_best} or more")
-        if self.alpha < 0:
-            raise UsageError("--length-penalty must be 0 or more")
+        if not 0 <= self.alpha <= 10:  # NaN too; length^ALPHA overflows long before 1e308
+            raise UsageError("--length-penalty must be between 0 and 10")
 
 
 class _Notes:
