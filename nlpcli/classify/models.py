@@ -147,7 +147,8 @@ class Prediction:
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
-    scores = np.atleast_2d(scores)
+    scores = np.asarray(scores)
+    scores = scores[:, None] if scores.ndim == 1 else np.atleast_2d(scores)  # binary: one score a row
     if scores.shape[1] == 1:  # binary decision function
         scores = np.hstack([-scores, scores])
     scores = scores - scores.max(axis=1, keepdims=True)

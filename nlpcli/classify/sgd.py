@@ -111,8 +111,33 @@ class SgdConfig:
                       alpha=self.alpha, l1_ratio=self.l1_ratio, learning_rate=self.schedule,
                       eta0=self.eta0, average=self.average, random_state=seed)
         if self.task == "regression":
-            return SGDRegressor(**common)
+            return CenteredRegressor(SGDRegressor(**common))
         return SGDClassifier(**common)
+
+
+class CenteredRegressor:
+    """An SGD regressor fitted to the numbers minus their mean (``offset``), which is added back
+    when predicting: on sparse features scikit-learn moves the intercept 100 times slower than
+    the weights, so an uncentred model would spend its epochs walking to the mean."""
+
+    def __init__(self, estimator, offset: float = 0.0):
+        self.estimator = estimator
+        self.offset = offset
+
+    def partial_fit(self, X, y):
+        self.estimator.partial_fit(X, y - self.offset)
+        return self
+
+    def predict(self, X):
+        return self.estimator.predict(X) + self.offset
+
+    @property
+    def coef_(self):
+        return self.estimator.coef_
+
+    @property
+    def intercept_(self):
+        return self.estimator.intercept_ + self.offset
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -127,6 +152,7 @@ class Scan:
     labels: set = field(default_factory=set)
     low: float = math.inf
     high: float = -math.inf
+    total: float = 0.0  # the sum of the numbers (regression)
     empty: int = 0
     cache: str | None = None  # the token cache (None: re-read the inputs)
     offsets: list[int] = field(default_factory=list)  # byte offset of each chunk of the cache
@@ -164,7 +190,7 @@ def cache_path(output: str, inputs: list[str], spec: InputSpec, recipe, keep_raw
         return os.path.join(parent, f"stdin.sgd-tokens-{os.getpid()}.tsv")
     stats = [[os.path.abspath(p), os.stat(p).st_size, os.stat(p).st_mtime_ns] for p in inputs]
     blob = json.dumps({"inputs": stats, "recipe": recipe.to_dict(), "spec": asdict(spec), "raw": keep_raw,
-                       "chunk": chunk_size, "v": 1}, sort_keys=True, default=str)
+                       "chunk": chunk_size, "v": 2}, sort_keys=True, default=str)
     key = hashlib.sha1(blob.encode()).hexdigest()[:12]
     return os.path.join(parent, f"{os.path.basename(inputs[0])}.sgd-tokens-{key}.tsv")
 
@@ -206,6 +232,7 @@ def scan(inputs: list[str], spec: InputSpec, recipe, cfg: SgdConfig, *, jobs: in
                     result.labels.add(label)
                     if number is not None:
                         result.low, result.high = min(result.low, number), max(result.high, number)
+                        result.total += number
                     if counts is not None:
                         pending.append((text, raw))
                 if counts is not None and len(pending) >= cfg.chunk_size:
@@ -301,7 +328,7 @@ def _meta_path(cache: str) -> str:
 def save_meta(result: Scan) -> None:
     with atomic_path(_meta_path(result.cache)) as tmp, open(tmp, "w", encoding="utf-8") as fh:
         json.dump({"documents": result.documents, "labels": sorted(result.labels), "low": result.low,
-                   "high": result.high, "empty": result.empty, "offsets": result.offsets}, fh)
+                   "high": result.high, "total": result.total, "empty": result.empty, "offsets": result.offsets}, fh)
 
 
 def load_meta(cache: str) -> Scan | None:
@@ -311,7 +338,7 @@ def load_meta(cache: str) -> Scan | None:
         return None
     with open(meta, encoding="utf-8") as fh:
         m = json.load(fh)
-    return Scan(m["documents"], set(m["labels"]), m["low"], m["high"], m["empty"], cache, m["offsets"])
+    return Scan(m["documents"], set(m["labels"]), m["low"], m["high"], m["total"], m["empty"], cache, m["offsets"])
 
 
 def remove_cache(result: Scan) -> None:
@@ -479,7 +506,7 @@ def train_sgd(inputs: list[str], spec: InputSpec, output: str, cfg, sgd: SgdConf
 
     if cfg.dev_fraction:
         raise UsageError("--dev-fraction holds documents in memory; for sgd give a --dev FILE")
-    checkpoint = sgd.checkpoint or f"{output}.ckpt"
+    checkpoint = sgd.checkpoint or sgd.resume or f"{output}.ckpt"  # a resumed run goes on in its checkpoint
     if not os.path.isdir(os.path.dirname(os.path.abspath(output))):
         raise DataError("the output directory does not exist; create it first", source=output)
     if sgd.resume:
@@ -511,6 +538,8 @@ def train_sgd(inputs: list[str], spec: InputSpec, output: str, cfg, sgd: SgdConf
         job = Job(sgd, scan_, inputs, spec, reader if direct else None, extractor, labels, cfg.seed, keep_raw,
                   clip=cfg.estimator.clip)
         state = State(sgd.make_estimator(cfg.seed))
+        if isinstance(state.estimator, CenteredRegressor):
+            state.estimator.offset = scan_.total / scan_.documents
     dev_ds = _dev(job, cfg, recipe)
     data.update(documents=job.scan.documents, dev=dev_ds.name if dev_ds else None,
                 dev_documents=len(dev_ds) if dev_ds else 0)
