@@ -55,12 +55,12 @@ class SgdConfig:
     alpha: float | None = None  # 2e-6 (classification), 1e-6 (regression)
     l1_ratio: float = 0.15  # elasticnet
     epochs: int = 5
-    batch_size: int = 1000  # documents per partial_fit
+    batch_size: int = 10000  # documents per partial_fit (each call costs a pass over the weights)
     average: bool = False  # averaged SGD: the model is the mean of the weights seen
     schedule: str | None = None  # learning-rate schedule: optimal (classification), invscaling
     eta0: float | None = None  # initial learning rate (invscaling, adaptive, constant): 0.01
     patience: int | None = 2  # epochs without dev improvement before stopping; None or 0: never
-    shuffle_buffer: int = 20000  # documents held for shuffling (memory is bounded by it)
+    shuffle_buffer: int = 50000  # documents held for shuffling (memory is bounded by it)
     chunk_size: int = 5000  # documents per chunk of the cache (the unit of the chunk shuffle)
     classes: list[str] | None = None  # the labels, instead of collecting them in the scan
     checkpoint: str | None = None  # written on Ctrl-C (default OUTPUT.ckpt)
