@@ -68,8 +68,7 @@ def main() -> int:
     ap.add_argument("--best", default="--ngram 1,3 --char-ngram 1,4 --char-source text --average --epochs 4 -j 2",
                     help="the options of the best sgd configuration (on the raw files: Okt in the first pass, "
                          "its tokens cached in bench/out/ for the epochs)")
-    ap.add_argument("--ratings", default="--average --loss epsilon_insensitive --learning-rate 5 --epochs 5",
-                    help="the options of the sgd ratings regression")
+    ap.add_argument("--ratings", default="", help="options of the sgd ratings regression (default: sgd's defaults)")
     ap.add_argument("--skip", default="", help="comma-separated: best, ratings")
     ap.add_argument("--save", type=Path)
     a = ap.parse_args()

@@ -155,7 +155,7 @@ def test_regression_on_ratings(tmp_path):
     out = tmp_path / "r.joblib"
     metrics = train([str(SAMPLE / "ratings-train.tsv")], RATING, str(out),
                     config(task="regression", dev=[str(SAMPLE / "ratings-test.tsv")]),
-                    sgd=small(task="regression", average=True))
+                    sgd=small(task="regression"))
     assert metrics["mae"] < 3.0
     model = artifacts.load(out).payload
     values = model.predict(["최고 명작", "최악 쓰레기"]).values
@@ -208,11 +208,12 @@ def test_the_cache_is_reused(reviews, tmp_path):
 
 
 def test_the_sgd_config_checks_its_options():
-    assert S.SgdConfig().loss == "log_loss" and S.SgdConfig(task="regression").loss == "squared_error"
+    assert S.SgdConfig().loss == "log_loss" and S.SgdConfig(task="regression").loss == "epsilon_insensitive"
+    assert S.SgdConfig(task="regression").average and not S.SgdConfig().average
     assert S.SgdConfig(task="regression").schedule == "invscaling" and S.SgdConfig().schedule == "optimal"
     assert S.SgdConfig(classes="0, 1").classes == ["0", "1"]
     assert S.SgdConfig(patience=0).patience is None
-    for bad in (dict(loss="hinge", task="regression"), dict(loss="squared_error"), dict(penalty="l3"),
+    for bad in (dict(loss="hinge", task="regression"), dict(loss="epsilon_insensitive"), dict(penalty="l3"),
                 dict(schedule="fast"), dict(classes="1"), dict(task="regression", classes="0,1"),
                 dict(batch_size=0)):
         with pytest.raises(UsageError):

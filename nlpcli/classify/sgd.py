@@ -35,7 +35,8 @@ from nlpcli.errors import DataError, UsageError
 from nlpcli.textio import STDIO, InputSpec, atomic_path, display_name, read_records
 
 CLASSIFICATION_LOSSES = ("log_loss", "hinge", "modified_huber")
-REGRESSION_LOSSES = ("squared_error", "huber", "epsilon_insensitive")
+#: the first is the default: the mean absolute error (what ``train`` reports) is what it fits
+REGRESSION_LOSSES = ("epsilon_insensitive", "squared_error", "huber")
 #: losses whose model gives class probabilities (``predict``'s probability column)
 PROBABILITY_LOSSES = ("log_loss", "modified_huber")
 PENALTIES = ("l2", "l1", "elasticnet", "none")
@@ -50,15 +51,15 @@ class SgdConfig:
     """The options of ``--model sgd``; None fields take the task's default."""
 
     task: str = "classification"
-    loss: str | None = None  # log_loss (classification), squared_error (regression)
+    loss: str | None = None  # log_loss (classification), epsilon_insensitive (regression)
     penalty: str = "l2"
     alpha: float | None = None  # 2e-6 (classification), 1e-6 (regression)
     l1_ratio: float = 0.15  # elasticnet
     epochs: int = 5
     batch_size: int = 10000  # documents per partial_fit (each call costs a pass over the weights)
-    average: bool = False  # averaged SGD: the model is the mean of the weights seen
+    average: bool | None = None  # averaged SGD, the mean of the weights seen (default: regression only)
     schedule: str | None = None  # learning-rate schedule: optimal (classification), invscaling
-    eta0: float | None = None  # initial learning rate (invscaling, adaptive, constant): 0.01
+    eta0: float | None = None  # initial learning rate (invscaling, adaptive, constant): 0.01 (regression 5)
     patience: int | None = 2  # epochs without dev improvement before stopping; None or 0: never
     shuffle_buffer: int = 50000  # documents held for shuffling (memory is bounded by it)
     chunk_size: int = 5000  # documents per chunk of the cache (the unit of the chunk shuffle)
@@ -79,7 +80,9 @@ class SgdConfig:
         self.schedule = self.schedule or ("invscaling" if regression else "optimal")
         if self.schedule not in SCHEDULES:
             raise UsageError(f"--learning-rate-schedule must be one of {', '.join(SCHEDULES)}")
-        self.eta0 = self.eta0 if self.eta0 is not None else 0.01
+        # tf-idf rows have unit length: numbers from 1 to 10 need large weights, hence a large start
+        self.eta0 = self.eta0 if self.eta0 is not None else (5.0 if regression else 0.01)
+        self.average = self.average if self.average is not None else regression
         if self.alpha < 0 or self.eta0 <= 0:
             raise UsageError("--alpha must not be negative and --learning-rate must be positive")
         if min(self.epochs, self.batch_size, self.shuffle_buffer, self.chunk_size) < 1:
