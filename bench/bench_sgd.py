@@ -69,6 +69,7 @@ def main() -> int:
                     help="the options of the best sgd configuration (on the raw files: Okt in the first pass, "
                          "its tokens cached in bench/out/ for the epochs)")
     ap.add_argument("--ratings", default="", help="options of the sgd ratings regression (default: sgd's defaults)")
+    ap.add_argument("--sgd", default="", help="options added to the sgd run compared with logreg (e.g. --epochs 3)")
     ap.add_argument("--skip", default="", help="comma-separated: best, ratings")
     ap.add_argument("--save", type=Path)
     a = ap.parse_args()
@@ -79,7 +80,8 @@ def main() -> int:
     for _ in range(a.repeat):
         rows.append(train("logreg", common + ["--model", "logreg", "-o", OUT / "logreg.joblib"],
                           OUT / "logreg.json"))
-        rows.append(train("sgd", common + ["--model", "sgd", "-o", OUT / "sgd.joblib"], OUT / "sgd.json"))
+        rows.append(train("sgd", common + ["--model", "sgd", "-o", OUT / "sgd.joblib"] + shlex.split(a.sgd),
+                          OUT / "sgd.json"))
     if "best" not in skip:
         rows.append(train("sgd best", [data_file("train.tsv"), "--dev", data_file("dev.tsv"), "--model", "sgd",
                                        "-o", OUT / "sgd-best.joblib"] + shlex.split(a.best), OUT / "sgd-best.json",

@@ -212,7 +212,7 @@ def test_the_sgd_config_checks_its_options():
     assert S.SgdConfig(task="regression").average and not S.SgdConfig().average
     assert S.SgdConfig(task="regression").schedule == "invscaling" and S.SgdConfig().schedule == "optimal"
     assert S.SgdConfig(classes="0, 1").classes == ["0", "1"]
-    assert S.SgdConfig(patience=0).patience is None
+    assert S.SgdConfig(patience=0).patience is None and S.SgdConfig().epochs == 3
     for bad in (dict(loss="hinge", task="regression"), dict(loss="epsilon_insensitive"), dict(penalty="l3"),
                 dict(schedule="fast"), dict(classes="1"), dict(task="regression", classes="0,1"),
                 dict(batch_size=0)):

@@ -55,7 +55,7 @@ class SgdConfig:
     penalty: str = "l2"
     alpha: float | None = None  # 2e-6 (classification), 1e-6 (regression)
     l1_ratio: float = 0.15  # elasticnet
-    epochs: int = 5
+    epochs: int = 3  # on 150k reviews: dev accuracy 0.8666 after 3, 0.8679 after 5, in 60% of the time
     batch_size: int = 10000  # documents per partial_fit (each call costs a pass over the weights)
     average: bool | None = None  # averaged SGD, the mean of the weights seen (default: regression only)
     schedule: str | None = None  # learning-rate schedule: optimal (classification), invscaling

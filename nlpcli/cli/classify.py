@@ -108,7 +108,7 @@ def train_cmd(
     classes: Annotated[Optional[str], typer.Option("--classes", help="sgd: the labels, comma-separated (e.g. 0,1), instead of collecting them from the input; needed for stdin.")] = None,
     shuffle_buffer: Annotated[Optional[int], typer.Option("--shuffle-buffer", min=1, help="sgd: documents held for shuffling (default 50000; memory grows with it).")] = None,
     # neural models and sgd
-    epochs: Annotated[Optional[int], typer.Option("--epochs", min=1, help="mlp/rnn/sgd: passes over the data (at most; default 5).")] = None,
+    epochs: Annotated[Optional[int], typer.Option("--epochs", min=1, help="mlp/rnn/sgd: passes over the data (at most; default 5; sgd 3).")] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1, help="mlp/rnn/sgd: documents per batch (default 64; sgd 10000: each sgd batch also costs one pass over the weights).")] = None,
     learning_rate: Annotated[Optional[float], typer.Option("--learning-rate", "--lr", help="mlp/rnn: Adam learning rate (default 1e-3 mlp, 2e-3 rnn); sgd: the initial rate of --lr-schedule invscaling, adaptive or constant (default 0.01; regression 5).")] = None,
     patience: Annotated[Optional[int], typer.Option("--patience", min=1, help="rnn/sgd: epochs without dev improvement before stopping (default 2).")] = None,
