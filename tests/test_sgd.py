@@ -241,3 +241,29 @@ def test_a_vectorizer_artifact(reviews, tmp_path):
             "--epochs", "2", "--loss", "modified_huber", "-o", str(out))
     assert r.code == 0, r.err
     assert "accuracy" in r.err and artifacts.read_manifest(out)["params"]["features"] == {"vectorizer": str(vec)}
+
+
+def test_ctrl_c_on_the_command_line_exits_130_and_resumes(reviews, tmp_path):
+    import subprocess
+    import sys
+
+    train_path, _ = reviews
+    args = ["train", str(train_path), "--model", "sgd", "--tagger", "none", "--hashing", "16", "--batch-size", "100",
+            "--epochs", "12", "--no-early-stopping", "--seed", "5"]
+    r = cli(*args, "-o", str(tmp_path / "full.joblib"))
+    assert r.code == 0, r.err
+    proc = subprocess.Popen([sys.executable, "-m", "nlpcli", *args, "-o", str(tmp_path / "cut.joblib")], cwd=REPO,
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    for line in proc.stderr:
+        if line.startswith("sgd epoch 2:"):
+            proc.send_signal(signal.SIGINT)
+            break
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 130, err
+    ckpt = tmp_path / "cut.joblib.ckpt"
+    assert ckpt.exists() and "--resume" in err
+    r = cli(*args, "-o", str(tmp_path / "cut.joblib"), "--resume", str(ckpt))
+    assert r.code == 0, r.err
+    assert np.array_equal(weights(tmp_path / "full.joblib"), weights(tmp_path / "cut.joblib"))
+    assert not ckpt.exists()
