@@ -15,7 +15,7 @@ import numpy as np
 from nlpcli.errors import UsageError
 
 SKLEARN_MODELS = ("logreg", "linreg", "mlp")
-MODELS = SKLEARN_MODELS + ("rnn",)
+MODELS = SKLEARN_MODELS + ("sgd", "rnn")
 TASKS = ("classification", "regression")
 LOGREG_SOLVERS = ("auto", "liblinear", "lbfgs", "saga", "newton-cg", "newton-cholesky")
 ACTIVATIONS = ("relu", "tanh", "logistic", "identity")
@@ -48,12 +48,16 @@ class EstimatorConfig:
     batch_size: int = 256  # mlp
 
     @classmethod
-    def for_model(cls, model: str, *, epochs: int = 5, max_iter: int = 1000, alpha: float | None = None,
-                  learning_rate: float | None = None, **options) -> EstimatorConfig:
-        """The estimator options of ``model`` from the train options: mlp counts ``epochs`` as its
-        iterations (the others ``max_iter``); ``alpha`` None is the model's default
-        (:data:`DEFAULT_ALPHA`), ``learning_rate`` None the mlp's (1e-3). ``options``: the other fields."""
-        return cls(max_iter=epochs if model == "mlp" else max_iter,
+    def for_model(cls, model: str, *, epochs: int | None = None, max_iter: int = 1000, alpha: float | None = None,
+                  learning_rate: float | None = None, batch_size: int | None = None,
+                  loss: str | None = None, **options) -> EstimatorConfig:
+        """The estimator options of ``model`` from the train options: mlp counts ``epochs`` (None:
+        5) as its iterations (the others ``max_iter``); ``alpha`` None is the model's default
+        (:data:`DEFAULT_ALPHA`), ``learning_rate`` None the mlp's (1e-3), ``batch_size`` None the
+        mlp's (64); ``loss`` is linreg's (sgd's losses are its own config's). ``options``: the other fields."""
+        if loss is not None and model != "sgd":
+            options["loss"] = loss
+        return cls(max_iter=(epochs or 5) if model == "mlp" else max_iter, batch_size=batch_size or 64,
                    alpha=alpha if alpha is not None else DEFAULT_ALPHA.get(model, 1.0),
                    learning_rate=learning_rate if learning_rate is not None else DEFAULT_LEARNING_RATE,
                    **options)
@@ -143,7 +147,8 @@ class Prediction:
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
-    scores = np.atleast_2d(scores)
+    scores = np.asarray(scores)
+    scores = scores[:, None] if scores.ndim == 1 else np.atleast_2d(scores)  # binary: one score a row
     if scores.shape[1] == 1:  # binary decision function
         scores = np.hstack([-scores, scores])
     scores = scores - scores.max(axis=1, keepdims=True)
@@ -166,6 +171,12 @@ class TextModel:
     def needs_raw(self) -> bool:
         """Whether the features also read the raw documents (character n-grams of the text)."""
         return bool(getattr(self.extractor, "needs_raw", False))
+
+    @property
+    def has_probability(self) -> bool:
+        """Whether the classifier gives probabilities of its own (a hinge-loss SGD model does not:
+        its scores only rank the labels, and ``predict`` leaves the probability empty)."""
+        return self.task == "classification" and hasattr(self.estimator, "predict_proba")
 
     def features(self, texts: Sequence[str], raw: Sequence[str] | None = None):
         if self.needs_raw:

@@ -42,6 +42,7 @@ class LoadedModel:
     manifest: dict
     batch_size: int = 4000
     needs_raw: bool = False  # the features read the raw documents too
+    has_probability: bool = True  # False: the probability column stays empty (e.g. sgd --loss hinge)
 
 
 def load_model(path: str, trust: bool = False, device: str = "auto", threads: int | None = None) -> LoadedModel:
@@ -58,7 +59,8 @@ def load_model(path: str, trust: bool = False, device: str = "auto", threads: in
     if not hasattr(model, "predict") or not hasattr(model, "task"):
         raise ArtifactError(f"{path}: the {art.kind} artifact holds no usable model; re-create it")
     return LoadedModel(model.predict, recipe, model.task, model.labels, art.manifest,
-                       needs_raw=bool(getattr(model, "needs_raw", False)))
+                       needs_raw=bool(getattr(model, "needs_raw", False)),
+                       has_probability=bool(getattr(model, "has_probability", True)))
 
 
 def format_number(value: float) -> str:
@@ -75,15 +77,18 @@ def _rows(model: LoadedModel, pred: Prediction, top_k: int, structured: bool) ->
     # plain Python floats and ints from here on: a numpy scalar per cell costs more than the model
     best_p = proba[np.arange(len(best)), best].tolist()
     names = [labels[j] for j in best.tolist()]
-    if structured:
-        rows: list[dict[str, Any]] = [{"prediction": a, "probability": round(p, 4)} for a, p in zip(names, best_p)]
+    if not model.has_probability:  # scores that rank the labels but are no probabilities
+        rows: list[dict[str, Any]] = [{"prediction": a, "probability": None if structured else ""} for a in names]
+    elif structured:
+        rows = [{"prediction": a, "probability": round(p, 4)} for a, p in zip(names, best_p)]
     else:
         rows = [{"prediction": a, "probability": f"{p:.4f}"} for a, p in zip(names, best_p)]
     if top_k > 1:
         order = np.argsort(-proba, axis=1, kind="stable")[:, :top_k]
         for row, ks, ps in zip(rows, order.tolist(), np.take_along_axis(proba, order, axis=1).tolist()):
-            top = [(labels[k], round(p, 4)) for k, p in zip(ks, ps)]
-            row["top_k"] = [list(t) for t in top] if structured else " ".join(f"{a}:{p:.4f}" for a, p in top)
+            top = [(labels[k], round(p, 4) if model.has_probability else None) for k, p in zip(ks, ps)]
+            row["top_k"] = [list(t) for t in top] if structured else " ".join(
+                f"{a}:{p:.4f}" if p is not None else a for a, p in top)
     return rows
 
 
@@ -176,7 +181,11 @@ def _gold_numbers(gold: list[str], first_input: str) -> list[float]:
 def _text_line(row: dict) -> str:
     """Plain text output: ``label<TAB>probability`` (``--top-k``: label/probability pairs), or the number."""
     if "top_k" in row:
-        return "\t".join(f"{label}\t{p:.4f}" for label, p in row["top_k"]) + "\n"
+        return "\t".join(f"{label}\t{_probability(p)}" for label, p in row["top_k"]) + "\n"
     if "probability" in row:
-        return f"{row['prediction']}\t{row['probability']:.4f}\n"
+        return f"{row['prediction']}\t{_probability(row['probability'])}\n"
     return f"{format_number(row['prediction'])}\n"
+
+
+def _probability(p: float | None) -> str:
+    return "" if p is None else f"{p:.4f}"

@@ -1,6 +1,7 @@
 """``nlpcli train``: read a labelled file, build features (or an RNN), fit, report on dev, save.
 
-scikit-learn models (logreg, linreg, mlp) are saved as one joblib artifact holding the whole
+``sgd`` streams minibatches through :mod:`nlpcli.classify.sgd` and never holds the corpus.
+scikit-learn models (logreg, linreg, mlp, sgd) are saved as one joblib artifact holding the whole
 chain (feature extractor, estimator, label names; the recipe in the manifest); the RNN is saved
 as a torch artifact by :mod:`nlpcli.classify.rnn.train`. Both have the kind ``classifier`` or
 ``regressor``, so ``predict`` takes either.
@@ -96,12 +97,20 @@ def load_data(inputs: list[str], spec: InputSpec, cfg: TrainConfig, recipe: Reci
     return train_ds, dev_ds
 
 
-def train(inputs: list[str], spec: InputSpec, output: str, cfg: TrainConfig, rnn=None, loop=None) -> dict | None:
+def train(inputs: list[str], spec: InputSpec, output: str, cfg: TrainConfig, rnn=None, loop=None,
+          sgd=None) -> dict | None:
     """Train ``cfg.model`` on ``inputs``, report on the dev data, save to ``output``.
 
     Returns the dev metrics (None without dev data). ``rnn``/``loop`` configure the RNN
-    (:class:`~nlpcli.classify.rnn.config.RnnConfig`, :class:`~nlpcli.training.LoopConfig`).
+    (:class:`~nlpcli.classify.rnn.config.RnnConfig`, :class:`~nlpcli.training.LoopConfig`),
+    ``sgd`` the SGD model (:class:`~nlpcli.classify.sgd.SgdConfig`).
     """
+    if cfg.model == "sgd":
+        from nlpcli.classify.sgd import SgdConfig, train_sgd
+
+        data = {"inputs": [display_name(p) for p in inputs]}
+        dev_metrics, dev_name = train_sgd(inputs, spec, output, cfg, sgd or SgdConfig(task=cfg.task), data)
+        return _report(cfg, dev_metrics, dev_name)
     recipe = cfg.recipe
     extractor = None
     if cfg.model in SKLEARN_MODELS and cfg.vectorizer:
@@ -131,10 +140,15 @@ def train(inputs: list[str], spec: InputSpec, output: str, cfg: TrainConfig, rnn
         dev_metrics = train_rnn(train_ds, dev_ds, labels, output, cfg, recipe, data, rnn or RnnConfig(), loop)
     else:
         dev_metrics = _train_sklearn(train_ds, dev_ds, labels, output, cfg, recipe, extractor, data)
+    return _report(cfg, dev_metrics, dev_ds.name if dev_ds is not None else None)
+
+
+def _report(cfg: TrainConfig, dev_metrics: dict | None, dev_name: str | None) -> dict | None:
+    """The dev report on stderr (and in --metrics-out)."""
     if dev_metrics is not None:
-        M.report(dev_metrics, title=f"dev ({dev_ds.name})")
+        M.report(dev_metrics, title=f"dev ({dev_name})")
         if cfg.metrics_out:
-            M.write_json(dev_metrics, cfg.metrics_out, {"model": cfg.model, "dev": dev_ds.name})
+            M.write_json(dev_metrics, cfg.metrics_out, {"model": cfg.model, "dev": dev_name})
     elif cfg.metrics_out:
         progress.warn("no dev data (--dev or --dev-fraction): --metrics-out was not written")
     else:

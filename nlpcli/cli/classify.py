@@ -1,4 +1,4 @@
-"""``nlpcli train`` and ``nlpcli predict``: text classifiers and regressors (logreg, linreg, mlp, rnn)."""
+"""``nlpcli train`` and ``nlpcli predict``: text classifiers and regressors (logreg, linreg, mlp, sgd, rnn)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,9 @@ TRAIN_HELP = """Train a classifier (or regressor) on labelled text and save it a
 
 Models: logreg (logistic regression on n-gram tf-idf), linreg (ridge, or least absolute deviations
 with --loss absolute; --task regression), mlp (scikit-learn multi-layer perceptron on the same
-features), rnn (PyTorch RNN/LSTM/GRU over the tokens).
+features), sgd (a linear model fitted by stochastic gradient descent on minibatches streamed from
+the file: for data too large for memory; hashed features, --hashing 20, unless --vectorizer is
+given; see docs/sgd.md), rnn (PyTorch RNN/LSTM/GRU over the tokens).
 
 Raw text is tokenized by the recipe (default: Okt morphs --stem --norm), which the model stores, so
 'nlpcli predict MODEL' takes raw text. Features for logreg/linreg/mlp come from --vectorizer FILE or
@@ -49,14 +51,15 @@ are fitted here with the same options as 'vectorize fit'. A report on the dev da
 Determinism: a fixed --seed gives the same model for the same data, options and --threads on the
 same machine (scikit-learn models are single-threaded here; the RNN's CPU results can differ with
 another thread count). The RNN writes a checkpoint each epoch (--checkpoint); Ctrl-C saves it
-and exits 130; --resume CHECKPOINT continues to the same model an uninterrupted run gives."""
+(sgd: its checkpoint at the current minibatch) and exits 130; --resume CHECKPOINT continues to the
+same model an uninterrupted run gives."""
 
 
 @app.command("train", help=TRAIN_HELP)
 def train_cmd(
     inputs: Inputs = None,
     output: Annotated[str, typer.Option("--output", "-o", help="Where to save the model (.joblib; .pt for rnn).")] = "model.joblib",
-    model: Annotated[str, typer.Option("--model", "-m", help="logreg, linreg, mlp or rnn.")] = "logreg",
+    model: Annotated[str, typer.Option("--model", "-m", help="logreg, linreg, mlp, sgd or rnn.")] = "logreg",
     task: Annotated[str, typer.Option("--task", help="classification (labels) or regression (numbers).")] = "classification",
     label_column: Annotated[str, typer.Option("--label-column", help="Column (JSONL field) holding the label or number.")] = "label",
     dev: Annotated[Optional[list[str]], typer.Option("--dev", help="Dev file(s), same format: the report and the RNN's early stopping use it.")] = None,
@@ -86,22 +89,29 @@ def train_cmd(
     sublinear_tf: Annotated[bool, typer.Option("--sublinear-tf", help="Features: tf-idf with 1 + log(tf).")] = False,
     weighting: Annotated[str, typer.Option("--weighting", help="Features: tf-idf weighting, sklearn or augmented (augmented tf, smoothed idf).")] = "sklearn",
     row_norm: Annotated[str, typer.Option("--row-norm", help="Features: l2, l1 or none.")] = "l2",
+    hashing: Annotated[Optional[int], typer.Option("--hashing", help="Features: hash the terms into 2^BITS columns per block (no vocabulary is kept; default 20 for sgd, none for the others).")] = None,
     # scikit-learn estimators
     C: Annotated[float, typer.Option("--C", "-C", help="logreg: inverse regularization strength; linreg --loss absolute: the same.")] = 3.5,
     class_weight: Annotated[str, typer.Option("--class-weight", help="logreg: none or balanced (for skewed classes).")] = "none",
     solver: Annotated[str, typer.Option("--solver", help="logreg: auto (liblinear for two classes, lbfgs for more), liblinear, lbfgs, saga, newton-cg, newton-cholesky.")] = "auto",
     max_iter: Annotated[int, typer.Option("--max-iter", min=1, help="logreg/linreg: optimizer iterations.")] = 1000,
-    alpha: Annotated[Optional[float], typer.Option("--alpha", help="linreg: ridge strength (default 1.0); mlp: L2 penalty (default 1e-4).")] = None,
-    loss: Annotated[str, typer.Option("--loss", help="linreg: squared (ridge) or absolute (fits the median: lower MAE).")] = "squared",
+    alpha: Annotated[Optional[float], typer.Option("--alpha", help="linreg: ridge strength (default 1.0); mlp: L2 penalty (default 1e-4); sgd: regularization (default 2e-6; 1e-6 for regression).")] = None,
+    loss: Annotated[Optional[str], typer.Option("--loss", help="linreg: squared (default; ridge) or absolute (fits the median: lower MAE). sgd: log_loss (default), hinge (a linear SVM: predict leaves the probability empty) or modified_huber; for regression epsilon_insensitive (default: fits the mean absolute error), squared_error or huber.")] = None,
     clip: Annotated[bool, typer.Option("--clip/--no-clip", help="Regression: clip predictions to the range seen in training.")] = True,
     hidden_sizes: Annotated[str, typer.Option("--hidden-sizes", help="mlp: hidden layer sizes, e.g. 256 or 256,64.")] = "128",
     activation: Annotated[str, typer.Option("--activation", help="mlp: relu, tanh, logistic or identity.")] = "relu",
     early_stopping: Annotated[bool, typer.Option("--early-stopping/--no-early-stopping", help="mlp/rnn: stop when the dev score stops improving.")] = True,
-    # neural models
-    epochs: Annotated[int, typer.Option("--epochs", min=1, help="mlp/rnn: passes over the data (at most).")] = 5,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="mlp/rnn: documents per batch.")] = 64,
-    learning_rate: Annotated[Optional[float], typer.Option("--learning-rate", "--lr", help="mlp/rnn: Adam learning rate (default 1e-3 mlp, 2e-3 rnn).")] = None,
-    patience: Annotated[int, typer.Option("--patience", min=1, help="rnn: epochs without dev improvement before stopping.")] = 2,
+    # sgd
+    penalty: Annotated[Optional[str], typer.Option("--penalty", help="sgd: l2 (default), l1, elasticnet or none.")] = None,
+    average: Annotated[Optional[bool], typer.Option("--average/--no-average", help="sgd: averaged SGD (the model is the mean of the weights along the way; steadier, often better; default: on for regression, off for classification).")] = None,
+    lr_schedule: Annotated[Optional[str], typer.Option("--lr-schedule", help="sgd: learning-rate schedule: optimal (default for classification), invscaling (default for regression), adaptive or constant; the last three start at --learning-rate (default 0.01).")] = None,
+    classes: Annotated[Optional[str], typer.Option("--classes", help="sgd: the labels, comma-separated (e.g. 0,1), instead of collecting them from the input; needed for stdin.")] = None,
+    shuffle_buffer: Annotated[Optional[int], typer.Option("--shuffle-buffer", min=1, help="sgd: documents held for shuffling (default 50000; memory grows with it).")] = None,
+    # neural models and sgd
+    epochs: Annotated[Optional[int], typer.Option("--epochs", min=1, help="mlp/rnn/sgd: passes over the data (at most; default 5; sgd 3).")] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1, help="mlp/rnn/sgd: documents per batch (default 64; sgd 10000: each sgd batch also costs one pass over the weights).")] = None,
+    learning_rate: Annotated[Optional[float], typer.Option("--learning-rate", "--lr", help="mlp/rnn: Adam learning rate (default 1e-3 mlp, 2e-3 rnn); sgd: the initial rate of --lr-schedule invscaling, adaptive or constant (default 0.01; regression 5).")] = None,
+    patience: Annotated[Optional[int], typer.Option("--patience", min=1, help="rnn/sgd: epochs without dev improvement before stopping (default 2).")] = None,
     cell: Annotated[str, typer.Option("--cell", help="rnn: rnn, lstm or gru.")] = "gru",
     layers: Annotated[int, typer.Option("--layers", min=1, help="rnn: stacked layers.")] = 1,
     bidirectional: Annotated[bool, typer.Option("--bidirectional/--unidirectional", help="rnn: read both directions.")] = True,
@@ -120,8 +130,8 @@ def train_cmd(
     ema: Annotated[float, typer.Option("--ema", min=0.0, max=0.99999, help="rnn: evaluate and save an exponential moving average of the weights, with this decay per batch (0: off, the last weights).")] = 0.0,
     device: Device = "auto",
     threads: Threads = None,
-    checkpoint: Annotated[Optional[str], typer.Option("--checkpoint", help="rnn: checkpoint file, written each epoch (default: OUTPUT.ckpt).")] = None,
-    resume: Annotated[Optional[str], typer.Option("--resume", help="rnn: continue from this checkpoint.")] = None,
+    checkpoint: Annotated[Optional[str], typer.Option("--checkpoint", help="rnn: checkpoint file, written each epoch; sgd: written on Ctrl-C (default: OUTPUT.ckpt).")] = None,
+    resume: Annotated[Optional[str], typer.Option("--resume", help="rnn/sgd: continue from this checkpoint.")] = None,
     max_time: Annotated[Optional[float], typer.Option("--max-time", min=0.0, help="rnn: stop after this many minutes (keeps the best model so far).")] = None,
     seed: Seed = 0,
     fmt: Format = None,
@@ -140,7 +150,7 @@ def train_cmd(
     features = VectorizerConfig(kind=kind, ngram=ngram, min_df=min_df, max_df=max_df, binary=binary,
                                 max_features=max_features, sublinear_tf=sublinear_tf, weighting=weighting,
                                 norm=None if row_norm == "none" else row_norm, char_ngram=char_ngram,
-                                char_source=char_source)
+                                char_source=char_source, hashing=hashing)
     estimator = EstimatorConfig.for_model(
         model, epochs=epochs, max_iter=max_iter, alpha=alpha, learning_rate=learning_rate, C=C,
         class_weight=class_weight, solver=solver, loss=loss, clip=clip, hidden=hidden_sizes,
@@ -148,7 +158,15 @@ def train_cmd(
     cfg = TrainConfig(model=model, task=task, recipe=recipe, tokenized=tokenized, vectorizer=vectorizer,
                       features=features, estimator=estimator, dev=dev, dev_fraction=dev_fraction, seed=seed,
                       jobs=jobs, trust=trust, metrics_out=metrics_out)
-    rnn = loop = None
+    rnn = loop = sgd = None
+    if model == "sgd":
+        from nlpcli.classify.sgd import SgdConfig
+
+        sgd = SgdConfig(**_given(task=task, loss=loss, penalty=penalty, alpha=alpha, epochs=epochs,
+                                 batch_size=batch_size, average=average, schedule=lr_schedule,
+                                 eta0=learning_rate, patience=patience if early_stopping else 0,
+                                 shuffle_buffer=shuffle_buffer, classes=classes, checkpoint=checkpoint,
+                                 resume=resume))
     if model == "rnn":
         from nlpcli.classify.rnn.config import RnnConfig, loop_config
 
@@ -157,11 +175,17 @@ def train_cmd(
                         min_count=min_count, max_vocab=max_vocab, embeddings=embeddings,
                         freeze_embeddings=freeze_embeddings, learning_rate=learning_rate,
                         subwords=subwords, lr_decay=lr_decay)
-        loop = loop_config(output, epochs=epochs, batch_size=batch_size, early_stopping=early_stopping,
-                           patience=patience, clip_norm=clip_norm, device=device, threads=threads, seed=seed,
-                           checkpoint=checkpoint, resume=resume, max_time=max_time, ema=ema)
+        loop = loop_config(output, early_stopping=early_stopping,
+                           clip_norm=clip_norm, device=device, threads=threads, seed=seed,
+                           checkpoint=checkpoint, resume=resume, max_time=max_time, ema=ema,
+                           **_given(patience=patience, epochs=epochs, batch_size=batch_size))
     spec = input_spec(fmt, text_column, label_column, text_field, encoding_errors)
-    train(inputs or ["-"], spec, output, cfg, rnn=rnn, loop=loop)
+    train(inputs or ["-"], spec, output, cfg, rnn=rnn, loop=loop, sgd=sgd)
+
+
+def _given(**options) -> dict:
+    """The options given on the command line (None: left to the config's default)."""
+    return {k: v for k, v in options.items() if v is not None}
 
 
 @app.command("predict", help="Label raw text (or numbers, for a regressor) with a model from 'nlpcli train'.\n\n"
