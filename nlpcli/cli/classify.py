@@ -21,10 +21,10 @@ from nlpcli.cli.options import (
     TrustArtifact,
     input_spec,
 )
-from nlpcli.cli.preprocess import Keep, Nfc, Squash, Stopwords, build_recipe
+from nlpcli.cli.preprocess import Keep, Nfc, Squash, Stopwords, TrainTagger, UserDict, build_recipe
 
 Device = Annotated[str, typer.Option(
-    "--device", help="auto (a CUDA GPU when there is one, else the CPU, with a warning), cpu or cuda "
+    "--device", help="auto (a CUDA GPU when there is one, else the CPU), cpu or cuda "
                      "(an error when no GPU is usable).")]
 Threads = Annotated[Optional[int], typer.Option(
     "--threads", min=1, help="Torch CPU threads (default: torch's choice). Results are reproducible for "
@@ -67,7 +67,8 @@ def train_cmd(
         "--dev-fraction", help="Without --dev: hold out this fraction of the training data (default 0.1 for rnn, none otherwise).")] = None,
     metrics_out: Annotated[Optional[str], typer.Option("--metrics-out", help="Write the dev metrics as JSON here.")] = None,
     # preprocessing
-    tagger: Annotated[str, typer.Option("--tagger", "-t", help="okt, kiwi, kkma, komoran, hannanum, or none (text is already whitespace-tokenized).")] = "okt",
+    tagger: TrainTagger = "okt",
+    user_dict: UserDict = None,
     operation: Annotated[str, typer.Option("--operation", help="morphs, nouns, pos or phrases.")] = "morphs",
     stem: Annotated[bool, typer.Option("--stem/--no-stem", help="Okt/Kiwi: verbs and adjectives to their dictionary form.")] = True,
     norm: Annotated[bool, typer.Option("--norm/--no-norm", help="Okt: normalize colloquial spellings (ignored for other taggers).")] = True,
@@ -146,7 +147,8 @@ def train_cmd(
     from nlpcli.features.vectorizers import VectorizerConfig
 
     recipe = build_recipe(**TrainConfig.recipe_options(tagger, operation, stem, norm), nfc=nfc, keep=keep,
-                          squash=squash, stopwords=stopwords, min_length=1, lowercase=False)
+                          squash=squash, stopwords=stopwords, min_length=1, lowercase=False,
+                          user_dict=user_dict)
     features = VectorizerConfig(kind=kind, ngram=ngram, min_df=min_df, max_df=max_df, binary=binary,
                                 max_features=max_features, sublinear_tf=sublinear_tf, weighting=weighting,
                                 norm=None if row_norm == "none" else row_norm, char_ngram=char_ngram,
