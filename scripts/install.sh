@@ -6,7 +6,6 @@ export DEBIAN_FRONTEND=noninteractive PIP_DISABLE_PIP_VERSION_CHECK=1
 
 need_apt=()
 command -v java >/dev/null 2>&1 || need_apt+=(default-jre-headless)      # KoNLPy's taggers run on the JVM
-fc-list 2>/dev/null | grep -qi nanum || need_apt+=(fonts-nanum fontconfig)  # Hangul labels in plots
 if [ ${#need_apt[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
