@@ -421,7 +421,26 @@ def load(path: str | os.PathLike, kinds: Iterable[str] | None = None, *, trust: 
         check_manifest(path, manifest, None)  # a newer version explains unknown classes
     _refuse(path, refused)
     manifest = check_manifest(path, manifest, kinds)
+    _check_recipe(path, manifest)
     return Artifact(manifest, obj["payload"], path)
+
+
+def _check_recipe(path: str, manifest: dict) -> None:
+    """The preprocessing recipe a manifest names must be one this nlpcli can build; otherwise the
+    file was damaged (one that has no checksum) and the error says which file."""
+    recipe = manifest.get("recipe")
+    if recipe is None:
+        return
+    from nlpcli.errors import NlpcliError
+    from nlpcli.text.recipe import Recipe
+
+    try:
+        if not isinstance(recipe, dict):
+            raise TypeError(f"a {type(recipe).__name__}, not a mapping")
+        Recipe.from_dict(recipe)
+    except (NlpcliError, TypeError, ValueError) as exc:
+        raise CorruptArtifactError(f"{path}: its preprocessing recipe cannot be used ({exc}); the file may "
+                                   "be damaged: re-create it") from None
 
 
 def _load_torch(path: str, kinds: Iterable[str] | None, map_location: str) -> Artifact:

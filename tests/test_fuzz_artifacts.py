@@ -246,3 +246,15 @@ def test_a_changed_manifest_of_an_embed_model_is_caught(tmp_path, embed_model):
     manifest.write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(CorruptArtifactError, match="indmx.npy: missing"):
         store.read_manifest(str(copy))
+
+
+def test_a_damaged_recipe_names_the_artifact(tmp_path, vectorizer):
+    """A footer-less artifact whose recipe had a byte flipped ('spli\\x11') once gave a usage error
+    that did not name the file (found by bench/fuzz.py)."""
+    data, _ = vectorizer
+    body = data[:-artifacts._FOOTER_LENGTH]
+    assert body.count(b"split") == 1
+    path = tmp_path / "vec.joblib"
+    path.write_bytes(body.replace(b"split", b"spli\x11"))
+    with pytest.raises(CorruptArtifactError, match=r"vec.joblib: its preprocessing recipe cannot be used"):
+        artifacts.load(path)

@@ -144,3 +144,17 @@ def test_huge_thread_counts_are_usage_errors(threads):
         assert threads <= 4096
     finally:
         torch.set_num_threads(before)
+
+
+@given(seed=st.sampled_from([0, 1, 2**32 - 1, 2**32, -1]))
+@example(seed=99999999999999999999999)  # once a ValueError from numpy inside gensim (found by bench/fuzz.py)
+def test_embed_seed_out_of_range_is_a_usage_error(seed):
+    from nlpcli.embed.train import EmbedConfig
+    from nlpcli.errors import UsageError
+
+    try:
+        EmbedConfig(seed=seed)
+    except UsageError as exc:
+        assert "--seed" in str(exc) and not 0 <= seed < 2**32
+    else:
+        assert 0 <= seed < 2**32

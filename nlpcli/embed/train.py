@@ -68,6 +68,8 @@ class EmbedConfig:
             raise UsageError("--dbow-words applies to --algo doc2vec --arch dbow only")
         if self.loss and self.algo != "word2vec":
             raise UsageError("--loss is reported by word2vec only (gensim computes no loss for fastText/doc2vec)")
+        if not 0 <= self.seed < 2**32:  # numpy's limit, which gensim passes it to
+            raise UsageError("--seed must be between 0 and 4294967295")
 
     @property
     def has_word_vectors(self) -> bool:
