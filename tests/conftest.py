@@ -93,3 +93,13 @@ def java_available() -> bool:
 
 
 needs_java = pytest.mark.skipif(not java_available(), reason="no JVM (KoNLPy taggers)")
+
+
+@pytest.fixture(autouse=True)
+def _default_progress_settings():
+    """Each test starts with nlpcli's default stderr settings: a test that runs the CLI in this
+    process with ``-q`` must not silence the messages the next test checks."""
+    from nlpcli import progress
+
+    yield
+    progress.configure()

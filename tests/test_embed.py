@@ -263,8 +263,13 @@ def test_gensim_pickle_is_loaded_through_the_allowlist(w2v, tmp_path):
 
     with open(evil, "wb") as fh:
         pickle.dump({"x": Evil()}, fh)
+    # a forged model: its manifest lists the evil file with a matching size and checksums, so
+    # only the allowlist stands between the file and the code it names
     manifest = json.load(open(os.path.join(copy, "nlpcli.json")))
     manifest["files"]["model.gensim"] = os.path.getsize(evil)
+    manifest["crc32"]["model.gensim"] = store._crc32(evil)
+    del manifest["checksum"]
+    manifest["checksum"] = store._manifest_crc(manifest)
     json.dump(manifest, open(os.path.join(copy, "nlpcli.json"), "w"))
     with pytest.raises(UntrustedArtifactError, match="system"):
         store.load_gensim(copy)

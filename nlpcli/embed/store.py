@@ -81,10 +81,11 @@ def read_manifest(path: str, kinds: Iterable[str] | None = None) -> dict:
             manifest = json.load(fh)
     except (ValueError, UnicodeDecodeError) as exc:
         raise CorruptArtifactError(f"{mpath}: corrupt manifest ({exc}); re-create the model") from None
-    if isinstance(manifest, dict) and "checksum" in manifest and manifest.pop("checksum") != _manifest_crc(manifest):
+    # kind and version first: a newer nlpcli may checksum its manifest another way
+    manifest = artifacts.check_manifest(model, manifest, kinds)
+    if "checksum" in manifest and manifest.pop("checksum") != _manifest_crc(manifest):
         raise CorruptArtifactError(f"{mpath}: checksum mismatch: changed or damaged since it was written; "
                                    "the model is corrupt, re-create it")
-    manifest = artifacts.check_manifest(model, manifest, kinds)
     for name, size in manifest.get("files", {}).items():
         fpath = os.path.join(model, name)
         if not os.path.exists(fpath):
