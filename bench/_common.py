@@ -97,9 +97,16 @@ def _tree(root) -> list:
         return [root]
 
 
-def measure(label: str, command: list[str], stdin: Path | None = None, stdout: Path | None = None,
-            interval: float = 0.1, memory: bool = False, env: dict | None = None,
-            check: bool = True) -> Measured:
+def measure(
+    label: str,
+    command: list[str],
+    stdin: Path | None = None,
+    stdout: Path | None = None,
+    interval: float = 0.1,
+    memory: bool = False,
+    env: dict | None = None,
+    check: bool = True,
+) -> Measured:
     """Run ``command`` to completion and measure it (see the module docstring).
 
     ``memory`` also samples PSS (slower: reads smaps_rollup); RSS is always sampled.
@@ -112,8 +119,9 @@ def measure(label: str, command: list[str], stdin: Path | None = None, stdout: P
     fout = open(stdout, "wb") if stdout else subprocess.DEVNULL
     errf = tempfile.TemporaryFile()
     start = time.perf_counter()
-    proc = subprocess.Popen([str(c) for c in command], stdin=fin, stdout=fout, stderr=errf,
-                            env={**os.environ, **(env or {})})
+    proc = subprocess.Popen(
+        [str(c) for c in command], stdin=fin, stdout=fout, stderr=errf, env={**os.environ, **(env or {})}
+    )
     root = psutil.Process(proc.pid)
     while True:
         rss = pss = 0
@@ -140,8 +148,7 @@ def measure(label: str, command: list[str], stdin: Path | None = None, stdout: P
             f.close()
     errf.seek(0)
     err = errf.read().decode("utf-8", "replace")
-    result = Measured(label, command, wall, sum(cpu_seen.values()), peak_rss, peak_pss,
-                      proc.returncode, err)
+    result = Measured(label, command, wall, sum(cpu_seen.values()), peak_rss, peak_pss, proc.returncode, err)
     if check and proc.returncode != 0:
         sys.exit(f"bench: {label} failed (exit {proc.returncode}):\n{err[-2000:]}")
     return result
@@ -199,13 +206,16 @@ def compare_tokens(reference: list[list[str]], lines: list[str], label: str, tex
         if want != got:
             bad.append(i)
             if len(bad) <= 5:
-                print(f"  {label}: line {i + 2} differs\n    text: {ascii(texts[i])}\n"
-                      f"    want: {ascii(want)}\n    got:  {ascii(got)}")
+                print(
+                    f"  {label}: line {i + 2} differs\n    text: {ascii(texts[i])}\n"
+                    f"    want: {ascii(want)}\n    got:  {ascii(got)}"
+                )
     return bad
 
 
-def recheck_without_nfc(bad: list[int], reference: list[list[str]], texts: list[str], tmp: Path,
-                        options: list[str], label: str) -> bool:
+def recheck_without_nfc(
+    bad: list[int], reference: list[list[str]], texts: list[str], tmp: Path, options: list[str], label: str
+) -> bool:
     """Lines that differ only because nlpcli's default --nfc changed their text (e.g. a CJK
     compatibility ideograph): tag just those again with --no-nfc; True if they then match."""
     import unicodedata
@@ -214,7 +224,23 @@ def recheck_without_nfc(bad: list[int], reference: list[list[str]], texts: list[
         return False
     subset = tmp / "non-nfc.tsv"
     subset.write_text("document\n" + "".join(texts[i] + "\n" for i in bad), encoding="utf-8")
-    measure("no-nfc", NLPCLI + ["--quiet", "preprocess", "morphs", *options, "--no-nfc", subset,
-                                "--output-format", "text", "-o", tmp / "non-nfc.out"])
+    measure(
+        "no-nfc",
+        NLPCLI
+        + [
+            "--quiet",
+            "preprocess",
+            "morphs",
+            *options,
+            "--no-nfc",
+            subset,
+            "--output-format",
+            "text",
+            "-o",
+            tmp / "non-nfc.out",
+        ],
+    )
     lines = (tmp / "non-nfc.out").read_text(encoding="utf-8").split("\n")[:-1]
-    return not compare_tokens([reference[i] for i in bad], lines, f"{label} --no-nfc", [texts[i] for i in bad])
+    return not compare_tokens(
+        [reference[i] for i in bad], lines, f"{label} --no-nfc", [texts[i] for i in bad]
+    )

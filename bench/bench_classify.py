@@ -30,33 +30,135 @@ CONFIGS: dict[str, tuple[str, list[str]]] = {
     "logreg-word+char14-C6": ("reviews", ["--char-ngram", "1,4", "--C", "6"]),
     # character n-grams of the raw text (what stemming removes: endings, spelling, ㅋㅋ): trained
     # from the raw files (Okt runs here, -j 2), since the raw text must reach the features
-    "logreg-word+rawchar14": ("reviews-raw", ["--char-ngram", "1,4", "--char-source", "text", "--C", "3", "-j", "2"]),
-    "mlp": ("reviews", ["--model", "mlp", "--hidden-sizes", "128", "--max-features", "50000",
-                        "--epochs", "8", "--batch-size", "256"]),
-    "logreg-word+rawchar14-C5": ("reviews-raw", ["--char-ngram", "1,4", "--char-source", "text", "--C", "5", "-j", "2"]),
-    "logreg-word+rawchar14-C1.5": ("reviews-raw", ["--char-ngram", "1,4", "--char-source", "text", "--C", "1.5", "-j", "2"]),
-    "logreg-word+rawchar14-C2": ("reviews-raw", ["--char-ngram", "1,4", "--char-source", "text", "--C", "2", "-j", "2"]),
+    "logreg-word+rawchar14": (
+        "reviews-raw",
+        ["--char-ngram", "1,4", "--char-source", "text", "--C", "3", "-j", "2"],
+    ),
+    "mlp": (
+        "reviews",
+        [
+            "--model",
+            "mlp",
+            "--hidden-sizes",
+            "128",
+            "--max-features",
+            "50000",
+            "--epochs",
+            "8",
+            "--batch-size",
+            "256",
+        ],
+    ),
+    "logreg-word+rawchar14-C5": (
+        "reviews-raw",
+        ["--char-ngram", "1,4", "--char-source", "text", "--C", "5", "-j", "2"],
+    ),
+    "logreg-word+rawchar14-C1.5": (
+        "reviews-raw",
+        ["--char-ngram", "1,4", "--char-source", "text", "--C", "1.5", "-j", "2"],
+    ),
+    "logreg-word+rawchar14-C2": (
+        "reviews-raw",
+        ["--char-ngram", "1,4", "--char-source", "text", "--C", "2", "-j", "2"],
+    ),
     # word 1-3-grams: the best found (an offline grid over C, char ranges, min_df, sublinear tf)
-    "logreg-word13+rawchar14-C3": ("reviews-raw", ["--ngram", "1,3", "--char-ngram", "1,4", "--char-source", "text",
-                                                   "--C", "3", "-j", "2"]),
-    "linreg-ridge-char14": ("ratings", ["--model", "linreg", "--task", "regression", "--ngram", "1,1",
-                                         "--char-ngram", "1,4", "--min-df", "2", "--max-df", "1.0",
-                                         "--alpha", "1.0"]),
-    "linreg-ridge-word+char14": ("ratings", ["--model", "linreg", "--task", "regression", "--char-ngram", "1,4",
-                                             "--alpha", "1.0"]),
-    "linreg-lad-word+char14": ("ratings", ["--model", "linreg", "--task", "regression", "--loss", "absolute",
-                                           "--char-ngram", "1,4", "--C", "0.3"]),
-    "linreg-lad-word+char14-C1": ("ratings", ["--model", "linreg", "--task", "regression", "--loss", "absolute",
-                                              "--char-ngram", "1,4", "--C", "1"]),
-    "linreg-lad-word+char14-C0.1": ("ratings", ["--model", "linreg", "--task", "regression", "--loss", "absolute",
-                                                "--char-ngram", "1,4", "--C", "0.1"]),
-    "linreg-lad-word+rawchar14": ("ratings-raw", ["--model", "linreg", "--task", "regression", "--loss", "absolute",
-                                                  "--char-ngram", "1,4", "--char-source", "text", "--C", "0.3",
-                                                  "-j", "2"]),
+    "logreg-word13+rawchar14-C3": (
+        "reviews-raw",
+        ["--ngram", "1,3", "--char-ngram", "1,4", "--char-source", "text", "--C", "3", "-j", "2"],
+    ),
+    "linreg-ridge-char14": (
+        "ratings",
+        [
+            "--model",
+            "linreg",
+            "--task",
+            "regression",
+            "--ngram",
+            "1,1",
+            "--char-ngram",
+            "1,4",
+            "--min-df",
+            "2",
+            "--max-df",
+            "1.0",
+            "--alpha",
+            "1.0",
+        ],
+    ),
+    "linreg-ridge-word+char14": (
+        "ratings",
+        ["--model", "linreg", "--task", "regression", "--char-ngram", "1,4", "--alpha", "1.0"],
+    ),
+    "linreg-lad-word+char14": (
+        "ratings",
+        [
+            "--model",
+            "linreg",
+            "--task",
+            "regression",
+            "--loss",
+            "absolute",
+            "--char-ngram",
+            "1,4",
+            "--C",
+            "0.3",
+        ],
+    ),
+    "linreg-lad-word+char14-C1": (
+        "ratings",
+        [
+            "--model",
+            "linreg",
+            "--task",
+            "regression",
+            "--loss",
+            "absolute",
+            "--char-ngram",
+            "1,4",
+            "--C",
+            "1",
+        ],
+    ),
+    "linreg-lad-word+char14-C0.1": (
+        "ratings",
+        [
+            "--model",
+            "linreg",
+            "--task",
+            "regression",
+            "--loss",
+            "absolute",
+            "--char-ngram",
+            "1,4",
+            "--C",
+            "0.1",
+        ],
+    ),
+    "linreg-lad-word+rawchar14": (
+        "ratings-raw",
+        [
+            "--model",
+            "linreg",
+            "--task",
+            "regression",
+            "--loss",
+            "absolute",
+            "--char-ngram",
+            "1,4",
+            "--char-source",
+            "text",
+            "--C",
+            "0.3",
+            "-j",
+            "2",
+        ],
+    ),
 }
 
-SETS = {"reviews": ("train.tsv", "dev.tsv", "label", "reviews-{}.okt.tsv"),
-        "ratings": ("ratings-train.tsv", "ratings-dev.tsv", "rating", "{}.okt.tsv")}
+SETS = {
+    "reviews": ("train.tsv", "dev.tsv", "label", "reviews-{}.okt.tsv"),
+    "ratings": ("ratings-train.tsv", "ratings-dev.tsv", "rating", "{}.okt.tsv"),
+}
 
 
 def tokenized(name: str, cache_name: str) -> Path:
@@ -66,8 +168,11 @@ def tokenized(name: str, cache_name: str) -> Path:
         c.CACHE.mkdir(parents=True, exist_ok=True)
         print(f"tokenizing {name} -> {out} (once)", file=sys.stderr)
         tmp = out.with_suffix(".part")
-        c.measure(f"tokenize {name}", c.NLPCLI + ["preprocess", "morphs", "--stem", "--norm", "-j", "2",
-                                                  str(c.data_file(name)), "-o", str(tmp)])
+        c.measure(
+            f"tokenize {name}",
+            c.NLPCLI
+            + ["preprocess", "morphs", "--stem", "--norm", "-j", "2", str(c.data_file(name)), "-o", str(tmp)],
+        )
         tmp.rename(out)
     return out
 
@@ -88,13 +193,31 @@ def run(name: str, outdir: Path, extra: list[str] | None = None) -> dict:
         given = ["--tokenized"]
     model = outdir / f"{name}.joblib"
     metrics = outdir / f"{name}.json"
-    command = c.NLPCLI + ["--quiet", "train", str(train), *given, "--dev", str(dev), "--label-column", label,
-                          "-o", str(model), "--metrics-out", str(metrics), *options]
+    command = c.NLPCLI + [
+        "--quiet",
+        "train",
+        str(train),
+        *given,
+        "--dev",
+        str(dev),
+        "--label-column",
+        label,
+        "-o",
+        str(model),
+        "--metrics-out",
+        str(metrics),
+        *options,
+    ]
     m = c.measure(name, command)
     result = json.loads(metrics.read_text())
-    row = {"name": name, "options": " ".join(options), "wall_s": round(m.wall, 1),
-           "peak_rss_mib": round(m.peak_rss / 2**20), "model_mib": round(model.stat().st_size / 2**20, 1),
-           "model": str(model)}
+    row = {
+        "name": name,
+        "options": " ".join(options),
+        "wall_s": round(m.wall, 1),
+        "peak_rss_mib": round(m.peak_rss / 2**20),
+        "model_mib": round(model.stat().st_size / 2**20, 1),
+        "model": str(model),
+    }
     if result["task"] == "classification":
         row.update(accuracy=round(result["accuracy"], 4), macro_f1=round(result["macro_f1"], 4))
     else:
@@ -106,7 +229,9 @@ def run(name: str, outdir: Path, extra: list[str] | None = None) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", nargs="*", help=f"configurations to run (default: all): {', '.join(CONFIGS)}")
-    ap.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more nlpcli train options (with --only)")
+    ap.add_argument(
+        "--extra", nargs=argparse.REMAINDER, default=[], help="more nlpcli train options (with --only)"
+    )
     ap.add_argument("--out", default=str(c.CACHE / "bench-classify"), help="where models and metrics go")
     ap.add_argument("--save", help="write the rows as JSON here")
     args = ap.parse_args()

@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c  # noqa: E402
 from bench_classify import tokenized  # noqa: E402
 
-DIRECT = r'''
+DIRECT = r"""
 import sys, time
 import joblib
 path, model_path, out_path, mode = sys.argv[1:5]
@@ -56,15 +56,17 @@ with open(out_path, "w", encoding="utf-8") as out:
     out.write("\t".join(header + ["prediction", "probability"]) + "\n")
     for r, j, p in zip(rows, best, proba):
         out.write("\t".join(r + [labels[j], f"{p[j]:.4f}"]) + "\n")
-'''
+"""
 
 
 def train_model(name: str, train_tsv: Path, recipe: list[str]) -> Path:
     model = c.CACHE / "bench-classify" / f"predict-{name}.joblib"
     if not model.exists():
         model.parent.mkdir(parents=True, exist_ok=True)
-        c.measure(f"train {name}", c.NLPCLI + ["--quiet", "train", str(train_tsv), "--tokenized", *recipe,
-                                               "-o", str(model)])
+        c.measure(
+            f"train {name}",
+            c.NLPCLI + ["--quiet", "train", str(train_tsv), "--tokenized", *recipe, "-o", str(model)],
+        )
     return model
 
 
@@ -73,8 +75,21 @@ def kiwi_train() -> Path:
     out = c.CACHE / "reviews-train.kiwi.tsv"
     if not out.exists():
         tmp = out.with_suffix(".part")
-        c.measure("tokenize kiwi", c.NLPCLI + ["preprocess", "morphs", "--tagger", "kiwi", "-j", "2",
-                                               str(c.data_file("train.tsv")), "-o", str(tmp)])
+        c.measure(
+            "tokenize kiwi",
+            c.NLPCLI
+            + [
+                "preprocess",
+                "morphs",
+                "--tagger",
+                "kiwi",
+                "-j",
+                "2",
+                str(c.data_file("train.tsv")),
+                "-o",
+                str(tmp),
+            ],
+        )
         tmp.rename(out)
     return out
 
@@ -104,33 +119,78 @@ def main() -> None:
         for _ in range(args.repeat if mode == "tokenized" else 1):  # raw: Okt dominates, one run each
             ours = work / f"nlpcli-{mode}.tsv"
             theirs = work / f"direct-{mode}.tsv"
-            command = c.NLPCLI + ["--quiet", "predict", str(okt_model), str(data), "--label-column", "label",
-                                  "-o", str(ours)] + (["--tokenized"] if mode == "tokenized" else [])
+            command = (
+                c.NLPCLI
+                + [
+                    "--quiet",
+                    "predict",
+                    str(okt_model),
+                    str(data),
+                    "--label-column",
+                    "label",
+                    "-o",
+                    str(ours),
+                ]
+                + (["--tokenized"] if mode == "tokenized" else [])
+            )
             walls["nlpcli"].append(c.measure(f"nlpcli {mode}", command, interval=0.05).wall)
-            walls["sklearn"].append(c.measure(f"direct {mode}", [c.PYTHON, str(script), str(data), str(okt_model),
-                                                                 str(theirs), mode], interval=0.05).wall)
+            walls["sklearn"].append(
+                c.measure(
+                    f"direct {mode}",
+                    [c.PYTHON, str(script), str(data), str(okt_model), str(theirs), mode],
+                    interval=0.05,
+                ).wall
+            )
         a, b = predictions(ours), predictions(theirs)
         agree = sum(x == y for x, y in zip(a, b)) / len(a)
         ours_s, theirs_s = statistics.median(walls["nlpcli"]), statistics.median(walls["sklearn"])
         ratio = theirs_s / ours_s  # throughput of nlpcli relative to scikit-learn's
-        results["throughput"][mode] = {"nlpcli_s": ours_s, "sklearn_s": theirs_s, "runs": walls,
-                                       "nlpcli_docs_per_s": n_docs / ours_s, "sklearn_docs_per_s": n_docs / theirs_s,
-                                       "throughput_ratio": ratio, "same_predictions": agree}
-        rows.append([mode, f"{ours_s:.2f}", f"{n_docs / ours_s:,.0f}", f"{theirs_s:.2f}", f"{n_docs / theirs_s:,.0f}",
-                     f"{ratio:.2f}x", f"{agree:.2%}"])
+        results["throughput"][mode] = {
+            "nlpcli_s": ours_s,
+            "sklearn_s": theirs_s,
+            "runs": walls,
+            "nlpcli_docs_per_s": n_docs / ours_s,
+            "sklearn_docs_per_s": n_docs / theirs_s,
+            "throughput_ratio": ratio,
+            "same_predictions": agree,
+        }
+        rows.append(
+            [
+                mode,
+                f"{ours_s:.2f}",
+                f"{n_docs / ours_s:,.0f}",
+                f"{theirs_s:.2f}",
+                f"{n_docs / theirs_s:,.0f}",
+                f"{ratio:.2f}x",
+                f"{agree:.2%}",
+            ]
+        )
     print(f"\npredict on dev.tsv ({n_docs:,} reviews), whole processes, median of runs")
-    c.print_table(rows, ["input", "nlpcli s", "docs/s", "sklearn s", "docs/s", "nlpcli/sklearn throughput",
-                         "same labels"])
+    c.print_table(
+        rows,
+        ["input", "nlpcli s", "docs/s", "sklearn s", "docs/s", "nlpcli/sklearn throughput", "same labels"],
+    )
     rows = []
     text = work / "one.txt"
     text.write_text("정말 재밌어요\n", encoding="utf-8")
     for name, model in (("okt", okt_model), ("kiwi", kiwi_model)):
-        walls = [c.measure(f"latency {name}", c.NLPCLI + ["predict", str(model)], stdin=text, interval=0.01).wall
-                 for _ in range(max(3, args.repeat))]
-        results["latency"][name] = {"median_s": statistics.median(walls), "runs": walls,
-                                    "model_mib": model.stat().st_size / 2**20}
-        rows.append([name, f"{statistics.median(walls):.2f}", " ".join(f"{w:.2f}" for w in walls),
-                     f"{model.stat().st_size / 2**20:.1f}"])
+        walls = [
+            c.measure(f"latency {name}", c.NLPCLI + ["predict", str(model)], stdin=text, interval=0.01).wall
+            for _ in range(max(3, args.repeat))
+        ]
+        results["latency"][name] = {
+            "median_s": statistics.median(walls),
+            "runs": walls,
+            "model_mib": model.stat().st_size / 2**20,
+        }
+        rows.append(
+            [
+                name,
+                f"{statistics.median(walls):.2f}",
+                " ".join(f"{w:.2f}" for w in walls),
+                f"{model.stat().st_size / 2**20:.1f}",
+            ]
+        )
     print("\ncold single-text latency: echo '정말 재밌어요' | nlpcli predict MODEL")
     c.print_table(rows, ["recipe", "median s", "runs", "model MiB"])
     if args.save:

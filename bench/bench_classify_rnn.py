@@ -25,27 +25,148 @@ COMMON = ["--model", "rnn", "--threads", "2", "--device", "cpu", "--max-time", "
 
 #: name -> options added to COMMON
 CONFIGS: dict[str, list[str]] = {
-    "bigru-max": ["--cell", "gru", "--bidirectional", "--hidden", "128", "--embedding-dim", "128",
-                  "--pooling", "max", "--dropout", "0.4", "--batch-size", "64", "--lr", "2e-3",
-                  "--epochs", "6", "--patience", "2", "--min-count", "2", "--max-length", "80"],
-    "bigru-max-sub3-decay": ["--cell", "gru", "--bidirectional", "--hidden", "128", "--embedding-dim", "128",
-                             "--pooling", "max", "--dropout", "0.5", "--batch-size", "64", "--lr", "2e-3",
-                             "--lr-decay", "0.5", "--subwords", "3", "--epochs", "5", "--patience", "2",
-                             "--min-count", "2", "--max-length", "80"],
+    "bigru-max": [
+        "--cell",
+        "gru",
+        "--bidirectional",
+        "--hidden",
+        "128",
+        "--embedding-dim",
+        "128",
+        "--pooling",
+        "max",
+        "--dropout",
+        "0.4",
+        "--batch-size",
+        "64",
+        "--lr",
+        "2e-3",
+        "--epochs",
+        "6",
+        "--patience",
+        "2",
+        "--min-count",
+        "2",
+        "--max-length",
+        "80",
+    ],
+    "bigru-max-sub3-decay": [
+        "--cell",
+        "gru",
+        "--bidirectional",
+        "--hidden",
+        "128",
+        "--embedding-dim",
+        "128",
+        "--pooling",
+        "max",
+        "--dropout",
+        "0.5",
+        "--batch-size",
+        "64",
+        "--lr",
+        "2e-3",
+        "--lr-decay",
+        "0.5",
+        "--subwords",
+        "3",
+        "--epochs",
+        "5",
+        "--patience",
+        "2",
+        "--min-count",
+        "2",
+        "--max-length",
+        "80",
+    ],
     # the best configuration, embeddings initialized from word2vec on Okt tokens of the unlabeled
     # reviews + train.tsv (see --embeddings below; made once by this script when missing)
-    "bigru-max-sub3-w2v": ["--cell", "gru", "--bidirectional", "--hidden", "128", "--embedding-dim", "128",
-                           "--pooling", "max", "--dropout", "0.4", "--batch-size", "64", "--lr", "2e-3",
-                           "--subwords", "3", "--epochs", "6", "--patience", "1", "--min-count", "2",
-                           "--max-length", "80", "--embeddings", "@W2V"],
+    "bigru-max-sub3-w2v": [
+        "--cell",
+        "gru",
+        "--bidirectional",
+        "--hidden",
+        "128",
+        "--embedding-dim",
+        "128",
+        "--pooling",
+        "max",
+        "--dropout",
+        "0.4",
+        "--batch-size",
+        "64",
+        "--lr",
+        "2e-3",
+        "--subwords",
+        "3",
+        "--epochs",
+        "6",
+        "--patience",
+        "1",
+        "--min-count",
+        "2",
+        "--max-length",
+        "80",
+        "--embeddings",
+        "@W2V",
+    ],
     # the same with the learning rate halved after each epoch (the pretrained start peaks early)
-    "bigru-max-sub3-w2v-decay": ["--cell", "gru", "--bidirectional", "--hidden", "128", "--embedding-dim", "128",
-                                 "--pooling", "max", "--dropout", "0.4", "--batch-size", "64", "--lr", "2e-3",
-                                 "--lr-decay", "0.5", "--subwords", "3", "--epochs", "6", "--patience", "2",
-                                 "--min-count", "2", "--max-length", "80", "--embeddings", "@W2V"],
-    "bilstm-last": ["--cell", "lstm", "--bidirectional", "--hidden", "128", "--embedding-dim", "128",
-                    "--pooling", "last", "--dropout", "0.4", "--batch-size", "64", "--lr", "2e-3",
-                    "--epochs", "6", "--patience", "2", "--min-count", "2", "--max-length", "80"],
+    "bigru-max-sub3-w2v-decay": [
+        "--cell",
+        "gru",
+        "--bidirectional",
+        "--hidden",
+        "128",
+        "--embedding-dim",
+        "128",
+        "--pooling",
+        "max",
+        "--dropout",
+        "0.4",
+        "--batch-size",
+        "64",
+        "--lr",
+        "2e-3",
+        "--lr-decay",
+        "0.5",
+        "--subwords",
+        "3",
+        "--epochs",
+        "6",
+        "--patience",
+        "2",
+        "--min-count",
+        "2",
+        "--max-length",
+        "80",
+        "--embeddings",
+        "@W2V",
+    ],
+    "bilstm-last": [
+        "--cell",
+        "lstm",
+        "--bidirectional",
+        "--hidden",
+        "128",
+        "--embedding-dim",
+        "128",
+        "--pooling",
+        "last",
+        "--dropout",
+        "0.4",
+        "--batch-size",
+        "64",
+        "--lr",
+        "2e-3",
+        "--epochs",
+        "6",
+        "--patience",
+        "2",
+        "--min-count",
+        "2",
+        "--max-length",
+        "80",
+    ],
 }
 
 
@@ -59,11 +180,49 @@ def word_vectors(train: Path) -> Path:
         return W2V
     unlabeled = c.CACHE / "unlabeled.okt.txt"
     if not unlabeled.exists():
-        c.measure("tokenize unlabeled", c.NLPCLI + ["--quiet", "preprocess", "morphs", "--stem", "--norm", "-j", "2",
-                                                    str(c.data_file("unlabeled.txt.gz")), "-o", str(unlabeled)])
-    c.measure("word2vec", c.NLPCLI + ["--quiet", "embed", "train", str(unlabeled), str(train), "--algo", "word2vec",
-                                      "--arch", "skipgram", "--dim", "128", "--window", "5", "--min-count", "2",
-                                      "--epochs", "5", "--workers", "2", "-o", str(W2V)])
+        c.measure(
+            "tokenize unlabeled",
+            c.NLPCLI
+            + [
+                "--quiet",
+                "preprocess",
+                "morphs",
+                "--stem",
+                "--norm",
+                "-j",
+                "2",
+                str(c.data_file("unlabeled.txt.gz")),
+                "-o",
+                str(unlabeled),
+            ],
+        )
+    c.measure(
+        "word2vec",
+        c.NLPCLI
+        + [
+            "--quiet",
+            "embed",
+            "train",
+            str(unlabeled),
+            str(train),
+            "--algo",
+            "word2vec",
+            "--arch",
+            "skipgram",
+            "--dim",
+            "128",
+            "--window",
+            "5",
+            "--min-count",
+            "2",
+            "--epochs",
+            "5",
+            "--workers",
+            "2",
+            "-o",
+            str(W2V),
+        ],
+    )
     return W2V
 
 
@@ -89,22 +248,43 @@ def main() -> None:
             options[options.index("@W2V")] = str(word_vectors(train))
         model = out / f"rnn-{name}.pt"
         metrics = out / f"rnn-{name}.json"
-        command = c.NLPCLI + ["train", str(train), "--tokenized", "--dev", str(dev), "-o", str(model),
-                              "--metrics-out", str(metrics), *options]
+        command = c.NLPCLI + [
+            "train",
+            str(train),
+            "--tokenized",
+            "--dev",
+            str(dev),
+            "-o",
+            str(model),
+            "--metrics-out",
+            str(metrics),
+            *options,
+        ]
         m = c.measure(name, command, interval=1.0)
         result = json.loads(metrics.read_text())
         from nlpcli import artifacts
 
         data = artifacts.load(model).manifest["data"]
-        row = {"name": name, "options": " ".join(options), "wall_s": round(m.wall, 1),
-               "train_s": data["train_seconds"], "accuracy": round(result["accuracy"], 4),
-               "macro_f1": round(result["macro_f1"], 4), "best_epoch": data["best_epoch"],
-               "stopped": data["stopped"], "history": data["history"],
-               "model_mib": round(model.stat().st_size / 2**20, 1), "peak_rss_mib": round(m.peak_rss / 2**20)}
+        row = {
+            "name": name,
+            "options": " ".join(options),
+            "wall_s": round(m.wall, 1),
+            "train_s": data["train_seconds"],
+            "accuracy": round(result["accuracy"], 4),
+            "macro_f1": round(result["macro_f1"], 4),
+            "best_epoch": data["best_epoch"],
+            "stopped": data["stopped"],
+            "history": data["history"],
+            "model_mib": round(model.stat().st_size / 2**20, 1),
+            "peak_rss_mib": round(m.peak_rss / 2**20),
+        }
         print(json.dumps(row), flush=True)
         for h in data["history"]:
-            print(f"  epoch {h['epoch']}: loss {h['loss']:.4f}, dev accuracy {h['accuracy']:.4f}, "
-                  f"{h['seconds']:.0f} s", flush=True)
+            print(
+                f"  epoch {h['epoch']}: loss {h['loss']:.4f}, dev accuracy {h['accuracy']:.4f}, "
+                f"{h['seconds']:.0f} s",
+                flush=True,
+            )
         rows.append(row)
     headers = ["name", "accuracy", "macro_f1", "best_epoch", "stopped", "train_s", "wall_s", "model_mib"]
     print()

@@ -52,16 +52,33 @@ def main() -> None:
     n_docs = sum(1 for _ in open(data, encoding="utf-8")) - 1
     common = ["preprocess", "morphs", "--stem", "--norm", "--tagger", opts.tagger, data]
 
-    from distributed import Client, LocalCluster
+    from distributed import LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None, silence_logs=50) as cluster:
+    with LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        silence_logs=50,
+    ) as cluster:
         address = cluster.scheduler_address
         with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8") as warm:
             warm.write("워커를 데우는 문장입니다\n" * 64)
             warm.flush()
-            run(["preprocess", "morphs", "--stem", "--norm", "--tagger", opts.tagger, "--scheduler", address,
-                 warm.name])
+            run(
+                [
+                    "preprocess",
+                    "morphs",
+                    "--stem",
+                    "--norm",
+                    "--tagger",
+                    opts.tagger,
+                    "--scheduler",
+                    address,
+                    warm.name,
+                ]
+            )
         t_local, h_local = run([*common, "--jobs", "2"])
         t_dask, h_dask = run([*common, "--scheduler", address])
     if opts.limit:

@@ -31,9 +31,25 @@ CACHE = "/tmp/nlpcli-cache"
 TOKENIZED = {
     "train": (os.path.join(REVIEWS, "train.tsv"), os.path.join(CACHE, "reviews-train.kiwi.tsv")),
     "dev": (os.path.join(REVIEWS, "dev.tsv"), os.path.join(CACHE, "reviews-dev.kiwi.tsv")),
-    "unlabeled": (os.path.join(REVIEWS, "unlabeled.txt.gz"), os.path.join(CACHE, "reviews-unlabeled.kiwi.txt")),
+    "unlabeled": (
+        os.path.join(REVIEWS, "unlabeled.txt.gz"),
+        os.path.join(CACHE, "reviews-unlabeled.kiwi.txt"),
+    ),
 }
-BASE = ["--algo", "doc2vec", "--dim", "100", "--min-count", "2", "--window", "5", "--workers", "2", "--seed", "1"]
+BASE = [
+    "--algo",
+    "doc2vec",
+    "--dim",
+    "100",
+    "--min-count",
+    "2",
+    "--window",
+    "5",
+    "--workers",
+    "2",
+    "--seed",
+    "1",
+]
 #: name -> (training corpora, options); each lever is measured against the baseline (the usual
 #: setting: PV-DBOW, 100 dims, 10 epochs, min count 2, train only), then the levers that helped together
 CONFIGS = {
@@ -45,8 +61,10 @@ CONFIGS = {
     "dbow-unlabeled-20ep": (["train", "unlabeled"], ["--arch", "dbow", "--epochs", "20"]),
     "dm-unlabeled-20ep": (["train", "unlabeled"], ["--arch", "dm", "--epochs", "20"]),
 }
-CONCAT = {"dm+dbow-train-10ep": ("dm-train-10ep", "dbow-train-10ep"),
-          "dm+dbow-unlabeled-20ep": ("dm-unlabeled-20ep", "dbow-unlabeled-20ep")}
+CONCAT = {
+    "dm+dbow-train-10ep": ("dm-train-10ep", "dbow-train-10ep"),
+    "dm+dbow-unlabeled-20ep": ("dm-unlabeled-20ep", "dbow-unlabeled-20ep"),
+}
 
 
 def tokenize() -> None:
@@ -110,8 +128,18 @@ def main() -> None:
     for name, (corpora, options) in CONFIGS.items():
         if args.only and name not in args.only:
             continue
-        cmd = ["nlpcli", "embed", "train", *[TOKENIZED[c][1] for c in corpora], "-c", "document",
-               "-o", model_path(name), *BASE, *options]
+        cmd = [
+            "nlpcli",
+            "embed",
+            "train",
+            *[TOKENIZED[c][1] for c in corpora],
+            "-c",
+            "document",
+            "-o",
+            model_path(name),
+            *BASE,
+            *options,
+        ]
         print("$", " ".join(cmd), file=sys.stderr, flush=True)
         start = time.perf_counter()
         subprocess.run(cmd, check=True)
@@ -119,10 +147,16 @@ def main() -> None:
         f = features(name, texts)
         cached_features[name] = f
         acc = accuracy(f["train"], y_train, f["dev"], y_dev)
-        results[name] = {"command": " ".join(cmd), "train_seconds": round(train_s, 1),
-                         "infer_seconds": round(f["infer_seconds"], 1), "dev_accuracy": acc}
-        print(f"{name}: dev accuracy {acc:.4f} (train {train_s:.0f} s, inference {f['infer_seconds']:.0f} s)",
-              flush=True)
+        results[name] = {
+            "command": " ".join(cmd),
+            "train_seconds": round(train_s, 1),
+            "infer_seconds": round(f["infer_seconds"], 1),
+            "dev_accuracy": acc,
+        }
+        print(
+            f"{name}: dev accuracy {acc:.4f} (train {train_s:.0f} s, inference {f['infer_seconds']:.0f} s)",
+            flush=True,
+        )
         json.dump(results, open(out_path, "w"), indent=1)
     for name, (a, b) in CONCAT.items():
         if args.only and name not in args.only:
@@ -131,7 +165,9 @@ def main() -> None:
             continue
         fa = cached_features.get(a) or features(a, texts)
         fb = cached_features.get(b) or features(b, texts)
-        acc = accuracy(np.hstack([fa["train"], fb["train"]]), y_train, np.hstack([fa["dev"], fb["dev"]]), y_dev)
+        acc = accuracy(
+            np.hstack([fa["train"], fb["train"]]), y_train, np.hstack([fa["dev"], fb["dev"]]), y_dev
+        )
         results[name] = {"models": [a, b], "dev_accuracy": acc}
         print(f"{name}: dev accuracy {acc:.4f}", flush=True)
         json.dump(results, open(out_path, "w"), indent=1)

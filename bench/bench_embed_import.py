@@ -69,14 +69,22 @@ def _max_rss(stderr: str) -> int | None:
 
 def run_import(vec: Path, model: Path) -> dict:
     timed = [TIME, "-v"] if os.path.exists(TIME) else []
-    m = measure(f"import {vec.name}", timed + NLPCLI + ["embed", "import", str(vec), "-o", str(model)],
-                memory=False)
+    m = measure(
+        f"import {vec.name}", timed + NLPCLI + ["embed", "import", str(vec), "-o", str(model)], memory=False
+    )
     manifest = json.loads((model / "nlpcli.json").read_text(encoding="utf-8"))
     size = vec.stat().st_size
     rss = _max_rss(m.stderr) or m.peak_rss
-    return {"file": vec.name, "bytes": size, "words": manifest["words"], "wall": round(m.wall, 2),
-            "mb_per_s": round(size / 1e6 / m.wall, 1), "peak_rss": rss, "sampled_peak_rss": m.peak_rss,
-            "rss_source": "ru_maxrss" if timed else "psutil"}
+    return {
+        "file": vec.name,
+        "bytes": size,
+        "words": manifest["words"],
+        "wall": round(m.wall, 2),
+        "mb_per_s": round(size / 1e6 / m.wall, 1),
+        "peak_rss": rss,
+        "sampled_peak_rss": m.peak_rss,
+        "rss_source": "ru_maxrss" if timed else "psutil",
+    }
 
 
 GENSIM_REF = """
@@ -93,25 +101,35 @@ print(json.dumps({"seconds": took, "similar": {w: kv.most_similar(w, topn=10) fo
 def gensim_reference(vec: Path) -> dict:
     timed = [TIME, "-v"] if os.path.exists(TIME) else []
     out = vec.with_suffix(".gensim.json")
-    m = measure("gensim load_word2vec_format", timed + [PYTHON, "-c", GENSIM_REF, str(vec), str(PROBES)],
-                stdout=out)
+    m = measure(
+        "gensim load_word2vec_format", timed + [PYTHON, "-c", GENSIM_REF, str(vec), str(PROBES)], stdout=out
+    )
     result = json.loads(out.read_text(encoding="utf-8"))
     out.unlink()
     size = vec.stat().st_size
-    return {"load_seconds": round(result["seconds"], 2), "wall": round(m.wall, 2),
-            "mb_per_s": round(size / 1e6 / result["seconds"], 1), "peak_rss": _max_rss(m.stderr) or m.peak_rss,
-            "similar": result["similar"]}
+    return {
+        "load_seconds": round(result["seconds"], 2),
+        "wall": round(m.wall, 2),
+        "mb_per_s": round(size / 1e6 / result["seconds"], 1),
+        "peak_rss": _max_rss(m.stderr) or m.peak_rss,
+        "similar": result["similar"],
+    }
 
 
 def check_queries(model: Path, reference: dict) -> list[str]:
     """``embed similar --json`` against gensim's most_similar: same words, scores within 1e-5."""
     failures = []
     for word, theirs in reference.items():
-        done = subprocess.run(NLPCLI + ["embed", "similar", str(model), word, "--json"], capture_output=True,
-                              text=True, cwd=REPO)
+        done = subprocess.run(
+            NLPCLI + ["embed", "similar", str(model), word, "--json"],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+        )
         ours = json.loads(done.stdout)["results"]
         same = [h["word"] for h in ours] == [w for w, _ in theirs] and all(
-            abs(h["score"] - s) <= 1e-5 for h, (_, s) in zip(ours, theirs))
+            abs(h["score"] - s) <= 1e-5 for h, (_, s) in zip(ours, theirs)
+        )
         if not same:
             failures.append(f"similar {word}: ours {ours[:3]} gensim {theirs[:3]}")
     return failures
@@ -139,8 +157,16 @@ def main() -> int:
                 reference = gensim_reference(vec)
                 failures += check_queries(model, reference.pop("similar"))
             results.append(result)
-            rows.append([vec.name, f"{result['bytes'] / 1e6:,.0f} MB", f"{result['words']:,}", f"{result['wall']:.1f} s",
-                         f"{result['mb_per_s']:.1f}", mib(result["peak_rss"])])
+            rows.append(
+                [
+                    vec.name,
+                    f"{result['bytes'] / 1e6:,.0f} MB",
+                    f"{result['words']:,}",
+                    f"{result['wall']:.1f} s",
+                    f"{result['mb_per_s']:.1f}",
+                    mib(result["peak_rss"]),
+                ]
+            )
             if not args.keep:
                 vec.unlink()
                 shutil.rmtree(model)
@@ -150,14 +176,26 @@ def main() -> int:
     print_table(rows, ["file", "size", "words", "wall", "MB/s", "peak RSS"])
     ratio = results[-1]["peak_rss"] / results[0]["peak_rss"]
     print(f"peak RSS ratio {results[-1]['file']} / {results[0]['file']}: {ratio:.2f} (target <= 1.3)")
-    print(f"gensim load_word2vec_format on {results[0]['file']}: {reference['load_seconds']:.1f} s "
-          f"({reference['mb_per_s']:.1f} MB/s), peak RSS {mib(reference['peak_rss'])}")
+    print(
+        f"gensim load_word2vec_format on {results[0]['file']}: {reference['load_seconds']:.1f} s "
+        f"({reference['mb_per_s']:.1f} MB/s), peak RSS {mib(reference['peak_rss'])}"
+    )
     print(f"queries against gensim most_similar (top 10, 1e-5): {'equal' if not failures else 'DIFFER'}")
     if ratio > 1.3:
         failures.append(f"peak RSS ratio {ratio:.2f} > 1.3")
     if args.json:
-        args.json.write_text(json.dumps({"machine": machine(), "imports": results, "gensim": reference,
-                                         "rss_ratio": round(ratio, 3), "failures": failures}, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "machine": machine(),
+                    "imports": results,
+                    "gensim": reference,
+                    "rss_ratio": round(ratio, 3),
+                    "failures": failures,
+                },
+                indent=2,
+            )
+        )
     for f in failures:
         print(f"FAIL {f}")
     return 1 if failures else 0

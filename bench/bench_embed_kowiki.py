@@ -27,18 +27,76 @@ CACHE = "/tmp/nlpcli-cache"
 
 #: the configurations documented in the README (what each lever is, see there)
 CONFIGS = {
-    "word2vec": ["--algo", "word2vec", "--arch", "skipgram", "--dim", "300", "--window", "5",
-                 "--min-count", "5", "--negative", "5", "--sample", "1e-4", "--epochs", "10"],
+    "word2vec": [
+        "--algo",
+        "word2vec",
+        "--arch",
+        "skipgram",
+        "--dim",
+        "300",
+        "--window",
+        "5",
+        "--min-count",
+        "5",
+        "--negative",
+        "5",
+        "--sample",
+        "1e-4",
+        "--epochs",
+        "10",
+    ],
     # CBOW, not skip-gram: about a third of the training time, so it fits the time left on a
     # shared machine (the lock queue); character n-grams of 2-4 syllables (with < > markers)
-    "fasttext": ["--algo", "fasttext", "--arch", "cbow", "--dim", "300", "--window", "5",
-                 "--min-count", "5", "--negative", "5", "--sample", "1e-4", "--epochs", "5",
-                 "--min-n", "2", "--max-n", "4", "--bucket", "1000000"],
+    "fasttext": [
+        "--algo",
+        "fasttext",
+        "--arch",
+        "cbow",
+        "--dim",
+        "300",
+        "--window",
+        "5",
+        "--min-count",
+        "5",
+        "--negative",
+        "5",
+        "--sample",
+        "1e-4",
+        "--epochs",
+        "5",
+        "--min-n",
+        "2",
+        "--max-n",
+        "4",
+        "--bucket",
+        "1000000",
+    ],
     # skip-gram with the same subwords: CBOW's subwords win the syntactic sections, skip-gram
     # wins the semantic ones (capitals, languages) and the similarity pairs; about 3x CBOW's time
-    "fasttext-sg": ["--algo", "fasttext", "--arch", "skipgram", "--dim", "300", "--window", "5",
-                    "--min-count", "5", "--negative", "5", "--sample", "1e-4", "--epochs", "5",
-                    "--min-n", "2", "--max-n", "4", "--bucket", "1000000"],
+    "fasttext-sg": [
+        "--algo",
+        "fasttext",
+        "--arch",
+        "skipgram",
+        "--dim",
+        "300",
+        "--window",
+        "5",
+        "--min-count",
+        "5",
+        "--negative",
+        "5",
+        "--sample",
+        "1e-4",
+        "--epochs",
+        "5",
+        "--min-n",
+        "2",
+        "--max-n",
+        "4",
+        "--bucket",
+        "1000000",
+    ],
 }
 
 
@@ -64,15 +122,38 @@ def main() -> None:
         model = os.path.join(CACHE, f"kowiki-{name}.model")
         entry = results.get(name, {})
         if not args.evaluate_only:
-            cmd = ["nlpcli", "embed", "train", CORPUS, "--keep", "no-punct", "-o", model,
-                   "--workers", args.workers, *options]
+            cmd = [
+                "nlpcli",
+                "embed",
+                "train",
+                CORPUS,
+                "--keep",
+                "no-punct",
+                "-o",
+                model,
+                "--workers",
+                args.workers,
+                *options,
+            ]
             entry = {"command": " ".join(cmd), "wall_seconds": round(run(cmd), 1)}
             with open(os.path.join(model, "nlpcli.json")) as fh:
                 entry["data"] = json.load(fh)["data"]
-        ev = subprocess.run(["nlpcli", "embed", "evaluate", model,
-                             "--analogies", os.path.join(WORDEVAL, "analogy.txt"),
-                             "--pairs", os.path.join(WORDEVAL, "similarity.tsv"), "--json"],
-                            check=True, capture_output=True, text=True)
+        ev = subprocess.run(
+            [
+                "nlpcli",
+                "embed",
+                "evaluate",
+                model,
+                "--analogies",
+                os.path.join(WORDEVAL, "analogy.txt"),
+                "--pairs",
+                os.path.join(WORDEVAL, "similarity.tsv"),
+                "--json",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         entry["evaluation"] = json.loads(ev.stdout)
         results[name] = entry
         with open(out_path, "w") as fh:

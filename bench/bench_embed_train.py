@@ -34,8 +34,18 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 UNLABELED = os.path.join(HERE, "..", "..", "shared", "data", "reviews", "unlabeled.txt.gz")
 CACHE = "/tmp/nlpcli-cache"
 CORPUS = os.path.join(CACHE, "reviews-unlabeled.ws.txt")
-PARAMS = dict(algo="word2vec", arch="cbow", dim=100, window=5, min_count=5, epochs=5, negative=5,
-              sample=1e-3, workers=2, seed=1)
+PARAMS = dict(
+    algo="word2vec",
+    arch="cbow",
+    dim=100,
+    window=5,
+    min_count=5,
+    epochs=5,
+    negative=5,
+    sample=1e-3,
+    workers=2,
+    seed=1,
+)
 
 GENSIM_TRAIN = r"""
 import json, sys, time
@@ -88,8 +98,13 @@ def nlpcli_train(model: str) -> dict:
     wall, _ = timed(cmd)
     with open(os.path.join(model, "nlpcli.json"), encoding="utf-8") as fh:
         data = json.load(fh)["data"]
-    return {"wall_seconds": wall, "words_per_second": data["words_per_second"], "words": data["words"],
-            "vocabulary": data["vocabulary"], "command": " ".join(cmd)}
+    return {
+        "wall_seconds": wall,
+        "words_per_second": data["words_per_second"],
+        "words": data["words"],
+        "vocabulary": data["vocabulary"],
+        "command": " ".join(cmd),
+    }
 
 
 def gensim_train(out: str) -> dict:
@@ -106,10 +121,17 @@ def compare_vocab(model_dir: str, gensim_file: str) -> dict:
     ours = Word2Vec.load(os.path.join(model_dir, "model.gensim"), mmap="r").wv
     theirs = Word2Vec.load(gensim_file, mmap="r").wv
     same_order = ours.index_to_key == theirs.index_to_key
-    same_counts = all(ours.get_vecattr(w, "count") == theirs.get_vecattr(w, "count") for w in ours.index_to_key) \
-        if same_order else False
-    return {"ours": len(ours), "gensim": len(theirs), "identical_words_and_order": same_order,
-            "identical_counts": same_counts}
+    same_counts = (
+        all(ours.get_vecattr(w, "count") == theirs.get_vecattr(w, "count") for w in ours.index_to_key)
+        if same_order
+        else False
+    )
+    return {
+        "ours": len(ours),
+        "gensim": len(theirs),
+        "identical_words_and_order": same_order,
+        "identical_counts": same_counts,
+    }
 
 
 def cold_query(model: str, word: str, runs: int) -> dict:
@@ -125,10 +147,17 @@ def cold_query(model: str, word: str, runs: int) -> dict:
     theirs = [(w, s) for w, s in json.loads(theirs_out)]
     same_words = [w for w, _ in ours] == [w for w, _ in theirs]
     max_diff = max(abs(a[1] - b[1]) for a, b in zip(ours, theirs))
-    return {"nlpcli_seconds": ours_t, "gensim_seconds": theirs_t,
-            "nlpcli_median": statistics.median(ours_t), "gensim_median": statistics.median(theirs_t),
-            "speedup": statistics.median(theirs_t) / statistics.median(ours_t),
-            "same_neighbours": same_words, "max_score_difference": max_diff, "nlpcli": ours, "gensim": theirs}
+    return {
+        "nlpcli_seconds": ours_t,
+        "gensim_seconds": theirs_t,
+        "nlpcli_median": statistics.median(ours_t),
+        "gensim_median": statistics.median(theirs_t),
+        "speedup": statistics.median(theirs_t) / statistics.median(ours_t),
+        "same_neighbours": same_words,
+        "max_score_difference": max_diff,
+        "nlpcli": ours,
+        "gensim": theirs,
+    }
 
 
 def main() -> None:
@@ -148,11 +177,16 @@ def main() -> None:
     for _ in range(args.repeats):
         runs["gensim"].append(gensim_train(gensim_file))
         runs["nlpcli"].append(nlpcli_train(model))
-        print(json.dumps({k: v[-1] for k, v in runs.items()}, ensure_ascii=False), file=sys.stderr, flush=True)
+        print(
+            json.dumps({k: v[-1] for k, v in runs.items()}, ensure_ascii=False), file=sys.stderr, flush=True
+        )
     best = {k: max(r["words_per_second"] for r in v) for k, v in runs.items()}
     result = {
-        "corpus": CORPUS, "params": PARAMS, "runs": runs,
-        "throughput_best": best, "throughput_ratio": best["nlpcli"] / best["gensim"],
+        "corpus": CORPUS,
+        "params": PARAMS,
+        "runs": runs,
+        "throughput_best": best,
+        "throughput_ratio": best["nlpcli"] / best["gensim"],
         "throughput_ratio_median": statistics.median(r["words_per_second"] for r in runs["nlpcli"])
         / statistics.median(r["words_per_second"] for r in runs["gensim"]),
         "wall_ratio_median": statistics.median(r["wall_seconds"] for r in runs["gensim"])
@@ -164,11 +198,15 @@ def main() -> None:
     with open(os.path.join(HERE, "results", f"embed_train{args.tag}.json"), "w", encoding="utf-8") as fh:
         json.dump(result, fh, ensure_ascii=False, indent=1)
     q = result["cold_query"]
-    print(f"throughput: nlpcli {best['nlpcli']:,.0f} words/s, gensim {best['gensim']:,.0f} words/s, "
-          f"ratio {result['throughput_ratio']:.3f} (median ratio {result['throughput_ratio_median']:.3f})")
+    print(
+        f"throughput: nlpcli {best['nlpcli']:,.0f} words/s, gensim {best['gensim']:,.0f} words/s, "
+        f"ratio {result['throughput_ratio']:.3f} (median ratio {result['throughput_ratio_median']:.3f})"
+    )
     print(f"vocabulary: {result['vocabulary']}")
-    print(f"cold query: nlpcli {q['nlpcli_median']:.3f} s, gensim {q['gensim_median']:.3f} s, "
-          f"{q['speedup']:.1f}x; same neighbours {q['same_neighbours']}, max |score diff| {q['max_score_difference']:.2e}")
+    print(
+        f"cold query: nlpcli {q['nlpcli_median']:.3f} s, gensim {q['gensim_median']:.3f} s, "
+        f"{q['speedup']:.1f}x; same neighbours {q['same_neighbours']}, max |score diff| {q['max_score_difference']:.2e}"
+    )
 
 
 if __name__ == "__main__":

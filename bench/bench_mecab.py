@@ -27,20 +27,25 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c  # noqa: E402
 
-READ = r'''
+READ = r"""
 import json, sys
 texts = [l.rstrip("\n").split("\t")[1] for l in open(sys.argv[1], encoding="utf-8")][1:]
-'''
+"""
 
-LOOP = READ + r'''
+LOOP = (
+    READ
+    + r"""
 from mecab import MeCab
 mecab = MeCab()
 with open(sys.argv[2], "w", encoding="utf-8") as out:
     for t in texts:
         out.write(json.dumps(mecab.morphs(t), ensure_ascii=False) + "\n")
-'''
+"""
+)
 
-THREADS = READ + r'''
+THREADS = (
+    READ
+    + r"""
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from mecab import MeCab
@@ -53,9 +58,11 @@ parts = [texts[i:i + 500] for i in range(0, len(texts), 500)]
 with ThreadPoolExecutor(int(sys.argv[3])) as pool, open(sys.argv[2], "w", encoding="utf-8") as out:
     for part in pool.map(morphs, parts):
         out.writelines(json.dumps(tokens, ensure_ascii=False) + "\n" for tokens in part)
-'''
+"""
+)
 
-POOL = r'''
+POOL = (
+    r"""
 import json, sys
 from multiprocessing import Pool
 mecab = None
@@ -66,11 +73,14 @@ def init():
 def morphs(t):
     return mecab.morphs(t)
 if __name__ == "__main__":
-''' + "\n".join("    " + line for line in READ.strip().splitlines()) + r'''
+"""
+    + "\n".join("    " + line for line in READ.strip().splitlines())
+    + r"""
     with Pool(int(sys.argv[3]), init) as pool, open(sys.argv[2], "w", encoding="utf-8") as out:
         for tokens in pool.imap(morphs, texts, chunksize=500):
             out.write(json.dumps(tokens, ensure_ascii=False) + "\n")
-'''
+"""
+)
 
 STEPS = ("loop", "threads", "pool", "nlpcli-1", "nlpcli")
 TARGET = 1.6
@@ -99,8 +109,16 @@ def main() -> int:
 
     for name, code in {"loop": LOOP, "threads": THREADS, "pool": POOL}.items():
         (tmp / f"{name}.py").write_text(code, encoding="utf-8")
-    nlpcli = c.NLPCLI + ["--quiet", "preprocess", "morphs", "--tagger", "mecab", data,
-                         "--output-format", "text"]
+    nlpcli = c.NLPCLI + [
+        "--quiet",
+        "preprocess",
+        "morphs",
+        "--tagger",
+        "mecab",
+        data,
+        "--output-format",
+        "text",
+    ]
     commands = {
         "loop": [c.PYTHON, tmp / "loop.py", data, tmp / "loop.out"],
         "threads": [c.PYTHON, tmp / "threads.py", data, tmp / "threads.out", jobs],
@@ -116,8 +134,17 @@ def main() -> int:
 
     failures: list[str] = []
     base = results.get("loop")
-    rows = [[step, f"{m.wall:.2f}", f"{m.cpu:.2f}", f"{m.cores:.2f}", f"{len(texts) / m.wall:,.0f}",
-             f"{base.wall / m.wall:.2f}x" if base else "-"] for step, m in results.items()]
+    rows = [
+        [
+            step,
+            f"{m.wall:.2f}",
+            f"{m.cpu:.2f}",
+            f"{m.cores:.2f}",
+            f"{len(texts) / m.wall:,.0f}",
+            f"{base.wall / m.wall:.2f}x" if base else "-",
+        ]
+        for step, m in results.items()
+    ]
     print()
     c.print_table(rows, ["run", "wall s", "cpu s", "cores", "docs/s", "speed vs loop"])
 
@@ -132,23 +159,36 @@ def main() -> int:
             if other in ("threads", "pool"):
                 lines = [" ".join(json.loads(x)) for x in lines]
             bad = c.compare_tokens(reference, lines, other, texts)
-            print(f"tokens {other} vs MeCab().morphs: {len(reference) - len(bad):,}/{len(reference):,} "
-                  "lines identical")
-            if bad and other.startswith("nlpcli") and c.recheck_without_nfc(bad, reference, texts, tmp,
-                                                                                ["--tagger", "mecab"], other):
-                print(f"  the {len(bad)} other line(s) hold text not in Unicode NFC, which nlpcli normalizes "
-                      "first by default; with --no-nfc they are identical too")
+            print(
+                f"tokens {other} vs MeCab().morphs: {len(reference) - len(bad):,}/{len(reference):,} "
+                "lines identical"
+            )
+            if (
+                bad
+                and other.startswith("nlpcli")
+                and c.recheck_without_nfc(bad, reference, texts, tmp, ["--tagger", "mecab"], other)
+            ):
+                print(
+                    f"  the {len(bad)} other line(s) hold text not in Unicode NFC, which nlpcli normalizes "
+                    "first by default; with --no-nfc they are identical too"
+                )
             elif bad:
                 failures.append(f"{other}: {len(bad)} lines differ from MeCab().morphs")
         if "nlpcli" in results:
             ratio = base.wall / results["nlpcli"].wall
             ok = ratio >= TARGET
-            print(f"target nlpcli --tagger mecab --jobs {jobs} >= {TARGET}x the loop: {ratio:.2f}x "
-                  f"{'ok' if ok else 'MISSED'}")
+            print(
+                f"target nlpcli --tagger mecab --jobs {jobs} >= {TARGET}x the loop: {ratio:.2f}x "
+                f"{'ok' if ok else 'MISSED'}"
+            )
             if not ok:
                 failures.append(f"nlpcli --jobs {jobs}: {ratio:.2f}x < {TARGET}x the loop")
-    saved = {"reviews": len(texts), "data": str(data), "jobs": args.jobs,
-             "runs": {k: {"wall": m.wall, "cpu": m.cpu, "command": m.shell()} for k, m in results.items()}}
+    saved = {
+        "reviews": len(texts),
+        "data": str(data),
+        "jobs": args.jobs,
+        "runs": {k: {"wall": m.wall, "cpu": m.cpu, "command": m.shell()} for k, m in results.items()},
+    }
     return c.finish(failures, saved, args.save)
 
 

@@ -40,19 +40,42 @@ def main() -> int:
 
     results = {}
     for label, path, n in (("first", small, args.lines), ("all", data, total)):
-        cmd = c.NLPCLI + ["--quiet", "preprocess", "morphs", *flags, "--tagger", args.tagger,
-                          "--jobs", str(args.jobs), path, "--output-format", "text"]
+        cmd = c.NLPCLI + [
+            "--quiet",
+            "preprocess",
+            "morphs",
+            *flags,
+            "--tagger",
+            args.tagger,
+            "--jobs",
+            str(args.jobs),
+            path,
+            "--output-format",
+            "text",
+        ]
         m = c.measure(label, cmd, memory=True, interval=0.1)
         results[label] = m
-        print(f"  {n:>7,} lines: {m.wall:6.1f} s, peak PSS {c.mib(m.peak_pss)}, peak RSS {c.mib(m.peak_rss)}"
-              f"   $ {m.shell()} > /dev/null", flush=True)
+        print(
+            f"  {n:>7,} lines: {m.wall:6.1f} s, peak PSS {c.mib(m.peak_pss)}, peak RSS {c.mib(m.peak_rss)}"
+            f"   $ {m.shell()} > /dev/null",
+            flush=True,
+        )
     pss = results["all"].peak_pss / results["first"].peak_pss
     rss = results["all"].peak_rss / results["first"].peak_rss
-    print(f"\nall / first {args.lines:,}: peak PSS {pss:.3f}x, peak RSS {rss:.3f}x "
-          f"(target <= 1.15x): {'ok' if pss <= 1.15 and rss <= 1.15 else 'MISSED'}")
+    print(
+        f"\nall / first {args.lines:,}: peak PSS {pss:.3f}x, peak RSS {rss:.3f}x "
+        f"(target <= 1.15x): {'ok' if pss <= 1.15 and rss <= 1.15 else 'MISSED'}"
+    )
     if args.save:
-        args.save.write_text(json.dumps({k: {"wall": m.wall, "peak_pss": m.peak_pss, "peak_rss": m.peak_rss,
-                                             "command": m.shell()} for k, m in results.items()}, indent=2))
+        args.save.write_text(
+            json.dumps(
+                {
+                    k: {"wall": m.wall, "peak_pss": m.peak_pss, "peak_rss": m.peak_rss, "command": m.shell()}
+                    for k, m in results.items()
+                },
+                indent=2,
+            )
+        )
     return 0 if pss <= 1.15 and rss <= 1.15 else 1
 
 

@@ -45,18 +45,58 @@ def tenfold(src: Path, dest: Path, times: int = 10) -> Path:
 
 def sgd_pipeline(name: str, data: Path, epochs: int) -> dict:
     vec = OUT / f"scale-{name}.vec.joblib"
-    fit = measure(f"vectorize fit {name}", NLPCLI + ["vectorize", "fit", data, "--hashing", "20", "--ngram", "1,2",
-                                                     "--min-df", "3", "--max-df", "0.9", "-o", vec])
-    train = measure(f"sgd {name}", NLPCLI + ["train", data, "--tokenized", "--model", "sgd", "--vectorizer", vec,
-                                             "--epochs", str(epochs), "-o", OUT / f"scale-{name}.sgd.joblib"])
-    return {"run": f"sgd {name}", "vectorize_peak": fit.peak_rss, "train_peak": train.peak_rss,
-            "peak": max(fit.peak_rss, train.peak_rss), "wall": round(fit.wall + train.wall, 1),
-            "cpu": round(fit.cpu + train.cpu, 1)}
+    fit = measure(
+        f"vectorize fit {name}",
+        NLPCLI
+        + [
+            "vectorize",
+            "fit",
+            data,
+            "--hashing",
+            "20",
+            "--ngram",
+            "1,2",
+            "--min-df",
+            "3",
+            "--max-df",
+            "0.9",
+            "-o",
+            vec,
+        ],
+    )
+    train = measure(
+        f"sgd {name}",
+        NLPCLI
+        + [
+            "train",
+            data,
+            "--tokenized",
+            "--model",
+            "sgd",
+            "--vectorizer",
+            vec,
+            "--epochs",
+            str(epochs),
+            "-o",
+            OUT / f"scale-{name}.sgd.joblib",
+        ],
+    )
+    return {
+        "run": f"sgd {name}",
+        "vectorize_peak": fit.peak_rss,
+        "train_peak": train.peak_rss,
+        "peak": max(fit.peak_rss, train.peak_rss),
+        "wall": round(fit.wall + train.wall, 1),
+        "cpu": round(fit.cpu + train.cpu, 1),
+    }
 
 
 def logreg(name: str, data: Path) -> dict:
-    m = measure(f"logreg {name}", NLPCLI + ["train", data, "--tokenized", "--model", "logreg",
-                                            "-o", OUT / f"scale-{name}.logreg.joblib"])
+    m = measure(
+        f"logreg {name}",
+        NLPCLI
+        + ["train", data, "--tokenized", "--model", "logreg", "-o", OUT / f"scale-{name}.logreg.joblib"],
+    )
     return {"run": f"logreg {name}", "peak": m.peak_rss, "wall": round(m.wall, 1), "cpu": round(m.cpu, 1)}
 
 
@@ -68,14 +108,28 @@ def main() -> int:
     a = ap.parse_args()
     small = tokenized("train")
     large = tenfold(small, OUT / "train-x10.okt.tsv")
-    rows = [sgd_pipeline("150k", small, a.epochs), sgd_pipeline("1.5M", large, a.epochs), logreg("150k", small)]
+    rows = [
+        sgd_pipeline("150k", small, a.epochs),
+        sgd_pipeline("1.5M", large, a.epochs),
+        logreg("150k", small),
+    ]
     if not a.skip_logreg_large:
         rows.append(logreg("1.5M", large))
     for r in rows:
         print(f"{r['run']}: peak {mib(r['peak'])}, wall {r['wall']} s", file=sys.stderr, flush=True)
-    print_table([[r["run"], mib(r["peak"]), r["wall"], r["cpu"],
-                  f"{mib(r['vectorize_peak'])} / {mib(r['train_peak'])}" if "train_peak" in r else ""] for r in rows],
-                ["run", "peak RSS", "wall s", "cpu s", "vectorize / train peak"])
+    print_table(
+        [
+            [
+                r["run"],
+                mib(r["peak"]),
+                r["wall"],
+                r["cpu"],
+                f"{mib(r['vectorize_peak'])} / {mib(r['train_peak'])}" if "train_peak" in r else "",
+            ]
+            for r in rows
+        ],
+        ["run", "peak RSS", "wall s", "cpu s", "vectorize / train peak"],
+    )
     ratio = rows[1]["peak"] / rows[0]["peak"]
     print(f"\nsgd peak 1.5M / 150k: {ratio:.2f}x")
     if len(rows) > 3:

@@ -32,9 +32,15 @@ def console_script() -> list[str]:
 
 
 def heavy_imports(args: list[str]) -> list[str]:
-    out = subprocess.run([c.PYTHON, "-X", "importtime", "-m", "nlpcli", *args], capture_output=True,
-                         text=True, env={**os.environ, "COLUMNS": "100"})
-    names = {line.split("|")[-1].strip() for line in out.stderr.splitlines() if line.startswith("import time:")}
+    out = subprocess.run(
+        [c.PYTHON, "-X", "importtime", "-m", "nlpcli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "100"},
+    )
+    names = {
+        line.split("|")[-1].strip() for line in out.stderr.splitlines() if line.startswith("import time:")
+    }
     return sorted(n for n in names if n.split(".")[0] in HEAVY)
 
 
@@ -52,8 +58,10 @@ def main() -> int:
         c.measure("warm-up", cmd)
         median, walls = c.median_wall(" ".join(extra), cmd, args.runs)
         heavy = heavy_imports(extra)
-        print(f"  nlpcli {' '.join(extra):22s} median {median:.3f} s  runs {[round(w, 3) for w in walls]}  "
-              f"heavy imports: {', '.join(heavy) or 'none'}")
+        print(
+            f"  nlpcli {' '.join(extra):22s} median {median:.3f} s  runs {[round(w, 3) for w in walls]}  "
+            f"heavy imports: {', '.join(heavy) or 'none'}"
+        )
         saved[" ".join(extra)] = {"median": median, "runs": walls, "heavy_imports": heavy}
         if heavy:
             failures.append(f"nlpcli {' '.join(extra)} imports {', '.join(heavy)}")
@@ -61,7 +69,9 @@ def main() -> int:
             failures.append(f"nlpcli --help takes {median:.3f} s >= 0.3 s")
     python_only = c.median_wall("python", [c.PYTHON, "-c", "pass"], args.runs)[0]
     print(f"  (bare 'python -c pass': {python_only:.3f} s)")
-    print(f"target: nlpcli --help < 0.3 s: {'ok' if not any('--help takes' in f for f in failures) else 'MISSED'}")
+    print(
+        f"target: nlpcli --help < 0.3 s: {'ok' if not any('--help takes' in f for f in failures) else 'MISSED'}"
+    )
     return c.finish(failures, saved, args.save)
 
 

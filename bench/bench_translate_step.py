@@ -50,9 +50,15 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     n_src, n_tgt, batch, src_len, tgt_len = 9000, 4000, 32, 15, 17
     gen = torch.Generator().manual_seed(0)
-    batches = [(torch.randint(4, n_src, (batch, src_len), generator=gen), torch.full((batch,), src_len),
-                torch.randint(4, n_tgt, (batch, tgt_len), generator=gen),
-                torch.randint(4, n_tgt, (batch, tgt_len), generator=gen)) for _ in range(args.steps)]
+    batches = [
+        (
+            torch.randint(4, n_src, (batch, src_len), generator=gen),
+            torch.full((batch,), src_len),
+            torch.randint(4, n_tgt, (batch, tgt_len), generator=gen),
+            torch.randint(4, n_tgt, (batch, tgt_len), generator=gen),
+        )
+        for _ in range(args.steps)
+    ]
     loss_fn = torch.nn.CrossEntropyLoss(ignore_index=0, label_smoothing=0.1)
 
     def step_by_step(model, src, lengths, tgt_in):
@@ -65,9 +71,10 @@ def main() -> None:
     precision = training.resolve_precision("auto", cpu)
     variants = {}
     for name, feeding, forward, optim, amp in (
-            ("step-by-step", True, step_by_step, lambda p: torch.optim.Adam(p, lr=2e-3), "fp32"),
-            ("feeding-batched", True, batched, lambda p: training.adam(p, 2e-3), "fp32"),
-            ("nlpcli", False, batched, lambda p: training.adam(p, 2e-3), precision)):
+        ("step-by-step", True, step_by_step, lambda p: torch.optim.Adam(p, lr=2e-3), "fp32"),
+        ("feeding-batched", True, batched, lambda p: training.adam(p, 2e-3), "fp32"),
+        ("nlpcli", False, batched, lambda p: training.adam(p, 2e-3), precision),
+    ):
         torch.manual_seed(0)
         model = build(ModelConfig(input_feeding=feeding).to_dict(), n_src, n_tgt)
         variants[name] = (model, forward, optim(model.parameters()), [], amp)
@@ -90,21 +97,37 @@ def main() -> None:
     for _ in range(args.rounds):
         for name in variants:
             variants[name][3].append(run(name, args.steps))
-    print(f"translate training step, default model, batch {batch}, {args.threads} thread(s), "
-          f"median of {args.rounds} rounds of {args.steps} steps (nlpcli: {precision}):")
+    print(
+        f"translate training step, default model, batch {batch}, {args.threads} thread(s), "
+        f"median of {args.rounds} rounds of {args.steps} steps (nlpcli: {precision}):"
+    )
     ms = {name: statistics.median(v[3]) * 1000 for name, v in variants.items()}
     for name, value in ms.items():
         print(f"  {name:>15}: {value:6.1f} ms/step, {batch / value * 1000:5.0f} pairs/s")
     ratio = ms["step-by-step"] / ms["nlpcli"]
-    print(f"  ratio: nlpcli {ratio:.2f}x the step-by-step pairs/s "
-          f"(feeding-batched {ms['step-by-step'] / ms['feeding-batched']:.2f}x)")
+    print(
+        f"  ratio: nlpcli {ratio:.2f}x the step-by-step pairs/s "
+        f"(feeding-batched {ms['step-by-step'] / ms['feeding-batched']:.2f}x)"
+    )
     if args.save:
         import json
 
-        Path(args.save).write_text(json.dumps({
-            "threads": args.threads, "batch": batch, "nlpcli_precision": precision, "rounds": args.rounds, "steps": args.steps,
-            "ms_per_step": {k: round(v, 1) for k, v in ms.items()}, "ratio": round(ratio, 2),
-            "rounds_ms": {k: [round(t * 1000, 1) for t in v[3]] for k, v in variants.items()}}, indent=2) + "\n")
+        Path(args.save).write_text(
+            json.dumps(
+                {
+                    "threads": args.threads,
+                    "batch": batch,
+                    "nlpcli_precision": precision,
+                    "rounds": args.rounds,
+                    "steps": args.steps,
+                    "ms_per_step": {k: round(v, 1) for k, v in ms.items()},
+                    "ratio": round(ratio, 2),
+                    "rounds_ms": {k: [round(t * 1000, 1) for t in v[3]] for k, v in variants.items()},
+                },
+                indent=2,
+            )
+            + "\n"
+        )
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c  # noqa: E402
 
-SKLEARN = r'''
+SKLEARN = r"""
 import json, sys
 import joblib
 import numpy as np
@@ -46,15 +46,21 @@ cls = TfidfVectorizer if kind == "tfidf" else CountVectorizer
 vec = cls(tokenizer=str.split, token_pattern=None, lowercase=False, dtype=np.float64, **params)
 X = vec.fit_transform(texts)
 joblib.dump(vec, out)
-'''
+"""
 
 #: (name, nlpcli options, scikit-learn parameters)
 CONFIGS = [
     ("tfidf 1-gram", ["--kind", "tfidf"], {"kind": "tfidf"}),
-    ("tfidf 1,2-gram min_df 2 sublinear", ["--kind", "tfidf", "--ngram", "1,2", "--min-df", "2", "--sublinear-tf"],
-     {"kind": "tfidf", "ngram_range": [1, 2], "min_df": 2, "sublinear_tf": True}),
-    ("count 1,2-gram max_features 50k", ["--kind", "count", "--ngram", "1,2", "--max-features", "50000"],
-     {"kind": "count", "ngram_range": [1, 2], "max_features": 50000}),
+    (
+        "tfidf 1,2-gram min_df 2 sublinear",
+        ["--kind", "tfidf", "--ngram", "1,2", "--min-df", "2", "--sublinear-tf"],
+        {"kind": "tfidf", "ngram_range": [1, 2], "min_df": 2, "sublinear_tf": True},
+    ),
+    (
+        "count 1,2-gram max_features 50k",
+        ["--kind", "count", "--ngram", "1,2", "--max-features", "50000"],
+        {"kind": "count", "ngram_range": [1, 2], "max_features": 50000},
+    ),
 ]
 
 
@@ -66,8 +72,22 @@ def tokenized_train() -> Path:
     if not kiwi.exists():
         c.CACHE.mkdir(parents=True, exist_ok=True)
         print(f"# making {kiwi} once (nlpcli preprocess morphs --tagger kiwi -j 2)", flush=True)
-        c.measure("tokenize", c.NLPCLI + ["--quiet", "preprocess", "morphs", "--tagger", "kiwi", "-j", "2",
-                                          c.data_file("train.tsv"), "-o", kiwi])
+        c.measure(
+            "tokenize",
+            c.NLPCLI
+            + [
+                "--quiet",
+                "preprocess",
+                "morphs",
+                "--tagger",
+                "kiwi",
+                "-j",
+                "2",
+                c.data_file("train.tsv"),
+                "-o",
+                kiwi,
+            ],
+        )
     return kiwi
 
 
@@ -102,15 +122,33 @@ def main() -> int:
         ref = joblib.load(tmp / "sk.joblib")
         same_vocab = mine.vocabulary_ == ref.vocabulary_
         same_idf = not hasattr(ref, "idf_") or (
-            mine.idf_.shape == ref.idf_.shape and bool((abs(mine.idf_ - ref.idf_) < 1e-12).all()))
+            mine.idf_.shape == ref.idf_.shape and bool((abs(mine.idf_ - ref.idf_) < 1e-12).all())
+        )
         a, b = statistics.median(t_ours), statistics.median(t_theirs)
         ratio = a / b
-        rows.append([name, f"{b:.2f}", f"{a:.2f}", f"{ratio:.2f}", f"{len(ref.vocabulary_):,}",
-                     "yes" if same_vocab and same_idf else "NO"])
-        print(f"  {name}: sklearn {[round(x, 2) for x in t_theirs]} nlpcli {[round(x, 2) for x in t_ours]}\n"
-              f"    $ {c.Measured('', ours, 0, 0, 0, 0, 0).shell()}", flush=True)
-        saved[name] = {"sklearn": t_theirs, "nlpcli": t_ours, "ratio": ratio, "vocabulary": len(ref.vocabulary_),
-                       "same_vocabulary": same_vocab, "same_idf": same_idf}
+        rows.append(
+            [
+                name,
+                f"{b:.2f}",
+                f"{a:.2f}",
+                f"{ratio:.2f}",
+                f"{len(ref.vocabulary_):,}",
+                "yes" if same_vocab and same_idf else "NO",
+            ]
+        )
+        print(
+            f"  {name}: sklearn {[round(x, 2) for x in t_theirs]} nlpcli {[round(x, 2) for x in t_ours]}\n"
+            f"    $ {c.Measured('', ours, 0, 0, 0, 0, 0).shell()}",
+            flush=True,
+        )
+        saved[name] = {
+            "sklearn": t_theirs,
+            "nlpcli": t_ours,
+            "ratio": ratio,
+            "vocabulary": len(ref.vocabulary_),
+            "same_vocabulary": same_vocab,
+            "same_idf": same_idf,
+        }
         if not (same_vocab and same_idf):
             failures.append(f"{name}: vocabulary or idf differ")
         if ratio > 1.15:

@@ -69,26 +69,140 @@ def build_bases(server: RemoteServer, root: str) -> dict:
     texts = [line.split(b"\t")[1] for line in data["train.tsv"].splitlines()[1:]]
     data["text.txt"] = b"\n".join(texts) + b"\n"
     data["in.txt"] = b"\n".join(texts[:6]) + b"\n\n" + "영화 정말 좋다\n".encode()
-    data["in_ko.txt"] = b"\n".join(line.split(b"\t")[0] for line in data["pairs.tsv"].splitlines()[:5]) + b"\n"
+    data["in_ko.txt"] = (
+        b"\n".join(line.split(b"\t")[0] for line in data["pairs.tsv"].splitlines()[:5]) + b"\n"
+    )
     for name, content in data.items():
         with open(os.path.join(root, name), "wb") as fh:
             fh.write(content)
     recipes = {
         "vectorizer": (["vectorize", "fit", "text.txt", "-o", "vec.joblib", "--min-df", "2"], "vec.joblib"),
-        "logreg": (["train", "train.tsv", "--tagger", "none", "--label-column", "label", "-o", "logreg.joblib",
-                    "--dev-fraction", "0.1"], "logreg.joblib"),
-        "mlp": (["train", "train.tsv", "--tagger", "none", "--label-column", "label", "--model", "mlp",
-                 "--hidden-sizes", "8", "--epochs", "3", "--max-features", "300", "-o", "mlp.joblib"], "mlp.joblib"),
-        "regressor": (["train", "reg.tsv", "--tagger", "none", "--label-column", "rating", "--model", "linreg", "--task", "regression",
-                       "-o", "linreg.joblib"], "linreg.joblib"),
-        "rnn": (["train", "train.tsv", "--tagger", "none", "--label-column", "label", "--model", "rnn",
-                 "--epochs", "1", "--hidden", "8", "--embedding-dim", "8", "--device", "cpu", "--threads", "1",
-                 "-o", "rnn.pt"], "rnn.pt"),
-        "translator": (["translate", "train", "pairs.tsv", "--src-tokenizer", "spm", "--tgt-tokenizer", "spm",
-                        "--src-vocab-size", "800", "--tgt-vocab-size", "400", "--epochs", "1", "--hidden", "16",
-                        "--embedding-dim", "16", "--device", "cpu", "--threads", "1", "-o", "tr.pt"], "tr.pt"),
-        "embed": (["embed", "train", "text.txt", "-o", "w2v.model", "--dim", "8", "--min-count", "1",
-                   "--epochs", "1", "--workers", "1", "--seed", "1"], "w2v.model"),
+        "logreg": (
+            [
+                "train",
+                "train.tsv",
+                "--tagger",
+                "none",
+                "--label-column",
+                "label",
+                "-o",
+                "logreg.joblib",
+                "--dev-fraction",
+                "0.1",
+            ],
+            "logreg.joblib",
+        ),
+        "mlp": (
+            [
+                "train",
+                "train.tsv",
+                "--tagger",
+                "none",
+                "--label-column",
+                "label",
+                "--model",
+                "mlp",
+                "--hidden-sizes",
+                "8",
+                "--epochs",
+                "3",
+                "--max-features",
+                "300",
+                "-o",
+                "mlp.joblib",
+            ],
+            "mlp.joblib",
+        ),
+        "regressor": (
+            [
+                "train",
+                "reg.tsv",
+                "--tagger",
+                "none",
+                "--label-column",
+                "rating",
+                "--model",
+                "linreg",
+                "--task",
+                "regression",
+                "-o",
+                "linreg.joblib",
+            ],
+            "linreg.joblib",
+        ),
+        "rnn": (
+            [
+                "train",
+                "train.tsv",
+                "--tagger",
+                "none",
+                "--label-column",
+                "label",
+                "--model",
+                "rnn",
+                "--epochs",
+                "1",
+                "--hidden",
+                "8",
+                "--embedding-dim",
+                "8",
+                "--device",
+                "cpu",
+                "--threads",
+                "1",
+                "-o",
+                "rnn.pt",
+            ],
+            "rnn.pt",
+        ),
+        "translator": (
+            [
+                "translate",
+                "train",
+                "pairs.tsv",
+                "--src-tokenizer",
+                "spm",
+                "--tgt-tokenizer",
+                "spm",
+                "--src-vocab-size",
+                "800",
+                "--tgt-vocab-size",
+                "400",
+                "--epochs",
+                "1",
+                "--hidden",
+                "16",
+                "--embedding-dim",
+                "16",
+                "--device",
+                "cpu",
+                "--threads",
+                "1",
+                "-o",
+                "tr.pt",
+            ],
+            "tr.pt",
+        ),
+        "embed": (
+            [
+                "embed",
+                "train",
+                "text.txt",
+                "-o",
+                "w2v.model",
+                "--dim",
+                "8",
+                "--min-count",
+                "1",
+                "--epochs",
+                "1",
+                "--workers",
+                "1",
+                "--seed",
+                "1",
+            ],
+            "w2v.model",
+        ),
     }
     readers = {
         "vectorizer": ["-q", "vectorize", "inspect", "ART", "--json", "--top", "5"],
@@ -96,8 +210,19 @@ def build_bases(server: RemoteServer, root: str) -> dict:
         "mlp": ["-q", "predict", "ART", "in.txt"],
         "regressor": ["-q", "predict", "ART", "in.txt"],
         "rnn": ["-q", "predict", "ART", "in.txt", "--device", "cpu", "--threads", "1"],
-        "translator": ["-q", "translate", "run", "ART", "in_ko.txt", "--device", "cpu", "--threads", "1",
-                       "--beam", "2"],
+        "translator": [
+            "-q",
+            "translate",
+            "run",
+            "ART",
+            "in_ko.txt",
+            "--device",
+            "cpu",
+            "--threads",
+            "1",
+            "--beam",
+            "2",
+        ],
         "embed": ["-q", "embed", "similar", "ART", "영화", "정말", "-n", "3"],
     }
     bases: dict = {"files": {}, "artifacts": {}}
@@ -105,8 +230,10 @@ def build_bases(server: RemoteServer, root: str) -> dict:
         started = time.monotonic()
         res = server.run(["-q", *argv], root, timeout=600)
         if res.code != 0:
-            raise SystemExit(f"fuzz: could not make the {kind} artifact ({' '.join(argv)}):\n"
-                             f"{res.err.decode(errors='replace')}")
+            raise SystemExit(
+                f"fuzz: could not make the {kind} artifact ({' '.join(argv)}):\n"
+                f"{res.err.decode(errors='replace')}"
+            )
         path = os.path.join(root, out)
         bases["files"][out] = path
         check_dir = tempfile.mkdtemp(dir=root, prefix=f"baseline-{kind}-")
@@ -118,10 +245,11 @@ def build_bases(server: RemoteServer, root: str) -> dict:
         reader = [name if a == "ART" else a for a in readers[kind]]
         base = server.run(reader, check_dir, timeout=120)
         if base.code != 0:
-            raise SystemExit(f"fuzz: the {kind} artifact does not answer ({' '.join(reader)}):\n"
-                             f"{base.err.decode(errors='replace')}")
-        bases["artifacts"][kind] = {"path": path, "argv": readers[kind], "out": base.out,
-                                    "inputs": inputs}
+            raise SystemExit(
+                f"fuzz: the {kind} artifact does not answer ({' '.join(reader)}):\n"
+                f"{base.err.decode(errors='replace')}"
+            )
+        bases["artifacts"][kind] = {"path": path, "argv": readers[kind], "out": base.out, "inputs": inputs}
         print(f"  {kind:<11} {time.monotonic() - started:5.1f} s  {_size(path):>9,} bytes", file=sys.stderr)
     for name in ("train.tsv", "pairs.tsv"):
         bases["files"][name] = os.path.join(root, name)
@@ -256,8 +384,9 @@ def save_repro(case: gen.Case, res: Outcome, reason: str, repro: str, index: int
 
 
 class Campaign:
-    def __init__(self, args: argparse.Namespace, light: ForkServer, heavy: RemoteServer, bases: dict,
-                 scratch: str):
+    def __init__(
+        self, args: argparse.Namespace, light: ForkServer, heavy: RemoteServer, bases: dict, scratch: str
+    ):
         self.args, self.light, self.heavy, self.bases, self.scratch = args, light, heavy, bases, scratch
         self.counts: dict[str, Counter] = defaultdict(Counter)
         self.kinds: dict[str, Counter] = defaultdict(Counter)
@@ -276,7 +405,10 @@ class Campaign:
     def record(self, case: gen.Case, res: Outcome, workdir: str, index: int) -> None:
         status, reason = check(case, res, workdir)
         shutil.rmtree(workdir, ignore_errors=True)
-        if status != "violation" and random.Random(f"fresh-{self.args.seed}-{index}").random() < self.args.fresh:
+        if (
+            status != "violation"
+            and random.Random(f"fresh-{self.args.seed}-{index}").random() < self.args.fresh
+        ):
             self.fresh_checks += 1
             again = workdir + ".fresh"
             prepare(case, again)
@@ -293,10 +425,20 @@ class Campaign:
         if status == "violation":
             folder = save_repro(case, res, reason, self.args.repro, index)
             command = "python3 -m nlpcli " + " ".join(shlex.quote(a) for a in case.argv)
-            self.violations.append({"family": case.family, "kind": case.kind, "reason": reason,
-                                    "repro": folder, "command": command})
-            print(f"VIOLATION {case.family}/{case.kind}: {reason}\n  reproduce: sh {folder}/command.sh",
-                  file=sys.stderr, flush=True)
+            self.violations.append(
+                {
+                    "family": case.family,
+                    "kind": case.kind,
+                    "reason": reason,
+                    "repro": folder,
+                    "command": command,
+                }
+            )
+            print(
+                f"VIOLATION {case.family}/{case.kind}: {reason}\n  reproduce: sh {folder}/command.sh",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def poll_fresh(self, wait: bool = False) -> None:
         """Finish the fresh-process checks that are done: the same input as a new interpreter must
@@ -330,8 +472,11 @@ class Campaign:
                 prepare(case, workdir)
                 heavy = needs_heavy(case)
                 server = self.heavy if heavy else self.light
-                handle = (server.start(case.argv, workdir, case.stdin, TIMEOUTS[case.family]) if heavy
-                          else server.begin(case.argv, workdir, case.stdin, TIMEOUTS[case.family]))
+                handle = (
+                    server.start(case.argv, workdir, case.stdin, TIMEOUTS[case.family])
+                    if heavy
+                    else server.begin(case.argv, workdir, case.stdin, TIMEOUTS[case.family])
+                )
                 running.append((case, handle, workdir, self.index, heavy))
                 self.index += 1
             still = []
@@ -347,8 +492,12 @@ class Campaign:
             if time.monotonic() - last_report > 60:
                 last_report = time.monotonic()
                 total = sum(c["inputs"] for c in self.counts.values())
-                print(f"  {total:,} inputs, {total / (last_report - started):.1f}/s, "
-                      f"{len(self.violations)} violations", file=sys.stderr, flush=True)
+                print(
+                    f"  {total:,} inputs, {total / (last_report - started):.1f}/s, "
+                    f"{len(self.violations)} violations",
+                    file=sys.stderr,
+                    flush=True,
+                )
         self.poll_fresh(wait=True)
         return time.monotonic() - started
 
@@ -364,33 +513,62 @@ def table(counts: dict[str, Counter]) -> str:
     for family in sorted(counts):
         c = counts[family]
         total.update(c)
-        rows.append((family, f"{c['inputs']:,}", f"{c['ok']:,}", f"{c['error']:,}", f"{c['timeout']:,}",
-                     f"{c['violation']:,}"))
-    rows.append(("total", f"{total['inputs']:,}", f"{total['ok']:,}", f"{total['error']:,}",
-                 f"{total['timeout']:,}", f"{total['violation']:,}"))
+        rows.append(
+            (
+                family,
+                f"{c['inputs']:,}",
+                f"{c['ok']:,}",
+                f"{c['error']:,}",
+                f"{c['timeout']:,}",
+                f"{c['violation']:,}",
+            )
+        )
+    rows.append(
+        (
+            "total",
+            f"{total['inputs']:,}",
+            f"{total['ok']:,}",
+            f"{total['error']:,}",
+            f"{total['timeout']:,}",
+            f"{total['violation']:,}",
+        )
+    )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(r, widths)))
-             for r in rows]
+    lines = [
+        "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(r, widths)))
+        for r in rows
+    ]
     lines.insert(1, "-" * len(lines[0]))
     lines.insert(len(lines) - 1, "-" * len(lines[0]))
     return "\n".join(lines)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--minutes", type=float, default=20.0, help="How long to generate inputs.")
     parser.add_argument("--seed", type=int, default=1, help="Campaign seed (input i uses seed-i).")
-    parser.add_argument("--families", default=",".join(FAMILIES),
-                        help=f"Comma-separated subset of {', '.join(FAMILIES)}.")
+    parser.add_argument(
+        "--families", default=",".join(FAMILIES), help=f"Comma-separated subset of {', '.join(FAMILIES)}."
+    )
     parser.add_argument("--jobs", type=int, default=6, help="Inputs running at once.")
-    parser.add_argument("--fresh", type=float, default=0.004,
-                        help="Share of inputs also run as a fresh 'python -m nlpcli', alongside "
-                        "(default 0.004).")
-    parser.add_argument("--json", default=os.path.join(REPO, "bench", "results", "fuzz.json"),
-                        help="Where to write the summary.")
-    parser.add_argument("--repro", default=None, help="Folder for violations' reproducers "
-                        "(default: fuzz-repro/ in the temporary folder).")
+    parser.add_argument(
+        "--fresh",
+        type=float,
+        default=0.004,
+        help="Share of inputs also run as a fresh 'python -m nlpcli', alongside (default 0.004).",
+    )
+    parser.add_argument(
+        "--json",
+        default=os.path.join(REPO, "bench", "results", "fuzz.json"),
+        help="Where to write the summary.",
+    )
+    parser.add_argument(
+        "--repro",
+        default=None,
+        help="Folder for violations' reproducers (default: fuzz-repro/ in the temporary folder).",
+    )
     args = parser.parse_args(argv)
     args.families = [f.strip() for f in args.families.split(",") if f.strip()]
     unknown = set(args.families) - set(FAMILIES)
@@ -404,8 +582,11 @@ def main(argv: list[str] | None = None) -> int:
     scratch = tempfile.mkdtemp(prefix="nlpcli-fuzz-")
     args.repro = args.repro or os.path.join(scratch, "repro")
     os.makedirs(args.repro, exist_ok=True)
-    print(f"fuzz: seed {args.seed}, {args.minutes:g} minutes, families {', '.join(args.families)}; "
-          f"scratch {scratch}", file=sys.stderr)
+    print(
+        f"fuzz: seed {args.seed}, {args.minutes:g} minutes, families {', '.join(args.families)}; "
+        f"scratch {scratch}",
+        file=sys.stderr,
+    )
     light, heavy = ForkServer(heavy=False), RemoteServer()
     print("fuzz: making the artifacts", file=sys.stderr)
     bases = build_bases(heavy, os.path.join(scratch, "base"))
@@ -415,15 +596,22 @@ def main(argv: list[str] | None = None) -> int:
     heavy.close()
     total = sum(c["inputs"] for c in campaign.counts.values())
     print(table(campaign.counts))
-    print(f"\n{total:,} inputs in {seconds / 60:.1f} minutes ({total / seconds:.1f}/s), "
-          f"{campaign.fresh_checks} also run as fresh processes; "
-          f"{len(campaign.violations)} violations")
+    print(
+        f"\n{total:,} inputs in {seconds / 60:.1f} minutes ({total / seconds:.1f}/s), "
+        f"{campaign.fresh_checks} also run as fresh processes; "
+        f"{len(campaign.violations)} violations"
+    )
     for v in campaign.violations:
         print(f"  {v['family']}/{v['kind']}: {v['reason']}\n    sh {v['repro']}/command.sh")
     summary = {
         "command": "python3 bench/fuzz.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:])),
-        "seed": args.seed, "minutes": args.minutes, "families": args.families, "jobs": args.jobs,
-        "seconds": round(seconds, 1), "inputs": total, "rate_per_s": round(total / seconds, 2),
+        "seed": args.seed,
+        "minutes": args.minutes,
+        "families": args.families,
+        "jobs": args.jobs,
+        "seconds": round(seconds, 1),
+        "inputs": total,
+        "rate_per_s": round(total / seconds, 2),
         "fresh_checks": campaign.fresh_checks,
         "counts": {f: dict(c) for f, c in sorted(campaign.counts.items())},
         "kinds": {k: dict(c) for k, c in sorted(campaign.kinds.items())},

@@ -17,10 +17,62 @@ import zlib
 from dataclasses import dataclass, field
 
 #: characters that break naive line handling, and some that need care in UTF-8
-ODD = ["\x00", "\ufeff", "\r", "\u2028", "\u2029", "\x85", "\x1c", "\x1d", "\x1e", "\x0b", "\x0c",
-       "\t", ",", '"', "'", "\\", "{", "}", "[", "]", "\ud800", "\udcff", "\udc80", "\U0001f600", "\u200b", "\u0301",
-       "가", "힣", "ᄀ", "ㅋ", "漢", "é", "ﬁ", " ", "  ", "-", "#", "\x7f", "\xa0"]
-WORDS = ["영화", "좋다", "정말", "별로", "배우", "연기", "재밌다", "최고", "the", "movie", "123", "ㅋㅋ", "!!"]
+ODD = [
+    "\x00",
+    "\ufeff",
+    "\r",
+    "\u2028",
+    "\u2029",
+    "\x85",
+    "\x1c",
+    "\x1d",
+    "\x1e",
+    "\x0b",
+    "\x0c",
+    "\t",
+    ",",
+    '"',
+    "'",
+    "\\",
+    "{",
+    "}",
+    "[",
+    "]",
+    "\ud800",
+    "\udcff",
+    "\udc80",
+    "\U0001f600",
+    "\u200b",
+    "\u0301",
+    "가",
+    "힣",
+    "ᄀ",
+    "ㅋ",
+    "漢",
+    "é",
+    "ﬁ",
+    " ",
+    "  ",
+    "-",
+    "#",
+    "\x7f",
+    "\xa0",
+]
+WORDS = [
+    "영화",
+    "좋다",
+    "정말",
+    "별로",
+    "배우",
+    "연기",
+    "재밌다",
+    "최고",
+    "the",
+    "movie",
+    "123",
+    "ㅋㅋ",
+    "!!",
+]
 
 
 @dataclass
@@ -100,8 +152,11 @@ def document_file(rng: random.Random, fmt: str) -> bytes:
                 lines.append("\t".join(_cell(rng, fmt) for _ in range(w)) if rng.random() < 0.95 else "")
             body = newline.join(lines) + newline
         else:
-            writer = csv.writer(out, lineterminator=newline,
-                                quoting=rng.choice([csv.QUOTE_MINIMAL, csv.QUOTE_ALL, csv.QUOTE_NONNUMERIC]))
+            writer = csv.writer(
+                out,
+                lineterminator=newline,
+                quoting=rng.choice([csv.QUOTE_MINIMAL, csv.QUOTE_ALL, csv.QUOTE_NONNUMERIC]),
+            )
             writer.writerow(header)
             for _ in range(rows):
                 w = width if rng.random() < 0.95 else rng.randint(0, width + 2)
@@ -123,8 +178,20 @@ def document_file(rng: random.Random, fmt: str) -> bytes:
             elif r < 0.9:
                 lines.append("")
             else:
-                lines.append(rng.choice(["[1, 2]", "{", "null", '"text"', '{"txt": "x"}', "{'text': 1}",
-                                         '{"text": "a"} trailing', "\ufeff{}"]))
+                lines.append(
+                    rng.choice(
+                        [
+                            "[1, 2]",
+                            "{",
+                            "null",
+                            '"text"',
+                            '{"txt": "x"}',
+                            "{'text': 1}",
+                            '{"text": "a"} trailing',
+                            "\ufeff{}",
+                        ]
+                    )
+                )
         body = newline.join(lines) + (newline if lines else "")
     data = encode(body, rng)
     if rng.random() < 0.1:
@@ -149,7 +216,7 @@ def gzipped(rng: random.Random, data: bytes) -> bytes:
     packed = gzip.compress(data, mtime=0)
     r = rng.random()
     if r < 0.15:
-        packed = packed[:rng.randint(2, max(2, len(packed) - 1))]  # truncated stream
+        packed = packed[: rng.randint(2, max(2, len(packed) - 1))]  # truncated stream
     elif r < 0.2:
         packed += rng.choice([b"\x00" * 8, b"garbage", gzip.compress(b"more\n", mtime=0)])
     elif r < 0.25:
@@ -174,8 +241,11 @@ def reader_case(rng: random.Random, models: dict) -> Case:
     options: list[str] = []
     if rng.random() < 0.15:
         options += ["--encoding-errors", rng.choice(["replace", "ignore"])]
-    command = rng.choice(["split", "split", "split", "normalize", "normalize", "predict"] if models.get("logreg")
-                         else ["split"])
+    command = rng.choice(
+        ["split", "split", "split", "normalize", "normalize", "predict"]
+        if models.get("logreg")
+        else ["split"]
+    )
     links = {}
     if command == "predict":
         argv = ["-q", "predict", "model.joblib", name, "-F", "text"]
@@ -196,10 +266,22 @@ def reader_case(rng: random.Random, models: dict) -> Case:
         argv += ["-o", "out" + {"text": ".txt", "tsv": ".tsv", "jsonl": ".jsonl"}[out_format]]
     files = {} if data is None else {"in" + ext + (".gz" if compressed else ""): data}
     raw = stdin if data is None else data
-    return Case("readers", f"{command}:{fmt}{'.gz' if compressed else ''}", argv, files, stdin,
-                {"input": name, "format": fmt, "raw": raw, "out_format": out_format,
-                 "output": argv[-1] if to_file else None, "errors": options[1] if options else "strict"},
-                links)
+    return Case(
+        "readers",
+        f"{command}:{fmt}{'.gz' if compressed else ''}",
+        argv,
+        files,
+        stdin,
+        {
+            "input": name,
+            "format": fmt,
+            "raw": raw,
+            "out_format": out_format,
+            "output": argv[-1] if to_file else None,
+            "errors": options[1] if options else "strict",
+        },
+        links,
+    )
 
 
 def expected_lines(raw: bytes, fmt: str, errors: str) -> int | None:
@@ -247,9 +329,10 @@ def mutate(rng: random.Random, data: bytes) -> tuple[str, bytes]:
             data[pos] ^= 1 << rng.randrange(8) if rng.random() < 0.5 else rng.randrange(1, 256)
         return "flip", bytes(data)
     if r < 0.8:
-        return "truncate", bytes(data[:rng.randrange(len(data))])
-    garbage = rng.choice([b"\x00", b"garbage\n", os.urandom(rng.randint(1, 200)), b"\x80\x05N.",
-                          bytes(data[:64])])
+        return "truncate", bytes(data[: rng.randrange(len(data))])
+    garbage = rng.choice(
+        [b"\x00", b"garbage\n", os.urandom(rng.randint(1, 200)), b"\x80\x05N.", bytes(data[:64])]
+    )
     return "append", bytes(data) + garbage
 
 
@@ -278,8 +361,14 @@ def artifact_case(rng: random.Random, bases: dict) -> Case:
     argv = [art if a == "ART" else a for a in base["argv"]]
     for name, path in base.get("inputs", {}).items():
         files[name] = _read(path)
-    return Case("artifacts", f"{kind}:{how}", argv, files, base.get("stdin", b""),
-                {"artifact": art, "damaged": damaged, "baseline": base["out"], "legacy": how.startswith("legacy")})
+    return Case(
+        "artifacts",
+        f"{kind}:{how}",
+        argv,
+        files,
+        base.get("stdin", b""),
+        {"artifact": art, "damaged": damaged, "baseline": base["out"], "legacy": how.startswith("legacy")},
+    )
 
 
 class _Call:
@@ -294,10 +383,22 @@ class _Call:
         return getattr(importlib.import_module(self.module), self.name), self.args
 
 
-DANGEROUS = [("os", "system"), ("posix", "system"), ("builtins", "eval"), ("builtins", "exec"),
-             ("subprocess", "call"), ("subprocess", "check_output"), ("builtins", "__import__"),
-             ("shutil", "rmtree"), ("builtins", "open"), ("os", "remove"), ("nlpcli.cli", "main"),
-             ("numpy", "load"), ("joblib", "load"), ("sklearn.utils", "_print_elapsed_time")]
+DANGEROUS = [
+    ("os", "system"),
+    ("posix", "system"),
+    ("builtins", "eval"),
+    ("builtins", "exec"),
+    ("subprocess", "call"),
+    ("subprocess", "check_output"),
+    ("builtins", "__import__"),
+    ("shutil", "rmtree"),
+    ("builtins", "open"),
+    ("os", "remove"),
+    ("nlpcli.cli", "main"),
+    ("numpy", "load"),
+    ("joblib", "load"),
+    ("sklearn.utils", "_print_elapsed_time"),
+]
 
 
 def crafted_case(rng: random.Random, bases: dict) -> Case:
@@ -313,8 +414,11 @@ def crafted_case(rng: random.Random, bases: dict) -> Case:
     else:
         args = (marker,)
     call = _Call(module, name, args)
-    manifest = {"kind": rng.choice(["logreg", "vectorizer", "mlp", "linreg"]), "format": 1,
-                "nlpcli_version": "0.1.0"}
+    manifest = {
+        "kind": rng.choice(["logreg", "vectorizer", "mlp", "linreg"]),
+        "format": 1,
+        "nlpcli_version": "0.1.0",
+    }
     shape = rng.random()
     if shape < 0.4:
         obj = {"nlpcli": manifest, "payload": call}
@@ -326,11 +430,20 @@ def crafted_case(rng: random.Random, bases: dict) -> Case:
         data = pickle.dumps(obj, protocol=rng.choice([2, 4, 5]))
     except Exception:  # a module this Python lacks (posix on other systems)
         data = pickle.dumps({"nlpcli": manifest, "payload": None})
-    command = rng.choice([["predict", "artifact.joblib", "in.txt"], ["vectorize", "inspect", "artifact.joblib"],
-                          ["vectorize", "transform", "artifact.joblib", "in.txt", "-o", "x.npz"]])
-    return Case("artifacts", f"crafted:{module}.{name}", ["-q", *command],
-                {"artifact.joblib": data, "in.txt": "영화 좋다\n".encode()},
-                expect={"artifact": "artifact.joblib", "marker": marker, "crafted": True})
+    command = rng.choice(
+        [
+            ["predict", "artifact.joblib", "in.txt"],
+            ["vectorize", "inspect", "artifact.joblib"],
+            ["vectorize", "transform", "artifact.joblib", "in.txt", "-o", "x.npz"],
+        ]
+    )
+    return Case(
+        "artifacts",
+        f"crafted:{module}.{name}",
+        ["-q", *command],
+        {"artifact.joblib": data, "in.txt": "영화 좋다\n".encode()},
+        expect={"artifact": "artifact.joblib", "marker": marker, "crafted": True},
+    )
 
 
 def _read(path: str) -> bytes:
@@ -341,52 +454,215 @@ def _read(path: str) -> bytes:
 # --------------------------------------------------------------------------------------------
 # the cli family
 
-VALUES = ["-1", "0", "1", "2", "-0", "3.5", "1e308", "-1e308", "99999999999999999999999", "nan", "NaN",
-          "inf", "-inf", "", " ", "abc", "영화", "/nonexistent/dir/file", "missing.txt", "in.txt",
-          "out/", ".", "-", "--", "1,2", "0:0", "1-2", "\t", "auto", "none", "cpu", "cuda", "l2",
-          "\x7f", "1" * 400, "%s", "{}", "0x10", "1_000", "True"]
+VALUES = [
+    "-1",
+    "0",
+    "1",
+    "2",
+    "-0",
+    "3.5",
+    "1e308",
+    "-1e308",
+    "99999999999999999999999",
+    "nan",
+    "NaN",
+    "inf",
+    "-inf",
+    "",
+    " ",
+    "abc",
+    "영화",
+    "/nonexistent/dir/file",
+    "missing.txt",
+    "in.txt",
+    "out/",
+    ".",
+    "-",
+    "--",
+    "1,2",
+    "0:0",
+    "1-2",
+    "\t",
+    "auto",
+    "none",
+    "cpu",
+    "cuda",
+    "l2",
+    "\x7f",
+    "1" * 400,
+    "%s",
+    "{}",
+    "0x10",
+    "1_000",
+    "True",
+]
 
 #: every command: the fixed arguments (files prepared in the folder) and its options
 COMMANDS: dict[str, tuple[list[str], list[str]]] = {
-    "preprocess": (["preprocess", "split", "in.txt"],
-                   ["--tagger", "--keep", "--squash", "--stopwords", "--min-length", "--format", "--text-column",
-                    "--text-field", "--encoding-errors", "--output", "--output-format", "--jobs", "--scheduler"]),
-    "vectorize fit": (["vectorize", "fit", "train.tsv", "-o", "v.joblib"],
-                      ["--kind", "--ngram", "--analyzer", "--char-ngram", "--min-df", "--max-df", "--max-features",
-                       "--weighting", "--format", "--text-column", "--jobs"]),
-    "vectorize transform": (["vectorize", "transform", "vec.joblib", "in.txt"],
-                            ["--output", "--labels-out", "--format", "--text-column", "--label-column",
-                             "--encoding-errors", "--jobs"]),
+    "preprocess": (
+        ["preprocess", "split", "in.txt"],
+        [
+            "--tagger",
+            "--keep",
+            "--squash",
+            "--stopwords",
+            "--min-length",
+            "--format",
+            "--text-column",
+            "--text-field",
+            "--encoding-errors",
+            "--output",
+            "--output-format",
+            "--jobs",
+            "--scheduler",
+        ],
+    ),
+    "vectorize fit": (
+        ["vectorize", "fit", "train.tsv", "-o", "v.joblib"],
+        [
+            "--kind",
+            "--ngram",
+            "--analyzer",
+            "--char-ngram",
+            "--min-df",
+            "--max-df",
+            "--max-features",
+            "--weighting",
+            "--format",
+            "--text-column",
+            "--jobs",
+        ],
+    ),
+    "vectorize transform": (
+        ["vectorize", "transform", "vec.joblib", "in.txt"],
+        [
+            "--output",
+            "--labels-out",
+            "--format",
+            "--text-column",
+            "--label-column",
+            "--encoding-errors",
+            "--jobs",
+        ],
+    ),
     "vectorize inspect": (["vectorize", "inspect", "vec.joblib"], ["--top"]),
-    "train": (["train", "train.tsv", "--tagger", "none", "--label-column", "label", "-o", "m.joblib"],
-              ["--model", "--task", "--dev-fraction", "--min-df", "--max-df", "--ngram", "--char-ngram",
-               "--max-features", "--weighting", "--row-norm", "--class-weight", "--solver", "--max-iter",
-               "--alpha", "--loss", "--hidden-sizes", "--activation", "--epochs", "--batch-size", "--seed",
-               "--kind", "--metrics-out", "--text-column", "--jobs"]),
-    "predict": (["predict", "logreg.joblib", "in.txt"],
-                ["--top-k", "--output", "--output-format", "--label-column", "--metrics-out", "--batch-size",
-                 "--threads", "--format", "--text-column", "--jobs"]),
-    "predict rnn": (["predict", "rnn.pt", "in.txt", "--device", "cpu"],
-                    ["--top-k", "--batch-size", "--threads", "--output-format", "--device"]),
-    "embed train": (["embed", "train", "in.txt", "-o", "w2v", "--epochs", "1"],
-                    ["--algo", "--arch", "--dim", "--window", "--min-count", "--negative", "--sample", "--alpha",
-                     "--workers", "--seed", "--min-n", "--max-n", "--bucket", "--max-vocab", "--squash",
-                     "--min-length", "--keep", "--format", "--text-column"]),
+    "train": (
+        ["train", "train.tsv", "--tagger", "none", "--label-column", "label", "-o", "m.joblib"],
+        [
+            "--model",
+            "--task",
+            "--dev-fraction",
+            "--min-df",
+            "--max-df",
+            "--ngram",
+            "--char-ngram",
+            "--max-features",
+            "--weighting",
+            "--row-norm",
+            "--class-weight",
+            "--solver",
+            "--max-iter",
+            "--alpha",
+            "--loss",
+            "--hidden-sizes",
+            "--activation",
+            "--epochs",
+            "--batch-size",
+            "--seed",
+            "--kind",
+            "--metrics-out",
+            "--text-column",
+            "--jobs",
+        ],
+    ),
+    "predict": (
+        ["predict", "logreg.joblib", "in.txt"],
+        [
+            "--top-k",
+            "--output",
+            "--output-format",
+            "--label-column",
+            "--metrics-out",
+            "--batch-size",
+            "--threads",
+            "--format",
+            "--text-column",
+            "--jobs",
+        ],
+    ),
+    "predict rnn": (
+        ["predict", "rnn.pt", "in.txt", "--device", "cpu"],
+        ["--top-k", "--batch-size", "--threads", "--output-format", "--device"],
+    ),
+    "embed train": (
+        ["embed", "train", "in.txt", "-o", "w2v", "--epochs", "1"],
+        [
+            "--algo",
+            "--arch",
+            "--dim",
+            "--window",
+            "--min-count",
+            "--negative",
+            "--sample",
+            "--alpha",
+            "--workers",
+            "--seed",
+            "--min-n",
+            "--max-n",
+            "--bucket",
+            "--max-vocab",
+            "--squash",
+            "--min-length",
+            "--keep",
+            "--format",
+            "--text-column",
+        ],
+    ),
     "embed similar": (["embed", "similar", "w2v.model", "영화"], ["--topn", "--negative"]),
     "embed analogy": (["embed", "analogy", "w2v.model", "영화", "좋다", "정말"], ["--topn"]),
     "embed similarity": (["embed", "similarity", "w2v.model", "영화", "좋다"], []),
     "embed vector": (["embed", "vector", "w2v.model", "영화"], []),
     "embed export": (["embed", "export", "w2v.model", "-o", "vectors.txt"], ["--format", "--limit"]),
-    "translate run": (["translate", "run", "tr.pt", "in.txt", "--device", "cpu"],
-                      ["--beam", "--n-best", "--max-length", "--length-penalty", "--batch-size", "--output",
-                       "--output-format", "--threads", "--format", "--text-column", "--encoding-errors"]),
-    "translate evaluate": (["translate", "evaluate", "tr.pt", "pairs.tsv", "--device", "cpu"],
-                           ["--beam", "--max-length", "--batch-size", "--output"]),
+    "translate run": (
+        ["translate", "run", "tr.pt", "in.txt", "--device", "cpu"],
+        [
+            "--beam",
+            "--n-best",
+            "--max-length",
+            "--length-penalty",
+            "--batch-size",
+            "--output",
+            "--output-format",
+            "--threads",
+            "--format",
+            "--text-column",
+            "--encoding-errors",
+        ],
+    ),
+    "translate evaluate": (
+        ["translate", "evaluate", "tr.pt", "pairs.tsv", "--device", "cpu"],
+        ["--beam", "--max-length", "--batch-size", "--output"],
+    ),
 }
 
 #: options whose large values make a legitimately long run; capped for the campaign's sake
-SLOW = {"--epochs", "--max-iter", "--dim", "--beam", "--n-best", "--max-length", "--bucket", "--negative",
-        "--window", "--hidden-sizes", "--max-n", "--batch-size", "--top", "--topn", "--limit"}
+SLOW = {
+    "--epochs",
+    "--max-iter",
+    "--dim",
+    "--beam",
+    "--n-best",
+    "--max-length",
+    "--bucket",
+    "--negative",
+    "--window",
+    "--hidden-sizes",
+    "--max-n",
+    "--batch-size",
+    "--top",
+    "--topn",
+    "--limit",
+}
 
 
 def cli_case(rng: random.Random, bases: dict) -> Case:

@@ -34,12 +34,30 @@ class Outcome:
         return self.code == -1
 
 
-LIGHT_MODULES = ("nlpcli.text.stream", "typer._adapters", "typer._coercion", "pydantic",
-                 "pydantic.plugin._loader", "typer._click.decorators")
-HEAVY_MODULES = ("numpy", "scipy.sparse", "sklearn.linear_model", "sklearn.neural_network",
-                 "sklearn.feature_extraction.text", "joblib", "torch", "gensim.models",
-                 "nlpcli.classify.predict", "nlpcli.classify.rnn", "nlpcli.features.vectorize",
-                 "nlpcli.translate.translator", "nlpcli.embed.query", "nlpcli.embed.store")
+LIGHT_MODULES = (
+    "nlpcli.text.stream",
+    "typer._adapters",
+    "typer._coercion",
+    "pydantic",
+    "pydantic.plugin._loader",
+    "typer._click.decorators",
+)
+HEAVY_MODULES = (
+    "numpy",
+    "scipy.sparse",
+    "sklearn.linear_model",
+    "sklearn.neural_network",
+    "sklearn.feature_extraction.text",
+    "joblib",
+    "torch",
+    "gensim.models",
+    "nlpcli.classify.predict",
+    "nlpcli.classify.rnn",
+    "nlpcli.features.vectorize",
+    "nlpcli.translate.translator",
+    "nlpcli.embed.query",
+    "nlpcli.embed.store",
+)
 
 
 def preload(heavy: bool = True) -> None:
@@ -51,6 +69,7 @@ def preload(heavy: bool = True) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("MKL_NUM_THREADS", "1")
     import nlpcli.cli  # noqa: F401  (registers every command)
+
     for name in LIGHT_MODULES + (HEAVY_MODULES if heavy else ()):
         try:
             __import__(name)
@@ -92,9 +111,11 @@ class ForkServer:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(sig, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.default_int_handler)
-            for fd, name, flags in ((0, ".stdin", os.O_RDONLY),
-                                    (1, ".stdout", os.O_WRONLY | os.O_CREAT | os.O_TRUNC),
-                                    (2, ".stderr", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)):
+            for fd, name, flags in (
+                (0, ".stdin", os.O_RDONLY),
+                (1, ".stdout", os.O_WRONLY | os.O_CREAT | os.O_TRUNC),
+                (2, ".stderr", os.O_WRONLY | os.O_CREAT | os.O_TRUNC),
+            ):
                 new = os.open(os.path.join(workdir, name), flags, 0o644)
                 os.dup2(new, fd)
                 os.close(new)
@@ -153,8 +174,9 @@ class ForkServer:
     def begin(self, argv: list[str], workdir: str, stdin: bytes = b"", timeout: float = 60) -> tuple:
         return self.start(argv, workdir, stdin), time.monotonic(), timeout
 
-    def run(self, argv: list[str], workdir: str, stdin: bytes = b"", timeout: float = 60,
-            env: dict | None = None) -> Outcome:
+    def run(
+        self, argv: list[str], workdir: str, stdin: bytes = b"", timeout: float = 60, env: dict | None = None
+    ) -> Outcome:
         started = time.monotonic()
         pid = self.start(argv, workdir, stdin, env)
         return self.wait(pid, workdir, started, timeout)
@@ -184,8 +206,13 @@ class RemoteServer:
     that the campaign's own process stays light; same ``start`` / ``poll`` as a local one."""
 
     def __init__(self):
-        self.proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--serve"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, bufsize=1)
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), "--serve"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
         self.done: dict[int, tuple[int, float]] = {}
         self._next = 0
         os.set_blocking(self.proc.stdout.fileno(), False)
@@ -212,8 +239,9 @@ class RemoteServer:
         self._next += 1
         with open(os.path.join(workdir, ".stdin"), "wb") as fh:
             fh.write(stdin)
-        self.proc.stdin.write(json.dumps({"id": self._next, "argv": argv, "workdir": workdir,
-                                          "timeout": timeout}) + "\n")
+        self.proc.stdin.write(
+            json.dumps({"id": self._next, "argv": argv, "workdir": workdir, "timeout": timeout}) + "\n"
+        )
         self.proc.stdin.flush()
         return self._next
 
@@ -273,7 +301,9 @@ def serve() -> None:
                 os.waitpid(pid, 0)
                 code = -1
             del running[pid]
-            out.write(json.dumps({"id": req["id"], "code": code, "seconds": time.monotonic() - started}) + "\n")
+            out.write(
+                json.dumps({"id": req["id"], "code": code, "seconds": time.monotonic() - started}) + "\n"
+            )
             out.flush()
         time.sleep(0.002)
 
@@ -283,12 +313,21 @@ def start_fresh(argv: list[str], workdir: str, stdin: bytes = b"") -> subprocess
     env = {**os.environ, "PYTHONPATH": REPO + os.pathsep + os.environ.get("PYTHONPATH", "")}
     with open(os.path.join(workdir, ".stdin"), "wb") as fh:
         fh.write(stdin)
-    with open(os.path.join(workdir, ".stdin"), "rb") as fin, \
-            open(os.path.join(workdir, ".stdout"), "wb") as fout, \
-            open(os.path.join(workdir, ".stderr"), "wb") as ferr:
-        proc = subprocess.Popen([sys.executable, "-m", "nlpcli", *argv], stdin=fin, stdout=fout, stderr=ferr,
-                                cwd=workdir, env=env, start_new_session=True,
-                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    with (
+        open(os.path.join(workdir, ".stdin"), "rb") as fin,
+        open(os.path.join(workdir, ".stdout"), "wb") as fout,
+        open(os.path.join(workdir, ".stderr"), "wb") as ferr,
+    ):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "nlpcli", *argv],
+            stdin=fin,
+            stdout=fout,
+            stderr=ferr,
+            cwd=workdir,
+            env=env,
+            start_new_session=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
     proc.workdir, proc.started = workdir, time.monotonic()  # type: ignore[attr-defined]
     return proc
 
@@ -303,8 +342,9 @@ def finish_fresh(proc: subprocess.Popen, timeout: float = 300) -> Outcome:
     if code < -1:
         code = 128 - code
     workdir = proc.workdir  # type: ignore[attr-defined]
-    return Outcome(code, _read(workdir, ".stdout"), _read(workdir, ".stderr"),
-                   time.monotonic() - proc.started)  # type: ignore[attr-defined]
+    return Outcome(
+        code, _read(workdir, ".stdout"), _read(workdir, ".stderr"), time.monotonic() - proc.started
+    )  # type: ignore[attr-defined]
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["--serve"]:

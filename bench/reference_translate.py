@@ -46,9 +46,20 @@ def read(path):
 
 def train_spm(texts, size):
     model = io.BytesIO()
-    spm.SentencePieceTrainer.train(sentence_iterator=iter(texts), model_writer=model, vocab_size=size,
-                                   model_type="unigram", character_coverage=0.9995, hard_vocab_limit=False,
-                                   pad_id=PAD, unk_id=UNK, bos_id=BOS, eos_id=EOS, num_threads=1, minloglevel=2)
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(texts),
+        model_writer=model,
+        vocab_size=size,
+        model_type="unigram",
+        character_coverage=0.9995,
+        hard_vocab_limit=False,
+        pad_id=PAD,
+        unk_id=UNK,
+        bos_id=BOS,
+        eos_id=EOS,
+        num_threads=1,
+        minloglevel=2,
+    )
     return spm.SentencePieceProcessor(model_proto=model.getvalue())
 
 
@@ -70,13 +81,15 @@ class Seq2Seq(nn.Module):
             self.out.weight = self.tgt_emb.weight
             # as the output layer, N(0, 1/E) starts the logits near zero (nn.Embedding's N(0, 1)
             # starts the softmax saturated: a first-epoch loss above ln(V))
-            nn.init.normal_(self.tgt_emb.weight, 0.0, E ** -0.5)
+            nn.init.normal_(self.tgt_emb.weight, 0.0, E**-0.5)
             with torch.no_grad():
                 self.tgt_emb.weight[PAD].zero_()
         self.drop = nn.Dropout(dropout)
 
     def encode(self, src, lengths):
-        packed = pack_padded_sequence(self.drop(self.src_emb(src)), lengths, batch_first=True, enforce_sorted=False)
+        packed = pack_padded_sequence(
+            self.drop(self.src_emb(src)), lengths, batch_first=True, enforce_sorted=False
+        )
         out, h = self.encoder(packed)
         out, _ = pad_packed_sequence(out, batch_first=True, total_length=src.size(1))
         summary = torch.cat([h[0], h[1]], 1)
@@ -126,14 +139,20 @@ class Seq2Seq(nn.Module):
             prev = torch.tensor([b[1][-1] for b in beams])
             hs = torch.cat([b[2] for b in beams], 1)
             n = len(beams)
-            lg, hs = self.step(prev, hs, out.expand(n, -1, -1), keys.expand(n, -1, -1), mask.expand(n, -1),
-                              summary.expand(n, -1))
+            lg, hs = self.step(
+                prev,
+                hs,
+                out.expand(n, -1, -1),
+                keys.expand(n, -1, -1),
+                mask.expand(n, -1),
+                summary.expand(n, -1),
+            )
             logp = torch.log_softmax(lg, 1)
             cand = []
             for i, (score, seq, _) in enumerate(beams):
                 top = logp[i].topk(k)
                 for lp, tok in zip(top.values.tolist(), top.indices.tolist()):
-                    cand.append((score + lp, seq + [tok], hs[:, i:i + 1]))
+                    cand.append((score + lp, seq + [tok], hs[:, i : i + 1]))
             cand.sort(key=lambda c: -c[0])
             beams = []
             for c in cand:
@@ -154,7 +173,7 @@ def pad(seqs, bos=False, eos=False):
     seqs = [([BOS] if bos else []) + s + ([EOS] if eos else []) for s in seqs]
     out = torch.zeros(len(seqs), max(map(len, seqs)), dtype=torch.long)
     for i, s in enumerate(seqs):
-        out[i, :len(s)] = torch.tensor(s)
+        out[i, : len(s)] = torch.tensor(s)
     return out, torch.tensor([len(s) for s in seqs])
 
 
@@ -164,10 +183,10 @@ def translate(model, sp_tgt, src_ids, beam=1):
     order = sorted(range(len(src_ids)), key=lambda i: len(src_ids[i]))
     if beam == 1:
         for start in range(0, len(order), 128):
-            idx = order[start:start + 128]
+            idx = order[start : start + 128]
             src, lengths = pad([src_ids[i] for i in idx])
             for i, ids in zip(idx, model.greedy(src, lengths)):
-                hyps[i] = sp_tgt.decode(ids[:ids.index(EOS)] if EOS in ids else ids)
+                hyps[i] = sp_tgt.decode(ids[: ids.index(EOS)] if EOS in ids else ids)
     else:
         for i in order:
             src, lengths = pad([src_ids[i]])
@@ -188,8 +207,12 @@ def main():
     ap.add_argument("--clip", type=float, default=1.0)
     ap.add_argument("--no-attention", action="store_true")
     ap.add_argument("--no-tie", action="store_true")
-    ap.add_argument("--batch-order", choices=["random", "sorted"], default="random",
-                    help="random batches, or length-sorted batches in a random order")
+    ap.add_argument(
+        "--batch-order",
+        choices=["random", "sorted"],
+        default="random",
+        help="random batches, or length-sorted batches in a random order",
+    )
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", default=str(REPO / "bench" / "results" / "reference-translate"))
     args = ap.parse_args()
@@ -204,12 +227,20 @@ def main():
     tgt_ids = [sp_tgt.encode(t) for t in train_tgt]
     keep = [i for i in range(len(src_ids)) if 0 < len(src_ids[i]) <= 100 and 0 < len(tgt_ids[i]) <= 100]
     dev_ids = [sp_src.encode(s)[:100] for s in dev_src]
-    model = Seq2Seq(sp_src.get_piece_size(), sp_tgt.get_piece_size(), dropout=args.dropout,
-                    attention=not args.no_attention, tie=not args.no_tie)
+    model = Seq2Seq(
+        sp_src.get_piece_size(),
+        sp_tgt.get_piece_size(),
+        dropout=args.dropout,
+        attention=not args.no_attention,
+        tie=not args.no_tie,
+    )
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     loss_fn = nn.CrossEntropyLoss(ignore_index=PAD, label_smoothing=args.label_smoothing)
-    print(f"reference: {len(keep)} pairs, vocab {sp_src.get_piece_size()}/{sp_tgt.get_piece_size()}, "
-          f"{sum(p.numel() for p in model.parameters()):,} parameters, {args.threads} thread(s)", flush=True)
+    print(
+        f"reference: {len(keep)} pairs, vocab {sp_src.get_piece_size()}/{sp_tgt.get_piece_size()}, "
+        f"{sum(p.numel() for p in model.parameters()):,} parameters, {args.threads} thread(s)",
+        flush=True,
+    )
 
     start, history, epoch, pairs = time.perf_counter(), [], 0, 0
     budget = args.minutes * 60
@@ -219,7 +250,7 @@ def main():
         random.shuffle(order)
         if args.batch_order == "sorted":
             order.sort(key=lambda i: len(src_ids[i]))
-        batches = [order[i:i + args.batch_size] for i in range(0, len(order), args.batch_size)]
+        batches = [order[i : i + args.batch_size] for i in range(0, len(order), args.batch_size)]
         random.shuffle(batches)
         total = 0.0
         for b in batches:
@@ -239,10 +270,19 @@ def main():
         hyps = translate(model, sp_tgt, dev_ids)
         bleu = sacrebleu.corpus_bleu(hyps, [dev_tgt]).score
         minutes = (time.perf_counter() - start) / 60
-        history.append({"epoch": epoch, "minutes": round(minutes, 2), "train_loss": round(total / len(batches), 4),
-                        "bleu": round(bleu, 2)})
-        print(f"epoch {epoch}: loss {total / len(batches):.3f}, dev BLEU {bleu:.2f} (greedy), {minutes:.1f} min, "
-              f"{pairs / (time.perf_counter() - start):.0f} pairs/s", flush=True)
+        history.append(
+            {
+                "epoch": epoch,
+                "minutes": round(minutes, 2),
+                "train_loss": round(total / len(batches), 4),
+                "bleu": round(bleu, 2),
+            }
+        )
+        print(
+            f"epoch {epoch}: loss {total / len(batches):.3f}, dev BLEU {bleu:.2f} (greedy), {minutes:.1f} min, "
+            f"{pairs / (time.perf_counter() - start):.0f} pairs/s",
+            flush=True,
+        )
 
     started = time.perf_counter()
     greedy = translate(model, sp_tgt, dev_ids)
@@ -250,13 +290,20 @@ def main():
     started = time.perf_counter()
     beam = translate(model, sp_tgt, dev_ids, beam=5)
     beam_s = time.perf_counter() - started
-    result = {"args": vars(args), "history": history,
-              "greedy": {"bleu": round(sacrebleu.corpus_bleu(greedy, [dev_tgt]).score, 2),
-                         "chrf": round(sacrebleu.corpus_chrf(greedy, [dev_tgt]).score, 2),
-                         "sentences_per_s": round(len(dev_ids) / greedy_s, 1)},
-              "beam5": {"bleu": round(sacrebleu.corpus_bleu(beam, [dev_tgt]).score, 2),
-                        "chrf": round(sacrebleu.corpus_chrf(beam, [dev_tgt]).score, 2),
-                        "sentences_per_s": round(len(dev_ids) / beam_s, 1)}}
+    result = {
+        "args": vars(args),
+        "history": history,
+        "greedy": {
+            "bleu": round(sacrebleu.corpus_bleu(greedy, [dev_tgt]).score, 2),
+            "chrf": round(sacrebleu.corpus_chrf(greedy, [dev_tgt]).score, 2),
+            "sentences_per_s": round(len(dev_ids) / greedy_s, 1),
+        },
+        "beam5": {
+            "bleu": round(sacrebleu.corpus_bleu(beam, [dev_tgt]).score, 2),
+            "chrf": round(sacrebleu.corpus_chrf(beam, [dev_tgt]).score, 2),
+            "sentences_per_s": round(len(dev_ids) / beam_s, 1),
+        },
+    }
     print(json.dumps({k: result[k] for k in ("greedy", "beam5")}), flush=True)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

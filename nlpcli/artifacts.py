@@ -31,8 +31,9 @@ import os
 import pickle
 import platform
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from nlpcli import __version__
 from nlpcli.errors import (
@@ -49,7 +50,16 @@ FORMAT_VERSION = 1
 MANIFEST_KEY = "nlpcli"
 
 _ZIP_MAGIC = b"PK\x03\x04"
-_JOBLIB_MAGICS = (b"\x80", b"\x1f\x8b", b"ZF", b"\x78", b"BZh", b"\xfd7zXZ", b"\x28\xb5\x2f\xfd", b"\x04\x22\x4d\x18")
+_JOBLIB_MAGICS = (
+    b"\x80",
+    b"\x1f\x8b",
+    b"ZF",
+    b"\x78",
+    b"BZh",
+    b"\xfd7zXZ",
+    b"\x28\xb5\x2f\xfd",
+    b"\x04\x22\x4d\x18",
+)
 
 
 @dataclass
@@ -67,8 +77,14 @@ class Artifact:
         return self.manifest.get("recipe")
 
 
-def make_manifest(kind: str, *, params: dict | None = None, recipe: dict | None = None,
-                  data: dict | None = None, extra: dict | None = None) -> dict:
+def make_manifest(
+    kind: str,
+    *,
+    params: dict | None = None,
+    recipe: dict | None = None,
+    data: dict | None = None,
+    extra: dict | None = None,
+) -> dict:
     manifest = {
         "kind": kind,
         "format": FORMAT_VERSION,
@@ -89,17 +105,39 @@ def make_manifest(kind: str, *, params: dict | None = None, recipe: dict | None 
 
 
 _SAFE_GLOBALS = {
-    ("builtins", n) for n in ("dict", "list", "set", "frozenset", "tuple", "slice", "complex",
-                              "bytearray", "bytes", "str", "int", "float", "bool", "range")
+    ("builtins", n)
+    for n in (
+        "dict",
+        "list",
+        "set",
+        "frozenset",
+        "tuple",
+        "slice",
+        "complex",
+        "bytearray",
+        "bytes",
+        "str",
+        "int",
+        "float",
+        "bool",
+        "range",
+    )
 } | {
-    ("collections", "OrderedDict"), ("collections", "defaultdict"), ("collections", "Counter"),
+    ("collections", "OrderedDict"),
+    ("collections", "defaultdict"),
+    ("collections", "Counter"),
     ("copyreg", "_reconstructor"),
     ("joblib.numpy_pickle", "NumpyArrayWrapper"),
-    ("numpy", "dtype"), ("numpy", "ndarray"),
-    ("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "_reconstruct"),
-    ("numpy._core.numeric", "_frombuffer"), ("numpy.core.numeric", "_frombuffer"),
-    ("numpy._core.multiarray", "scalar"), ("numpy.core.multiarray", "scalar"),
-    ("numpy.random._pickle", "__randomstate_ctor"), ("numpy.random._pickle", "__generator_ctor"),
+    ("numpy", "dtype"),
+    ("numpy", "ndarray"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.numeric", "_frombuffer"),
+    ("numpy.core.numeric", "_frombuffer"),
+    ("numpy._core.multiarray", "scalar"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy.random._pickle", "__randomstate_ctor"),
+    ("numpy.random._pickle", "__generator_ctor"),
     ("numpy.random._pickle", "__bit_generator_ctor"),
     ("numpy.random.bit_generator", "__pyx_unpickle_SeedSequence"),
 }
@@ -260,7 +298,7 @@ UNVERIFIED: list[str] = []
 def _looks_like_footer(tail: bytes) -> bool:
     """Most of the bytes are where a footer's would be: a footer with a byte or two changed."""
     prefix = sum(a == b for a, b in zip(tail, _FOOTER_PREFIX))
-    hexes = sum(c in b"0123456789abcdef" for c in tail[len(_FOOTER_PREFIX):-1])
+    hexes = sum(c in b"0123456789abcdef" for c in tail[len(_FOOTER_PREFIX) : -1])
     return len(tail) == _FOOTER_LENGTH and prefix + hexes >= 60
 
 
@@ -279,12 +317,15 @@ def verify_footer(path: str) -> bool:
             fh.seek(max(0, size - (1 << 16)))
             end = fh.read()
         if b"#nlpcli-sha256:" in end or b"-sha256:" in end[-200:] or _looks_like_footer(tail):
-            raise CorruptArtifactError(f"{path}: bytes after its checksum line, or a damaged checksum line: "
-                                       "the file was changed after it was written; re-create it")
+            raise CorruptArtifactError(
+                f"{path}: bytes after its checksum line, or a damaged checksum line: "
+                "the file was changed after it was written; re-create it"
+            )
         return False
     if _digest(path, size - _FOOTER_LENGTH) != match.group(1).decode():
-        raise CorruptArtifactError(f"{path}: checksum mismatch: the file was changed or damaged after it "
-                                   "was written; re-create it")
+        raise CorruptArtifactError(
+            f"{path}: checksum mismatch: the file was changed or damaged after it was written; re-create it"
+        )
     return True
 
 
@@ -292,9 +333,17 @@ def verify_footer(path: str) -> bool:
 # saving
 
 
-def save(path: str | os.PathLike, kind: str, payload: Any, *, params: dict | None = None,
-         recipe: dict | None = None, data: dict | None = None, extra: dict | None = None,
-         compress: int = 0) -> dict:
+def save(
+    path: str | os.PathLike,
+    kind: str,
+    payload: Any,
+    *,
+    params: dict | None = None,
+    recipe: dict | None = None,
+    data: dict | None = None,
+    extra: dict | None = None,
+    compress: int = 0,
+) -> dict:
     """Write a joblib artifact atomically; returns its manifest.
 
     Uncompressed, it is a plain pickle (protocol 5, arrays in-band), which ``joblib.load`` and
@@ -315,8 +364,16 @@ def save(path: str | os.PathLike, kind: str, payload: Any, *, params: dict | Non
     return manifest
 
 
-def save_torch(path: str | os.PathLike, kind: str, state: dict, *, params: dict | None = None,
-               recipe: dict | None = None, data: dict | None = None, extra: dict | None = None) -> dict:
+def save_torch(
+    path: str | os.PathLike,
+    kind: str,
+    state: dict,
+    *,
+    params: dict | None = None,
+    recipe: dict | None = None,
+    data: dict | None = None,
+    extra: dict | None = None,
+) -> dict:
     """Write a torch artifact atomically: ``state`` holds tensors, state dicts and plain values."""
     import torch
 
@@ -343,17 +400,19 @@ def check_manifest(path: str, manifest: Any, kinds: Iterable[str] | None) -> dic
     """Refuse a manifest that is missing, from a newer nlpcli, or of another kind."""
     if not isinstance(manifest, dict) or "kind" not in manifest:
         raise ArtifactError(f"{path}: not an nlpcli artifact (no manifest); was it written by nlpcli?")
-    if (manifest.get("format", 0) > FORMAT_VERSION
-            or _version_tuple(manifest.get("nlpcli_version", "0")) > _version_tuple(__version__)):
+    if manifest.get("format", 0) > FORMAT_VERSION or _version_tuple(
+        manifest.get("nlpcli_version", "0")
+    ) > _version_tuple(__version__):
         raise ArtifactVersionError(
             f"{path}: written by nlpcli {manifest.get('nlpcli_version')} (artifact format "
             f"{manifest.get('format')}), newer than this nlpcli {__version__}; "
-            "upgrade with 'pip install -U nlpcli'")
+            "upgrade with 'pip install -U nlpcli'"
+        )
     kinds = tuple(kinds) if kinds else ()
     if kinds and manifest["kind"] not in kinds:
         raise ArtifactKindError(
-            f"{path}: is a {manifest['kind']} artifact, but this command needs "
-            f"{' or '.join(kinds)}")
+            f"{path}: is a {manifest['kind']} artifact, but this command needs {' or '.join(kinds)}"
+        )
     return manifest
 
 
@@ -380,10 +439,21 @@ def read_manifest(path: str | os.PathLike, trust: bool = False) -> dict:
 def _read_pickle(path: str, trust: bool) -> tuple[Any, list[str]]:
     try:
         return _load_joblib(path, trust)
-    except (EOFError, pickle.UnpicklingError, ValueError, IndexError, KeyError, TypeError,
-            AttributeError, OSError, UnicodeDecodeError, MemoryError) as exc:
+    except (
+        EOFError,
+        pickle.UnpicklingError,
+        ValueError,
+        IndexError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        OSError,
+        UnicodeDecodeError,
+        MemoryError,
+    ) as exc:
         raise CorruptArtifactError(
-            f"{path}: truncated or corrupt ({type(exc).__name__}); re-create it") from None
+            f"{path}: truncated or corrupt ({type(exc).__name__}); re-create it"
+        ) from None
 
 
 def _refuse(path: str, refused: list[str]) -> None:
@@ -391,7 +461,8 @@ def _refuse(path: str, refused: list[str]) -> None:
         shown = ", ".join(dict.fromkeys(refused))
         raise UntrustedArtifactError(
             f"{path}: refused to load: the file asks to run code nlpcli does not allow ({shown}); "
-            "if you made this file yourself and trust it, pass --trust-artifact")
+            "if you made this file yourself and trust it, pass --trust-artifact"
+        )
 
 
 def unpickle(path: str | os.PathLike, trust: bool = False) -> Any:
@@ -406,8 +477,13 @@ def unpickle(path: str | os.PathLike, trust: bool = False) -> Any:
     return obj
 
 
-def load(path: str | os.PathLike, kinds: Iterable[str] | None = None, *, trust: bool = False,
-         map_location: str = "cpu") -> Artifact:
+def load(
+    path: str | os.PathLike,
+    kinds: Iterable[str] | None = None,
+    *,
+    trust: bool = False,
+    map_location: str = "cpu",
+) -> Artifact:
     """Load and check an artifact of one of ``kinds`` (any kind when None), joblib or torch."""
     path = os.fspath(path)
     kind = _sniff(path)
@@ -439,8 +515,9 @@ def _check_recipe(path: str, manifest: dict) -> None:
             raise TypeError(f"a {type(recipe).__name__}, not a mapping")
         Recipe.from_dict(recipe)
     except (NlpcliError, TypeError, ValueError) as exc:
-        raise CorruptArtifactError(f"{path}: its preprocessing recipe cannot be used ({exc}); the file may "
-                                   "be damaged: re-create it") from None
+        raise CorruptArtifactError(
+            f"{path}: its preprocessing recipe cannot be used ({exc}); the file may be damaged: re-create it"
+        ) from None
 
 
 def _load_torch(path: str, kinds: Iterable[str] | None, map_location: str) -> Artifact:
@@ -451,10 +528,12 @@ def _load_torch(path: str, kinds: Iterable[str] | None, map_location: str) -> Ar
     except pickle.UnpicklingError as exc:
         raise UntrustedArtifactError(
             f"{path}: refused to load: the torch file holds more than tensors and plain values "
-            f"({str(exc).splitlines()[0][:120]})") from None
+            f"({str(exc).splitlines()[0][:120]})"
+        ) from None
     except (RuntimeError, EOFError, OSError, ValueError) as exc:
         raise CorruptArtifactError(
-            f"{path}: truncated or corrupt torch file ({type(exc).__name__}); re-create the artifact") from None
+            f"{path}: truncated or corrupt torch file ({type(exc).__name__}); re-create the artifact"
+        ) from None
     manifest = obj.get(MANIFEST_KEY) if isinstance(obj, dict) else None
     manifest = check_manifest(path, manifest, kinds)
     payload = {k: v for k, v in obj.items() if k != MANIFEST_KEY}

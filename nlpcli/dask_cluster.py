@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from typing import Any, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from nlpcli.errors import DependencyError, NlpcliError, UsageError
 
@@ -43,30 +44,43 @@ def connect(address: str):
     try:
         from distributed import Client
     except ImportError:
-        raise DependencyError("--scheduler needs Dask: pip install 'nlpcli[dask]' "
-                              "(dask[distributed])") from None
+        raise DependencyError(
+            "--scheduler needs Dask: pip install 'nlpcli[dask]' (dask[distributed])"
+        ) from None
     if "://" not in address and ":" not in address:
         raise UsageError(f"--scheduler takes an address such as tcp://10.0.0.5:8786 (got {address!r})")
     try:
         return Client(address, timeout="15s", set_as_default=False)
     except (OSError, TimeoutError) as exc:
-        raise NlpcliError(f"cannot reach the Dask scheduler at {address} ({exc}); "
-                          "start one with 'dask scheduler' and workers with 'dask worker ADDRESS'") from None
+        raise NlpcliError(
+            f"cannot reach the Dask scheduler at {address} ({exc}); "
+            "start one with 'dask scheduler' and workers with 'dask worker ADDRESS'"
+        ) from None
 
 
-def dask_ordered_map(func: Callable[[Any], Any], chunks: Iterable[Any], address: str,
-                     initializer: Callable | None = None, initargs: tuple = (),
-                     prefetch: int | None = None) -> Iterator[Any]:
+def dask_ordered_map(
+    func: Callable[[Any], Any],
+    chunks: Iterable[Any],
+    address: str,
+    initializer: Callable | None = None,
+    initargs: tuple = (),
+    prefetch: int | None = None,
+) -> Iterator[Any]:
     """Yield ``func(chunk)`` for every chunk, in order, computed on the cluster at ``address``."""
     import json
 
     client = connect(address)
     try:
-        workers = client.scheduler_info(n_workers=-1).get("workers", {}) if _accepts_n_workers(client) \
+        workers = (
+            client.scheduler_info(n_workers=-1).get("workers", {})
+            if _accepts_n_workers(client)
             else client.scheduler_info().get("workers", {})
+        )
         if not workers:
-            raise NlpcliError(f"the Dask scheduler at {address} has no workers; start some with "
-                              f"'dask worker {address} --nthreads 1'")
+            raise NlpcliError(
+                f"the Dask scheduler at {address} has no workers; start some with "
+                f"'dask worker {address} --nthreads 1'"
+            )
         prefetch = prefetch or max(4, 2 * sum(w.get("nthreads", 1) for w in workers.values()))
         key = json.dumps([getattr(initializer, "__qualname__", None), initargs], sort_keys=True, default=str)
         pending: deque = deque()

@@ -12,7 +12,8 @@ import multiprocessing
 import signal
 import sys
 from collections import deque
-from typing import Any, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from nlpcli.errors import NlpcliError
 
@@ -28,9 +29,14 @@ def _context():
     return multiprocessing.get_context(method)
 
 
-def ordered_map(func: Callable[[Any], Any], chunks: Iterable[Any], jobs: int = 1,
-                initializer: Callable | None = None, initargs: tuple = (),
-                prefetch: int | None = None) -> Iterator[Any]:
+def ordered_map(
+    func: Callable[[Any], Any],
+    chunks: Iterable[Any],
+    jobs: int = 1,
+    initializer: Callable | None = None,
+    initargs: tuple = (),
+    prefetch: int | None = None,
+) -> Iterator[Any]:
     """Yield ``func(chunk)`` for every chunk, in order; ``jobs`` > 1 uses worker processes."""
     if jobs <= 1:
         if initializer is not None:
@@ -43,8 +49,9 @@ def ordered_map(func: Callable[[Any], Any], chunks: Iterable[Any], jobs: int = 1
     from concurrent.futures.process import BrokenProcessPool
 
     prefetch = prefetch or 2 * jobs
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_context(),
-                               initializer=_worker_init, initargs=(initializer, initargs))
+    pool = ProcessPoolExecutor(
+        max_workers=jobs, mp_context=_context(), initializer=_worker_init, initargs=(initializer, initargs)
+    )
     pending: deque = deque()
     try:
         for chunk in chunks:
@@ -54,8 +61,9 @@ def ordered_map(func: Callable[[Any], Any], chunks: Iterable[Any], jobs: int = 1
         while pending:
             yield pending.popleft().result()
     except BrokenProcessPool:
-        raise NlpcliError("a worker process died (out of memory, or killed); "
-                          "try fewer --jobs or run again with --debug") from None
+        raise NlpcliError(
+            "a worker process died (out of memory, or killed); try fewer --jobs or run again with --debug"
+        ) from None
     finally:
         for fut in pending:
             fut.cancel()
@@ -67,8 +75,9 @@ def ordered_map(func: Callable[[Any], Any], chunks: Iterable[Any], jobs: int = 1
                     proc.terminate()
 
 
-def pipelined(func: Callable[[Any], Any], items: Iterable[Any], ahead: int = 1,
-              initializer: Callable | None = None) -> Iterator[tuple[Any, Any]]:
+def pipelined(
+    func: Callable[[Any], Any], items: Iterable[Any], ahead: int = 1, initializer: Callable | None = None
+) -> Iterator[tuple[Any, Any]]:
     """Yield ``(item, func(item))`` in order, computing ``func`` on one background thread up
     to ``ahead`` items ahead of the consumer.
 

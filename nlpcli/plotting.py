@@ -17,17 +17,30 @@ import os
 from nlpcli.errors import DependencyError, UsageError
 
 #: font families known to cover Hangul, best first
-KOREAN_FAMILIES = ("NanumGothic", "NanumBarunGothic", "Noto Sans CJK KR", "Noto Sans KR", "Noto Sans CJK JP",
-                   "Source Han Sans KR", "Malgun Gothic", "Apple SD Gothic Neo", "AppleGothic",
-                   "UnDotum", "Baekmuk Gulim", "NanumMyeongjo")
+KOREAN_FAMILIES = (
+    "NanumGothic",
+    "NanumBarunGothic",
+    "Noto Sans CJK KR",
+    "Noto Sans KR",
+    "Noto Sans CJK JP",
+    "Source Han Sans KR",
+    "Malgun Gothic",
+    "Apple SD Gothic Neo",
+    "AppleGothic",
+    "UnDotum",
+    "Baekmuk Gulim",
+    "NanumMyeongjo",
+)
 #: characters a usable font must have: Hangul syllables (가, 한, 힣) and compatibility jamo (ㅋ)
 PROBE = "가한힣ㅋ"
 #: fonts shipped by Python packages: (package, path inside it); found without importing the
 #: package (koreanize_matplotlib changes matplotlib's settings when imported)
 PACKAGED_FONTS = (("koreanize_matplotlib", "fonts/NanumGothic.ttf"),)
-INSTALL_HINT = ("pip install koreanize-matplotlib (it ships NanumGothic), or install a Korean font "
-                "(Debian/Ubuntu: apt-get install fonts-nanum; Fedora: google-noto-sans-cjk-fonts; "
-                "macOS and Windows have one), or pass --font FILE.ttf")
+INSTALL_HINT = (
+    "pip install koreanize-matplotlib (it ships NanumGothic), or install a Korean font "
+    "(Debian/Ubuntu: apt-get install fonts-nanum; Fedora: google-noto-sans-cjk-fonts; "
+    "macOS and Windows have one), or pass --font FILE.ttf"
+)
 
 _CHOSEN: dict[str | None, str] = {}
 
@@ -78,8 +91,10 @@ def find_korean_font(font: str | None = None) -> str:
         if not os.path.isfile(font):
             raise UsageError(f"--font {font}: no such file")
         if not covers(font):
-            raise UsageError(f"--font {font}: this font has no Hangul glyphs; give a Korean font "
-                             "(e.g. NanumGothic.ttf from fonts-nanum)")
+            raise UsageError(
+                f"--font {font}: this font has no Hangul glyphs; give a Korean font "
+                "(e.g. NanumGothic.ttf from fonts-nanum)"
+            )
         _CHOSEN[font] = font
         return font
     path = packaged_font()
@@ -109,8 +124,8 @@ def korean_figure_setup(font: str | None = None):
         raise DependencyError("plots need matplotlib: pip install 'matplotlib>=3.6'") from None
 
     matplotlib.use("Agg", force=True)
-    from matplotlib import font_manager
     import matplotlib.pyplot as plt
+    from matplotlib import font_manager
 
     path = find_korean_font(font)
     font_manager.fontManager.addfont(path)

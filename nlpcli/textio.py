@@ -20,9 +20,10 @@ import os
 import sys
 import tempfile
 import zlib
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import IO, Iterable, Iterator, Sequence
+from typing import IO
 
 from nlpcli.errors import DataError, OutputClosed, UsageError
 
@@ -32,8 +33,15 @@ ENCODING_ERRORS = ("strict", "replace", "ignore")
 DEFAULT_TEXT_COLUMNS = ("text", "document", "sentence", "review")
 STDIO = "-"
 
-_EXTENSIONS = {".tsv": "tsv", ".tab": "tsv", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl",
-               ".json": "jsonl", ".txt": "text"}
+_EXTENSIONS = {
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".csv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".txt": "text",
+}
 
 
 def display_name(path: str) -> str:
@@ -117,8 +125,9 @@ def iter_lines(path: str, encoding_errors: str = "strict") -> Iterator[tuple[int
     try:
         for number, raw in enumerate(fh, 1):
             if b"\x00" in raw:
-                raise DataError("contains a NUL byte: this looks like a binary file, not text",
-                                source=name, line=number)
+                raise DataError(
+                    "contains a NUL byte: this looks like a binary file, not text", source=name, line=number
+                )
             try:
                 line = raw.decode("utf-8", encoding_errors)
             except UnicodeDecodeError as exc:
@@ -136,9 +145,12 @@ def iter_lines(path: str, encoding_errors: str = "strict") -> Iterator[tuple[int
 
 
 def _invalid_utf8(byte: int, column: int, name: str, line: int) -> DataError:
-    return DataError(f"invalid UTF-8 (byte 0x{byte:02x} at column {column}); convert the file to UTF-8 "
-                     "(e.g. iconv -f cp949 -t utf-8) or pass --encoding-errors replace",
-                     source=name, line=line)
+    return DataError(
+        f"invalid UTF-8 (byte 0x{byte:02x} at column {column}); convert the file to UTF-8 "
+        "(e.g. iconv -f cp949 -t utf-8) or pass --encoding-errors replace",
+        source=name,
+        line=line,
+    )
 
 
 def _whole_lines(path: str, encoding_errors: str = "strict") -> list[str]:
@@ -155,14 +167,18 @@ def _whole_lines(path: str, encoding_errors: str = "strict") -> list[str]:
             fh.close()
     nul = data.find(b"\x00")
     if nul >= 0:
-        raise DataError("contains a NUL byte: this looks like a binary file, not text",
-                        source=name, line=data.count(b"\n", 0, nul) + 1)
+        raise DataError(
+            "contains a NUL byte: this looks like a binary file, not text",
+            source=name,
+            line=data.count(b"\n", 0, nul) + 1,
+        )
     try:
         text = data.decode("utf-8", encoding_errors)
     except UnicodeDecodeError as exc:
         start = data.rfind(b"\n", 0, exc.start) + 1
-        raise _invalid_utf8(data[exc.start], exc.start - start + 1, name,
-                            data.count(b"\n", 0, exc.start) + 1) from None
+        raise _invalid_utf8(
+            data[exc.start], exc.start - start + 1, name, data.count(b"\n", 0, exc.start) + 1
+        ) from None
     del data
     if text.startswith("\ufeff"):
         text = text[1:]
@@ -181,8 +197,9 @@ def _input_paths(paths: Sequence[str] | str) -> list[str]:
     return paths
 
 
-def read_column(paths: Sequence[str] | str, spec: InputSpec | None = None,
-                want_labels: bool = False) -> tuple[list[str], list[str] | None]:
+def read_column(
+    paths: Sequence[str] | str, spec: InputSpec | None = None, want_labels: bool = False
+) -> tuple[list[str], list[str] | None]:
     """The text (and label) of every document of ``paths``, as two lists.
 
     Same documents, order and errors as :func:`read_records`, without a :class:`Record` per
@@ -234,8 +251,9 @@ def _tsv_columns(path: str, spec: InputSpec, texts: list[str], labels: list[str]
         row = line.split("\t")
         if len(row) != width:
             if line:
-                raise DataError(f"ragged row: {len(row)} fields where the header has {width}",
-                                source=name, line=number)
+                raise DataError(
+                    f"ragged row: {len(row)} fields where the header has {width}", source=name, line=number
+                )
             row = [""] * width  # an empty line: an empty document, kept for alignment
         texts.append(row[text_index])
         if label_index is not None:
@@ -249,22 +267,34 @@ def _tsv_columns(path: str, spec: InputSpec, texts: list[str], labels: list[str]
 def _pick_text_column(columns: Sequence[str], wanted: str | None, name: str) -> str:
     if wanted is not None:
         if wanted not in columns:
-            raise DataError(f"no column {wanted!r} in the header (columns: {', '.join(columns)}); "
-                            "choose one with --text-column", source=name, line=1)
+            raise DataError(
+                f"no column {wanted!r} in the header (columns: {', '.join(columns)}); "
+                "choose one with --text-column",
+                source=name,
+                line=1,
+            )
         return wanted
     for candidate in DEFAULT_TEXT_COLUMNS:
         if candidate in columns:
             return candidate
     if len(columns) == 1:
         return columns[0]
-    raise DataError(f"cannot tell which column holds the text (columns: {', '.join(columns)}); "
-                    "name it with --text-column", source=name, line=1)
+    raise DataError(
+        f"cannot tell which column holds the text (columns: {', '.join(columns)}); "
+        "name it with --text-column",
+        source=name,
+        line=1,
+    )
 
 
 def _check_label_column(columns: Sequence[str], wanted: str | None, name: str) -> None:
     if wanted is not None and wanted not in columns:
-        raise DataError(f"no label column {wanted!r} in the header (columns: {', '.join(columns)}); "
-                        "name it with --label-column", source=name, line=1)
+        raise DataError(
+            f"no label column {wanted!r} in the header (columns: {', '.join(columns)}); "
+            "name it with --label-column",
+            source=name,
+            line=1,
+        )
 
 
 def _read_delimited(path: str, spec: InputSpec, delimiter: str) -> Iterator[Record]:
@@ -290,11 +320,13 @@ def _read_delimited(path: str, spec: InputSpec, delimiter: str) -> Iterator[Reco
             if not row or (len(row) == 1 and row[0] == ""):
                 row = [""] * width  # an empty line: an empty document, kept for alignment
             else:
-                raise DataError(f"ragged row: {len(row)} fields where the header has {width}",
-                                source=name, line=number)
+                raise DataError(
+                    f"ragged row: {len(row)} fields where the header has {width}", source=name, line=number
+                )
         fields = dict(zip(header, row))
-        yield Record(row[text_index], fields, name, number,
-                     fields[label_col] if label_col else None, text_col)
+        yield Record(
+            row[text_index], fields, name, number, fields[label_col] if label_col else None, text_col
+        )
 
 
 def _csv_rows(lines: Iterator[tuple[int, str]], name: str) -> Iterator[tuple[int, list[str]]]:
@@ -324,28 +356,39 @@ def _read_jsonl(path: str, spec: InputSpec) -> Iterator[Record]:
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise DataError(f"invalid JSON ({exc.msg} at column {exc.colno})", source=name, line=number) from None
+            raise DataError(
+                f"invalid JSON ({exc.msg} at column {exc.colno})", source=name, line=number
+            ) from None
         if not isinstance(obj, dict):
             raise DataError("each JSONL line must be an object", source=name, line=number)
         if "\\u" in line and _has_lone_surrogate(obj):
             if spec.encoding_errors == "strict":
-                raise DataError("a \\u escape of half a surrogate pair, which is not a character; fix the "
-                                "file or pass --encoding-errors replace", source=name, line=number)
+                raise DataError(
+                    "a \\u escape of half a surrogate pair, which is not a character; fix the "
+                    "file or pass --encoding-errors replace",
+                    source=name,
+                    line=number,
+                )
             obj = _mend_surrogates(obj, spec.encoding_errors)
         if key not in obj:
-            raise DataError(f"no field {key!r} (fields: {', '.join(obj)}); choose one with --text-field",
-                            source=name, line=number)
+            raise DataError(
+                f"no field {key!r} (fields: {', '.join(obj)}); choose one with --text-field",
+                source=name,
+                line=number,
+            )
         text = obj[key]
         if text is None:
             text = ""
         elif not isinstance(text, str):
-            raise DataError(f"field {key!r} is a {type(text).__name__}, expected a string",
-                            source=name, line=number)
+            raise DataError(
+                f"field {key!r} is a {type(text).__name__}, expected a string", source=name, line=number
+            )
         label = None
         if label_key is not None:
             if label_key not in obj:
-                raise DataError(f"no label field {label_key!r}; name it with --label-column",
-                                source=name, line=number)
+                raise DataError(
+                    f"no label field {label_key!r}; name it with --label-column", source=name, line=number
+                )
             label = None if obj[label_key] is None else str(obj[label_key])
         yield Record(text, obj, name, number, label, key)
 
@@ -379,8 +422,10 @@ def _mend_surrogates(value, errors: str):
 
 def _read_plain(path: str, spec: InputSpec) -> Iterator[Record]:
     if spec.label_column is not None:
-        raise UsageError(f"{display_name(path)}: plain text has no columns, so --label-column "
-                         f"{spec.label_column!r} cannot be used; give a TSV/CSV/JSONL file or --format")
+        raise UsageError(
+            f"{display_name(path)}: plain text has no columns, so --label-column "
+            f"{spec.label_column!r} cannot be used; give a TSV/CSV/JSONL file or --format"
+        )
     name = display_name(path)
     for number, line in iter_lines(path, spec.encoding_errors):
         yield Record(line, None, name, number)
@@ -462,8 +507,13 @@ class RecordWriter:
                 line = "\t".join(row.values())
             except TypeError:
                 line = None
-            if (line is not None and line.count("\t") == self._width - 1 and "\n" not in line
-                    and "\r" not in line and list(row) == columns):
+            if (
+                line is not None
+                and line.count("\t") == self._width - 1
+                and "\n" not in line
+                and "\r" not in line
+                and list(row) == columns
+            ):
                 return line
         return "\t".join(_clean_cell(row.get(c)) for c in columns)  # type: ignore[union-attr]
 
@@ -553,7 +603,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
     if not os.path.isdir(directory):
         raise DataError("the output directory does not exist; create it first", source=target)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)[:200]}.", suffix=".part", dir=directory)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{os.path.basename(target)[:200]}.", suffix=".part", dir=directory
+        )
     except OSError as exc:  # a read-only folder, a name too long for the file system...
         raise DataError(f"cannot write here ({exc.strerror or exc})", source=target) from None
     os.close(fd)

@@ -45,7 +45,9 @@ def _hypothesis_profiles() -> None:
     except ImportError:  # pragma: no cover - hypothesis is a test dependency
         return
     common = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
-    settings.register_profile("ci", max_examples=15, derandomize=True, database=None, print_blob=True, **common)
+    settings.register_profile(
+        "ci", max_examples=15, derandomize=True, database=None, print_blob=True, **common
+    )
     settings.register_profile("fuzz", max_examples=400, **common)
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
@@ -60,17 +62,30 @@ class Result:
     err: str
 
 
-def run_nlpcli(*args: str, input: str | bytes | None = None, cwd: str | os.PathLike | None = None,
-               timeout: float = 300, env: dict | None = None) -> Result:
+def run_nlpcli(
+    *args: str,
+    input: str | bytes | None = None,
+    cwd: str | os.PathLike | None = None,
+    timeout: float = 300,
+    env: dict | None = None,
+) -> Result:
     """Run ``python -m nlpcli ARGS`` as a real process (stdin not a terminal), with this
     checkout's nlpcli first on the path whatever ``cwd`` is (not another installed copy)."""
     data = input.encode("utf-8") if isinstance(input, str) else input
     env = dict(os.environ if env is None else env)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
-    proc = subprocess.run([sys.executable, "-m", "nlpcli", *args], input=data, capture_output=True,
-                          cwd=cwd, timeout=timeout, env=env, preexec_fn=default_signals)
-    return Result(proc.returncode, proc.stdout.decode("utf-8", "replace"),
-                  proc.stderr.decode("utf-8", "replace"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "nlpcli", *args],
+        input=data,
+        capture_output=True,
+        cwd=cwd,
+        timeout=timeout,
+        env=env,
+        preexec_fn=default_signals,
+    )
+    return Result(
+        proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
+    )
 
 
 @pytest.fixture

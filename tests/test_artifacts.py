@@ -9,8 +9,13 @@ import numpy as np
 import pytest
 
 from nlpcli import __version__, artifacts
-from nlpcli.errors import (ArtifactError, ArtifactKindError, ArtifactVersionError,
-                           CorruptArtifactError, UntrustedArtifactError)
+from nlpcli.errors import (
+    ArtifactError,
+    ArtifactKindError,
+    ArtifactVersionError,
+    CorruptArtifactError,
+    UntrustedArtifactError,
+)
 from nlpcli.features.vectorizers import TextFeatures, VectorizerConfig
 
 
@@ -19,8 +24,14 @@ def vectorizer_file(tmp_path):
     features = TextFeatures(VectorizerConfig(ngram=(1, 2)))
     features.fit_transform(["영화 가 좋다", "영화 가 별로 다", "배우 연기 가 좋다"])
     path = tmp_path / "vec.joblib"
-    artifacts.save(path, "vectorizer", features, params={"ngram": [1, 2]},
-                   recipe={"operation": "split"}, data={"documents": 3})
+    artifacts.save(
+        path,
+        "vectorizer",
+        features,
+        params={"ngram": [1, 2]},
+        recipe={"operation": "split"},
+        data={"documents": 3},
+    )
     return path
 
 
@@ -41,7 +52,9 @@ def test_atomic_save_leaves_no_temporary_files(vectorizer_file):
 
 
 def test_wrong_kind(vectorizer_file):
-    with pytest.raises(ArtifactKindError, match="is a vectorizer artifact, but this command needs classifier"):
+    with pytest.raises(
+        ArtifactKindError, match="is a vectorizer artifact, but this command needs classifier"
+    ):
         artifacts.load(vectorizer_file, kinds=("classifier",))
 
 
@@ -120,12 +133,17 @@ def test_sklearn_models_and_numpy_state_load(tmp_path):
 
     X = np.random.default_rng(0).normal(size=(20, 3))
     y = np.array([0, 1] * 10)
-    payload = {"lr": LogisticRegression().fit(X, y),
-               "mlp": MLPClassifier(hidden_layer_sizes=(4,), max_iter=20,
-                                    random_state=np.random.RandomState(0)).fit(X, y),
-               "objects": np.array(["a", 1], dtype=object), "rng": np.random.default_rng(1)}
+    payload = {
+        "lr": LogisticRegression().fit(X, y),
+        "mlp": MLPClassifier(hidden_layer_sizes=(4,), max_iter=20, random_state=np.random.RandomState(0)).fit(
+            X, y
+        ),
+        "objects": np.array(["a", 1], dtype=object),
+        "rng": np.random.default_rng(1),
+    }
     path = tmp_path / "m.joblib"
     import warnings
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         artifacts.save(path, "classifier", payload)
@@ -183,8 +201,9 @@ def test_plain_pickle_artifacts_and_joblib_written_files_both_load(tmp_path, vec
 
     marker = tmp_path / "pwned"
     evil = tmp_path / "evil.joblib"
-    joblib.dump({"nlpcli": artifacts.make_manifest("vectorizer"),
-                 "payload": [np.arange(5), _Evil(marker)]}, evil)
+    joblib.dump(
+        {"nlpcli": artifacts.make_manifest("vectorizer"), "payload": [np.arange(5), _Evil(marker)]}, evil
+    )
     with pytest.raises(UntrustedArtifactError, match=r"posix.system|os.system"):
         artifacts.load(evil)
     assert not marker.exists()

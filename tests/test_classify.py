@@ -34,15 +34,21 @@ def head(src: Path, dst: Path, n: int) -> Path:
 @pytest.fixture(scope="module")
 def reviews(tmp_path_factory):
     d = tmp_path_factory.mktemp("reviews")
-    return head(SAMPLE / "reviews-train.tsv", d / "train.tsv", 1500), head(SAMPLE / "reviews-test.tsv", d / "dev.tsv", 400)
+    return head(SAMPLE / "reviews-train.tsv", d / "train.tsv", 1500), head(
+        SAMPLE / "reviews-test.tsv", d / "dev.tsv", 400
+    )
 
 
 @pytest.fixture(scope="module")
 def logreg_model(reviews, tmp_path_factory):
     train_path, dev_path = reviews
     out = tmp_path_factory.mktemp("m") / "model.joblib"
-    cfg = TrainConfig(model="logreg", recipe=SPLIT, features=VectorizerConfig(ngram=(1, 2), char_ngram=(1, 3)),
-                      dev=[str(dev_path)])
+    cfg = TrainConfig(
+        model="logreg",
+        recipe=SPLIT,
+        features=VectorizerConfig(ngram=(1, 2), char_ngram=(1, 3)),
+        dev=[str(dev_path)],
+    )
     metrics = train([str(train_path)], InputSpec(label_column="label"), str(out), cfg)
     return out, metrics
 
@@ -65,12 +71,15 @@ def test_classification_metrics_match_sklearn():
     assert m["confusion"] == confusion_matrix(gold, pred, labels=["0", "1", "2"]).tolist()
 
 
-@pytest.mark.parametrize("gold, pred, labels", [
-    ("aabb", "acbb", None),  # a label only predicted: it counts, with F1 0
-    ("aabc", "aabb", None),  # a gold label never predicted
-    ("aabb", "abbb", ["a", "b", "z"]),  # a model label in neither: left out
-    ("abcd", "dcba", ["d", "c", "b", "a"]),
-])
+@pytest.mark.parametrize(
+    "gold, pred, labels",
+    [
+        ("aabb", "acbb", None),  # a label only predicted: it counts, with F1 0
+        ("aabc", "aabb", None),  # a gold label never predicted
+        ("aabb", "abbb", ["a", "b", "z"]),  # a model label in neither: left out
+        ("abcd", "dcba", ["d", "c", "b", "a"]),
+    ],
+)
 def test_macro_f1_matches_sklearn_when_labels_are_missing_on_one_side(gold, pred, labels):
     import warnings
 
@@ -106,8 +115,14 @@ def test_predict_tsv_passthrough_topk_and_metrics(logreg_model, reviews, tmp_pat
     model_path, train_metrics = logreg_model
     _, dev = reviews
     out, mjson = tmp_path / "pred.tsv", tmp_path / "m.json"
-    result = predict_files(str(model_path), [str(dev)], InputSpec(label_column="label"), output=str(out),
-                           top_k=2, metrics_out=str(mjson))
+    result = predict_files(
+        str(model_path),
+        [str(dev)],
+        InputSpec(label_column="label"),
+        output=str(out),
+        top_k=2,
+        metrics_out=str(mjson),
+    )
     lines = out.read_text(encoding="utf-8").splitlines()
     assert lines[0].split("\t") == ["id", "document", "label", "prediction", "probability", "top_k"]
     src = dev.read_text(encoding="utf-8").splitlines()
@@ -135,8 +150,20 @@ def test_predict_stdin_one_off(logreg_model, cli):
 
 def test_train_cli_reports_and_writes_metrics(reviews, tmp_path, cli):
     train_path, dev_path = reviews
-    r = cli("train", str(train_path), "--tagger", "none", "--dev", str(dev_path), "-o", str(tmp_path / "m.joblib"),
-            "--metrics-out", str(tmp_path / "m.json"), "--C", "2")
+    r = cli(
+        "train",
+        str(train_path),
+        "--tagger",
+        "none",
+        "--dev",
+        str(dev_path),
+        "-o",
+        str(tmp_path / "m.joblib"),
+        "--metrics-out",
+        str(tmp_path / "m.json"),
+        "--C",
+        "2",
+    )
     assert r.code == 0, r.err
     assert r.out == ""  # stdout is for data only
     assert "accuracy" in r.err and "confusion matrix" in r.err
@@ -153,9 +180,15 @@ def test_mlp_and_multiclass_labels(tmp_path):
         rows.append(f"{i}\t{' '.join(rng.permutation(toks))}\t{label}")
     data = tmp_path / "three.tsv"
     data.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    cfg = TrainConfig(model="mlp", recipe=SPLIT, features=VectorizerConfig(), dev_fraction=0.2,
-                      estimator=EstimatorConfig(hidden=(16,), max_iter=30, early_stopping=False, batch_size=32,
-                                              learning_rate=0.01))
+    cfg = TrainConfig(
+        model="mlp",
+        recipe=SPLIT,
+        features=VectorizerConfig(),
+        dev_fraction=0.2,
+        estimator=EstimatorConfig(
+            hidden=(16,), max_iter=30, early_stopping=False, batch_size=32, learning_rate=0.01
+        ),
+    )
     m = train([str(data)], InputSpec(label_column="label"), str(tmp_path / "mlp.joblib"), cfg)
     assert m["labels"] == ["mid", "neg", "pos"] and m["accuracy"] > 0.9
     pred = load_model(str(tmp_path / "mlp.joblib")).predict(["최고 좋아 영화"])
@@ -167,9 +200,14 @@ def test_linreg_regression_beats_the_mean(tmp_path):
     spec = InputSpec(label_column="rating")
     results = {}
     for loss in ("squared", "absolute"):
-        cfg = TrainConfig(model="linreg", task="regression", recipe=SPLIT, dev=[str(SAMPLE / "ratings-test.tsv")],
-                          features=VectorizerConfig(ngram=(1, 1), char_ngram=(1, 3), min_df=2),
-                          estimator=EstimatorConfig(loss=loss, alpha=1.0, C=1.0))
+        cfg = TrainConfig(
+            model="linreg",
+            task="regression",
+            recipe=SPLIT,
+            dev=[str(SAMPLE / "ratings-test.tsv")],
+            features=VectorizerConfig(ngram=(1, 1), char_ngram=(1, 3), min_df=2),
+            estimator=EstimatorConfig(loss=loss, alpha=1.0, C=1.0),
+        )
         results[loss] = train([str(train_path)], spec, str(tmp_path / f"{loss}.joblib"), cfg)
     gold = [float(line.split("\t")[2]) for line in (SAMPLE / "ratings-test.tsv").read_text().splitlines()[1:]]
     mean_mae = float(np.mean(np.abs(np.asarray(gold) - np.mean(gold))))
@@ -186,14 +224,24 @@ def test_linreg_regression_beats_the_mean(tmp_path):
 def test_missing_label_column(reviews, tmp_path):
     train_path, _ = reviews
     with pytest.raises(DataError, match="no label column 'stars'"):
-        train([str(train_path)], InputSpec(label_column="stars"), str(tmp_path / "m.joblib"), TrainConfig(recipe=SPLIT))
+        train(
+            [str(train_path)],
+            InputSpec(label_column="stars"),
+            str(tmp_path / "m.joblib"),
+            TrainConfig(recipe=SPLIT),
+        )
 
 
 def test_single_class(tmp_path):
     data = tmp_path / "one.tsv"
     data.write_text("document\tlabel\n좋아요\t1\n최고\t1\n재밌다\t1\n", encoding="utf-8")
     with pytest.raises(DataError, match="single class"):
-        train([str(data)], InputSpec(label_column="label"), str(tmp_path / "m.joblib"), TrainConfig(recipe=SPLIT))
+        train(
+            [str(data)],
+            InputSpec(label_column="label"),
+            str(tmp_path / "m.joblib"),
+            TrainConfig(recipe=SPLIT),
+        )
 
 
 def test_empty_texts_and_labels(tmp_path, reviews):
@@ -209,15 +257,26 @@ def test_empty_texts_and_labels(tmp_path, reviews):
     empty = tmp_path / "empty.tsv"
     empty.write_text("document\tlabel\n\t1\n \t0\n", encoding="utf-8")
     with pytest.raises(DataError, match="no documents with text"):
-        train([str(empty)], InputSpec(label_column="label"), str(tmp_path / "m.joblib"), TrainConfig(recipe=SPLIT))
+        train(
+            [str(empty)],
+            InputSpec(label_column="label"),
+            str(tmp_path / "m.joblib"),
+            TrainConfig(recipe=SPLIT),
+        )
     bad = tmp_path / "nolabel.tsv"
     bad.write_text("document\tlabel\n좋아\t1\n싫어\t\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"nolabel.tsv:3: empty label"):
-        train([str(bad)], InputSpec(label_column="label"), str(tmp_path / "m.joblib"), TrainConfig(recipe=SPLIT))
+        train(
+            [str(bad)], InputSpec(label_column="label"), str(tmp_path / "m.joblib"), TrainConfig(recipe=SPLIT)
+        )
     with pytest.raises(DataError, match=r"nolabel.tsv:2: label '1x' is not a number"):
         bad.write_text("document\tlabel\n좋아\t1x\n", encoding="utf-8")
-        train([str(bad)], InputSpec(label_column="label"), str(tmp_path / "m.joblib"),
-              TrainConfig(model="linreg", task="regression", recipe=SPLIT))
+        train(
+            [str(bad)],
+            InputSpec(label_column="label"),
+            str(tmp_path / "m.joblib"),
+            TrainConfig(model="linreg", task="regression", recipe=SPLIT),
+        )
 
 
 def test_wrong_model_combinations():
@@ -239,8 +298,12 @@ def test_model_of_another_kind(reviews, tmp_path, cli):
     r = cli("predict", str(vec), input="좋아\n")
     assert r.code == 1 and "is a vectorizer artifact" in r.err and "Traceback" not in r.err
     # ... but a vectorizer is what --vectorizer takes: its recipe and features are used as they are
-    m = train([str(train_path)], InputSpec(label_column="label"), str(tmp_path / "m.joblib"),
-              TrainConfig(vectorizer=str(vec), dev_fraction=0.2))
+    m = train(
+        [str(train_path)],
+        InputSpec(label_column="label"),
+        str(tmp_path / "m.joblib"),
+        TrainConfig(vectorizer=str(vec), dev_fraction=0.2),
+    )
     assert m["accuracy"] > 0.6
 
 
@@ -275,8 +338,11 @@ def test_char_ngrams_of_the_raw_text(reviews, tmp_path):
     """--char-source text: the character block reads the documents before tokenization, in
     training and in predict; pre-tokenized input is refused with a clear message."""
     train_path, dev_path = reviews
-    cfg = TrainConfig(recipe=SPLIT, dev=[str(dev_path)],
-                      features=VectorizerConfig(ngram=(1, 1), char_ngram=(2, 3), char_source="text"))
+    cfg = TrainConfig(
+        recipe=SPLIT,
+        dev=[str(dev_path)],
+        features=VectorizerConfig(ngram=(1, 1), char_ngram=(2, 3), char_source="text"),
+    )
     model_path = tmp_path / "raw.joblib"
     m = train([str(train_path)], InputSpec(label_column="label"), str(model_path), cfg)
     model = load_model(str(model_path))
@@ -305,9 +371,17 @@ def test_the_configs_own_the_train_defaults():
     assert TrainConfig(model="logreg").held_out_fraction == 0.0
     assert TrainConfig(model="rnn", dev_fraction=0.3).held_out_fraction == 0.3
     assert TrainConfig.recipe_options("none", "nouns", True, True) == {
-        "operation": "split", "tagger": "okt", "stem": False, "norm": False}
+        "operation": "split",
+        "tagger": "okt",
+        "stem": False,
+        "norm": False,
+    }
     assert TrainConfig.recipe_options("kiwi", "nouns", True, True) == {
-        "operation": "nouns", "tagger": "kiwi", "stem": True, "norm": False}
+        "operation": "nouns",
+        "tagger": "kiwi",
+        "stem": True,
+        "norm": False,
+    }
 
 
 def test_rnn_options_without_torch():

@@ -16,9 +16,11 @@ HEAVY = ("torch", "gensim", "sklearn")
 
 @pytest.mark.parametrize("args", [["--help"], ["preprocess", "--help"], ["vectorize", "--help"]])
 def test_help_does_not_import_heavy_libraries(args):
-    code = ("import sys\nfrom nlpcli.cli import main\n"
-            f"try:\n    main({args!r})\nexcept SystemExit as e:\n    assert e.code == 0, e.code\n"
-            f"print(sorted(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)")
+    code = (
+        "import sys\nfrom nlpcli.cli import main\n"
+        f"try:\n    main({args!r})\nexcept SystemExit as e:\n    assert e.code == 0, e.code\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.strip().splitlines()[-1] == "[]"
@@ -77,8 +79,13 @@ def test_head_closes_the_pipe_quietly(tmp_path):
     big = tmp_path / "big.txt"
     big.write_text("영화 정말 좋다\n" * 400_000, encoding="utf-8")
     started = time.monotonic()
-    proc = subprocess.run(f"set -o pipefail; {sys.executable} -m nlpcli preprocess split {big} | head -n 1",
-                          shell=True, capture_output=True, text=True, executable="/bin/bash")
+    proc = subprocess.run(
+        f"set -o pipefail; {sys.executable} -m nlpcli preprocess split {big} | head -n 1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        executable="/bin/bash",
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "영화 정말 좋다\n" and proc.stderr == ""
     assert time.monotonic() - started < 20
@@ -86,9 +93,13 @@ def test_head_closes_the_pipe_quietly(tmp_path):
 
 def test_ctrl_c_mid_stream_exits_130_and_leaves_no_file(tmp_path):
     out = tmp_path / "out.txt"
-    proc = subprocess.Popen([sys.executable, "-m", "nlpcli", "preprocess", "split", "-", "-o", str(out)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            preexec_fn=default_signals)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nlpcli", "preprocess", "split", "-", "-o", str(out)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=default_signals,
+    )
     proc.stdin.write("영화 좋다\n".encode() * 2000)
     proc.stdin.flush()
     time.sleep(1.5)  # it is now waiting for more input, mid-stream
@@ -106,12 +117,29 @@ def test_ctrl_c_with_parallel_tagging(tmp_path, sample):
     # 20,000 distinct reviews (repeated texts are tagged once, so repeats would finish too soon)
     src = tmp_path / "in.txt"
     src.write_bytes(gzip.decompress((sample / "reviews-unlabeled.txt.gz").read_bytes()))
-    proc = subprocess.Popen([sys.executable, "-m", "nlpcli", "preprocess", "morphs", "-t", "okt", "-j", "2",
-                             str(src), "-o", str(out)], stderr=subprocess.PIPE, start_new_session=True,
-                            preexec_fn=default_signals)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "nlpcli",
+            "preprocess",
+            "morphs",
+            "-t",
+            "okt",
+            "-j",
+            "2",
+            str(src),
+            "-o",
+            str(out),
+        ],
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        preexec_fn=default_signals,
+    )
     time.sleep(8)  # the JVM is up and tagging
     assert proc.poll() is None, "finished before it could be interrupted"
     import os
+
     os.killpg(proc.pid, signal.SIGINT)  # as a terminal does: the whole process group
     try:
         _, err = proc.communicate(timeout=60)
@@ -127,10 +155,18 @@ def test_help_paragraphs_are_reflowed_not_broken_at_source_lines():
     from nlpcli.cli import reflow
 
     text = "First line.\n\nA paragraph written\nover two lines.\n\n- item one\n- item two\n  indented"
-    assert reflow(text) == ("First line.\n\nA paragraph written over two lines.\n\n"
-                            "- item one\n- item two\n  indented")
+    assert reflow(text) == (
+        "First line.\n\nA paragraph written over two lines.\n\n- item one\n- item two\n  indented"
+    )
     # the real help, wide terminal: a sentence that spans two source lines comes out on one line
-    proc = subprocess.run([sys.executable, "-m", "nlpcli", "translate", "train", "--help"], capture_output=True,
-                          text=True, env={**os.environ, "COLUMNS": "250"}, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "nlpcli", "translate", "train", "--help"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "250"},
+        timeout=60,
+    )
     assert proc.returncode == 0
-    assert "Kiwi morphemes on a Korean source side and sentencepiece unigram 4k on any other side" in proc.stdout
+    assert (
+        "Kiwi morphemes on a Korean source side and sentencepiece unigram 4k on any other side" in proc.stdout
+    )

@@ -13,8 +13,12 @@ MAX_BODY_LINES = 80
 def _body_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
     """Lines from the first statement after the docstring to the end of the function."""
     body = node.body
-    if (len(body) > 1 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
-            and isinstance(body[0].value.value, str)):
+    if (
+        len(body) > 1
+        and isinstance(body[0], ast.Expr)
+        and isinstance(body[0].value, ast.Constant)
+        and isinstance(body[0].value.value, str)
+    ):
         body = body[1:]
     return node.end_lineno - body[0].lineno + 1
 
@@ -26,7 +30,7 @@ def function_lengths() -> list[tuple[int, str]]:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         rel = path.relative_to(PACKAGE).as_posix()
 
-        def visit(node: ast.AST, prefix: str) -> None:
+        def visit(node: ast.AST, prefix: str, rel: str = rel) -> None:
             for child in ast.iter_child_nodes(node):
                 if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     name = f"{prefix}{child.name}"
@@ -88,7 +92,7 @@ def import_cycles() -> list[list[str]]:
             if nxt.startswith(node + ".") or node.startswith(nxt + "."):
                 continue  # a package and its own submodules
             if state.get(nxt) == 1:
-                cycles.append(stack[stack.index(nxt):] + [nxt])
+                cycles.append(stack[stack.index(nxt) :] + [nxt])
             elif nxt not in state:
                 dfs(nxt)
         stack.pop()

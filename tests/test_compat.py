@@ -29,7 +29,16 @@ def test_translator_from_0_1_translates_as_it_did(cli, sample):
     lines = _first_lines(sample / "tatoeba-dev.tsv", 12).splitlines()
     sources = "".join(line.split("\t")[0] + "\n" for line in lines)
     expected = (DATA / "v0.1-translator.expected.txt").read_text(encoding="utf-8")
-    res = cli("-q", "translate", "run", str(DATA / "v0.1-translator.pt"), "--beam", "3", "--n-best", "2",
-              input=sources)
+    res = cli(
+        "-q",
+        "translate",
+        "run",
+        str(DATA / "v0.1-translator.pt"),
+        "--beam",
+        "3",
+        "--n-best",
+        "2",
+        input=sources,
+    )
     assert res.code == 0, res.err
     assert res.out == expected

@@ -19,8 +19,14 @@ distributed = pytest.importorskip("distributed")
 def cluster():
     from distributed import LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None, silence_logs=50) as c:
+    with LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        silence_logs=50,
+    ) as c:
         yield c
 
 
@@ -31,16 +37,20 @@ def _cli(*args, **kw):
 def test_preprocess_on_cluster_equals_local(cluster, sample):
     src = str(sample / "reviews-test.tsv")
     local = _cli("preprocess", "morphs", "-t", "kiwi", "--stem", src)
-    remote = _cli("preprocess", "morphs", "-t", "kiwi", "--stem", "--scheduler", cluster.scheduler_address, src)
+    remote = _cli(
+        "preprocess", "morphs", "-t", "kiwi", "--stem", "--scheduler", cluster.scheduler_address, src
+    )
     assert remote.returncode == 0, remote.stderr
     assert remote.stdout == local.stdout and len(remote.stdout.splitlines()) == 1001
 
 
 def test_no_dask_import_without_scheduler(sample):
-    code = ("import sys\nfrom nlpcli.cli import main\n"
-            f"try:\n    main(['-q', 'preprocess', 'split', {str(sample / 'reviews-test.tsv')!r}, '-o', '/dev/null'])\n"
-            "except SystemExit as e:\n    assert e.code == 0\n"
-            "print('distributed' in sys.modules, 'dask' in sys.modules, file=sys.stderr)")
+    code = (
+        "import sys\nfrom nlpcli.cli import main\n"
+        f"try:\n    main(['-q', 'preprocess', 'split', {str(sample / 'reviews-test.tsv')!r}, '-o', '/dev/null'])\n"
+        "except SystemExit as e:\n    assert e.code == 0\n"
+        "print('distributed' in sys.modules, 'dask' in sys.modules, file=sys.stderr)"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.stderr.strip().splitlines()[-1] == "False False"
 
@@ -58,9 +68,23 @@ def test_worker_killed_mid_job_output_unchanged(cluster, sample, tmp_path):
     local = _cli("preprocess", "morphs", "-t", "kiwi", str(src))
     assert local.returncode == 0
     pids = [w.process.process.pid for w in cluster.workers.values()]
-    proc = subprocess.Popen([sys.executable, "-m", "nlpcli", "preprocess", "morphs", "-t", "kiwi",
-                             "--scheduler", cluster.scheduler_address, str(src)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "nlpcli",
+            "preprocess",
+            "morphs",
+            "-t",
+            "kiwi",
+            "--scheduler",
+            cluster.scheduler_address,
+            str(src),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     out_lines: list[str] = []
 
     def reader():
@@ -87,8 +111,16 @@ def test_vectorize_transform_on_cluster_equals_local(cluster, sample, tmp_path):
     src = str(sample / "reviews-test.tsv")
     assert _cli("vectorize", "fit", src, "-t", "kiwi", "-o", str(vec)).returncode == 0
     local = _cli("vectorize", "transform", str(vec), src, "-o", str(tmp_path / "a.npz"))
-    remote = _cli("vectorize", "transform", str(vec), src, "-o", str(tmp_path / "b.npz"),
-                  "--scheduler", cluster.scheduler_address)
+    remote = _cli(
+        "vectorize",
+        "transform",
+        str(vec),
+        src,
+        "-o",
+        str(tmp_path / "b.npz"),
+        "--scheduler",
+        cluster.scheduler_address,
+    )
     assert local.returncode == 0 and remote.returncode == 0, remote.stderr
     a, b = sp.load_npz(tmp_path / "a.npz"), sp.load_npz(tmp_path / "b.npz")
     assert a.shape == b.shape == (1000, a.shape[1]) and (a != b).nnz == 0
@@ -96,11 +128,15 @@ def test_vectorize_transform_on_cluster_equals_local(cluster, sample, tmp_path):
 
 def test_predict_on_cluster_equals_local(cluster, sample, tmp_path):
     model = tmp_path / "m.joblib"
-    train = _cli("train", str(sample / "reviews-train.tsv"), "--model", "logreg", "-t", "kiwi", "-o", str(model))
+    train = _cli(
+        "train", str(sample / "reviews-train.tsv"), "--model", "logreg", "-t", "kiwi", "-o", str(model)
+    )
     assert train.returncode == 0, train.stderr
     src = str(sample / "reviews-test.tsv")
     local = _cli("predict", str(model), src, "--label-column", "label")
-    remote = _cli("predict", str(model), src, "--label-column", "label", "--scheduler", cluster.scheduler_address)
+    remote = _cli(
+        "predict", str(model), src, "--label-column", "label", "--scheduler", cluster.scheduler_address
+    )
     assert local.returncode == 0 and remote.returncode == 0, remote.stderr
     assert remote.stdout == local.stdout and len(local.stdout.splitlines()) == 1001
     assert "accuracy" in remote.stderr

@@ -14,8 +14,7 @@ import pytest
 from nlpcli.embed import store
 from nlpcli.embed.index import WordIndex, ft_hash, ngram_bytes
 from nlpcli.embed.train import EmbedConfig, train
-from nlpcli.errors import (ArtifactKindError, ArtifactVersionError, CorruptArtifactError, DataError,
-                           UsageError)
+from nlpcli.errors import ArtifactKindError, ArtifactVersionError, CorruptArtifactError, DataError, UsageError
 from nlpcli.text.recipe import Recipe
 from nlpcli.textio import InputSpec
 
@@ -51,15 +50,25 @@ def w2v(tmp_path_factory, corpus):
 @pytest.fixture(scope="module")
 def fasttext(tmp_path_factory, corpus):
     out = str(tmp_path_factory.mktemp("models") / "ft.model")
-    config = EmbedConfig(algo="fasttext", arch="skipgram", dim=16, min_count=3, epochs=1, workers=1,
-                         min_n=1, max_n=3, bucket=5000)
+    config = EmbedConfig(
+        algo="fasttext",
+        arch="skipgram",
+        dim=16,
+        min_count=3,
+        epochs=1,
+        workers=1,
+        min_n=1,
+        max_n=3,
+        bucket=5000,
+    )
     train([corpus], InputSpec(), Recipe(), config, out)
     return out
 
 
 def nlpcli(*args, input: str | None = None):
-    return subprocess.run([sys.executable, "-m", "nlpcli", *args], capture_output=True, text=True,
-                          input=input, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "nlpcli", *args], capture_output=True, text=True, input=input, cwd=ROOT
+    )
 
 
 # -- training ---------------------------------------------------------------------------------
@@ -72,8 +81,10 @@ def test_model_loads_in_gensim_with_gensims_vocabulary(w2v, corpus):
     manifest = store.read_manifest(w2v)
     assert manifest["kind"] == "word2vec" and manifest["params"]["dim"] == 24
     assert manifest["data"]["vocabulary"] == len(ours.wv) > 1000
-    direct = Word2Vec(corpus_file=corpus, **EmbedConfig(algo="word2vec", dim=24, min_count=3, epochs=2,
-                                                        workers=1, seed=3).gensim_params())
+    direct = Word2Vec(
+        corpus_file=corpus,
+        **EmbedConfig(algo="word2vec", dim=24, min_count=3, epochs=2, workers=1, seed=3).gensim_params(),
+    )
     assert ours.wv.index_to_key == direct.wv.index_to_key
     # one worker and the same seed: the very same vectors
     np.testing.assert_allclose(ours.wv.vectors, direct.wv.vectors, atol=1e-6)
@@ -88,8 +99,13 @@ def test_gzip_and_raw_text_go_through_the_tokenized_cache(tmp_path):
     with open(cache, encoding="utf-8") as fh:
         assert not any(ch in fh.read(20000) for ch in ".!?0123456789")  # --keep hangul applied
     mtime = os.path.getmtime(cache)
-    again = train([UNLABELED], InputSpec(), Recipe(keep="hangul"), EmbedConfig(dim=8, min_count=5, epochs=1,
-                                                                                workers=1), str(tmp_path / "m2"))
+    again = train(
+        [UNLABELED],
+        InputSpec(),
+        Recipe(keep="hangul"),
+        EmbedConfig(dim=8, min_count=5, epochs=1, workers=1),
+        str(tmp_path / "m2"),
+    )
     assert again["data"]["tokenized_corpus"] == cache and os.path.getmtime(cache) == mtime
     assert again["data"]["vocabulary"] == first["data"]["vocabulary"]
 
@@ -138,21 +154,32 @@ def test_similar_analogy_similarity_vector_match_gensim(w2v):
 
     wv = Word2Vec.load(os.path.join(w2v, "model.gensim")).wv
     index = WordIndex(w2v)
-    for pos, neg in ((["영화"], []), (["영화", "배우"], []), (["영화"], ["최악"]), (["정말", "재미"], ["영화"])):
+    for pos, neg in (
+        (["영화"], []),
+        (["영화", "배우"], []),
+        (["영화"], ["최악"]),
+        (["정말", "재미"], ["영화"]),
+    ):
         ours = index.similar(pos, neg, topn=10)
         theirs = wv.most_similar(positive=pos, negative=neg, topn=10)
         assert [h.word for h in ours] == [w for w, _ in theirs]
         np.testing.assert_allclose([h.score for h in ours], [s for _, s in theirs], atol=1e-5)
     a = index.analogy("영화", "배우", "드라마", topn=3)
-    assert [h.word for h in a] == [w for w, _ in wv.most_similar(positive=["배우", "드라마"], negative=["영화"], topn=3)]
-    assert index.similarity("영화", "드라마") == pytest.approx(float(wv.similarity("영화", "드라마")), abs=1e-5)
+    assert [h.word for h in a] == [
+        w for w, _ in wv.most_similar(positive=["배우", "드라마"], negative=["영화"], topn=3)
+    ]
+    assert index.similarity("영화", "드라마") == pytest.approx(
+        float(wv.similarity("영화", "드라마")), abs=1e-5
+    )
     np.testing.assert_array_equal(index.raw_vector("영화"), wv["영화"])
 
 
 def test_query_path_never_imports_gensim(w2v):
-    code = ("import sys, io; from nlpcli.embed.query import run; out = io.StringIO(); "
-            f"run('similar', {w2v!r}, ['영화'], out, topn=3); "
-            "assert 'gensim' not in sys.modules and 'sklearn' not in sys.modules, 'imported'; print(out.getvalue())")
+    code = (
+        "import sys, io; from nlpcli.embed.query import run; out = io.StringIO(); "
+        f"run('similar', {w2v!r}, ['영화'], out, topn=3); "
+        "assert 'gensim' not in sys.modules and 'sklearn' not in sys.modules, 'imported'; print(out.getvalue())"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert len(done.stdout.strip().splitlines()) == 3
@@ -338,9 +365,18 @@ def test_fasttext_evaluation_answers_every_pair(fasttext, tmp_path):
     assert report["pairs"]["oov_rate"] == 0 and report["pairs_vocab_only"]["oov_rate"] > 0
 
 
-KOREAN_SECTIONS = ("sem1_capital-conturies", "sem2_male-female", "sem3_name-nationality",
-                   "sem4_country-language", "sem5_misc", "syn1_case", "syn2_tense", "syn3_voice",
-                   "syn4_form", "syn5_honorific")
+KOREAN_SECTIONS = (
+    "sem1_capital-conturies",
+    "sem2_male-female",
+    "sem3_name-nationality",
+    "sem4_country-language",
+    "sem5_misc",
+    "syn1_case",
+    "syn2_tense",
+    "syn3_voice",
+    "syn4_form",
+    "syn5_honorific",
+)
 
 
 def _korean_style_eval_files(index: WordIndex, tmp_path) -> tuple[str, str]:
@@ -423,9 +459,32 @@ def test_two_runs_at_once_share_or_rebuild_the_cache_without_corrupting_it(tmp_p
     with gzip.open(UNLABELED, "rt", encoding="utf-8") as fh:
         lines = [fh.readline().strip().replace("\t", " ") for _ in range(3000)]
     src.write_text("text\n" + "\n".join(lines) + "\n", encoding="utf-8")
-    procs = [subprocess.Popen([sys.executable, "-m", "nlpcli", "-q", "embed", "train", str(src), "-o",
-                               str(tmp_path / f"m{i}"), "--dim", "8", "--min-count", "2", "--epochs", "1",
-                               "--workers", "1"], stderr=subprocess.PIPE, cwd=ROOT) for i in range(2)]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "nlpcli",
+                "-q",
+                "embed",
+                "train",
+                str(src),
+                "-o",
+                str(tmp_path / f"m{i}"),
+                "--dim",
+                "8",
+                "--min-count",
+                "2",
+                "--epochs",
+                "1",
+                "--workers",
+                "1",
+            ],
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+        )
+        for i in range(2)
+    ]
     errs = [p.communicate(timeout=300)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], errs
     caches = sorted(n for n in os.listdir(tmp_path) if ".tokens-" in n)

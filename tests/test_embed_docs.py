@@ -24,8 +24,9 @@ TRAIN_TSV = os.path.join(ROOT, "sample_data", "reviews-train.tsv")
 @pytest.fixture(scope="module")
 def d2v(tmp_path_factory):
     out = str(tmp_path_factory.mktemp("d2v") / "d2v.model")
-    config = EmbedConfig(algo="doc2vec", arch="dbow", dbow_words=True, dim=32, min_count=1, epochs=20,
-                         workers=2, seed=1)
+    config = EmbedConfig(
+        algo="doc2vec", arch="dbow", dbow_words=True, dim=32, min_count=1, epochs=20, workers=2, seed=1
+    )
     train([TRAIN_TSV], InputSpec(), Recipe(keep="hangul"), config, out, id_column="id")
     return out
 
@@ -59,8 +60,12 @@ def test_doc2vec_model_loads_in_gensim_and_keeps_ids_and_texts(d2v):
 
 
 def test_docs_cli(d2v):
-    result = subprocess.run([sys.executable, "-m", "nlpcli", "embed", "docs", d2v, "정말 재미있는 영화", "-n", "3"],
-                            capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+    result = subprocess.run(
+        [sys.executable, "-m", "nlpcli", "embed", "docs", d2v, "정말 재미있는 영화", "-n", "3"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+    )
     assert result.returncode == 0, result.stderr
     rows = [line.split("\t") for line in result.stdout.splitlines()]
     assert len(rows) == 3 and all(len(r) == 3 for r in rows)
@@ -71,8 +76,13 @@ def test_word_queries_on_doc2vec_with_and_without_word_vectors(d2v, tmp_path):
 
     assert WordIndex(d2v).similar(["영화"], topn=2)  # --dbow-words trained them
     plain = str(tmp_path / "plain.model")
-    train([TRAIN_TSV], InputSpec(), Recipe(), EmbedConfig(algo="doc2vec", dim=8, min_count=2, epochs=1, workers=1),
-          plain)
+    train(
+        [TRAIN_TSV],
+        InputSpec(),
+        Recipe(),
+        EmbedConfig(algo="doc2vec", dim=8, min_count=2, epochs=1, workers=1),
+        plain,
+    )
     with pytest.raises(ArtifactKindError, match="without word vectors"):
         WordIndex(plain)
 
@@ -101,7 +111,9 @@ def test_doc2vec_features_separate_sentiment(d2v):
 
     from nlpcli.embed.docs import load_features
 
-    rows = [line.rstrip("\n").split("\t") for line in open(TRAIN_TSV, encoding="utf-8").read().splitlines()[1:]]
+    rows = [
+        line.rstrip("\n").split("\t") for line in open(TRAIN_TSV, encoding="utf-8").read().splitlines()[1:]
+    ]
     feats, _ = load_features(d2v)
     pre = feats.recipe
     from nlpcli.text.recipe import Preprocessor
@@ -119,8 +131,13 @@ def test_doc2vec_features_separate_sentiment(d2v):
 @pytest.fixture(scope="module")
 def w2v_small(tmp_path_factory):
     out = str(tmp_path_factory.mktemp("w2v") / "small.model")
-    train([os.path.join(ROOT, "sample_data", "reviews-unlabeled.txt.gz")], InputSpec(), Recipe(),
-          EmbedConfig(dim=16, min_count=5, epochs=1, workers=1), out)
+    train(
+        [os.path.join(ROOT, "sample_data", "reviews-unlabeled.txt.gz")],
+        InputSpec(),
+        Recipe(),
+        EmbedConfig(dim=16, min_count=5, epochs=1, workers=1),
+        out,
+    )
     return out
 
 

@@ -21,8 +21,13 @@ UNLABELED = os.path.join(ROOT, "sample_data", "reviews-unlabeled.txt.gz")
 
 
 def nlpcli(*args, input: str | bytes | None = None):
-    return subprocess.run([sys.executable, "-m", "nlpcli", *args], capture_output=True,
-                          text=not isinstance(input, bytes), input=input, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "nlpcli", *args],
+        capture_output=True,
+        text=not isinstance(input, bytes),
+        input=input,
+        cwd=ROOT,
+    )
 
 
 def _sentences(lines: int = 4000) -> list[list[str]]:
@@ -61,8 +66,9 @@ def ft_bin(tmp_path_factory, sentences):
     from gensim.models import FastText
     from gensim.models.fasttext import save_facebook_model
 
-    model = FastText(sentences, vector_size=12, min_count=3, epochs=1, workers=1, seed=2, min_n=1, max_n=3,
-                     bucket=3000)
+    model = FastText(
+        sentences, vector_size=12, min_count=3, epochs=1, workers=1, seed=2, min_n=1, max_n=3, bucket=3000
+    )
     path = str(tmp_path_factory.mktemp("ft") / "ft.bin")
     save_facebook_model(model, path)
     return path
@@ -74,8 +80,9 @@ def _gensim_load(fmt: str, path: str, limit: int | None = None):
 
     if fmt == "fasttext-bin":
         return load_facebook_vectors(path)
-    return KeyedVectors.load_word2vec_format(path, binary=fmt == "word2vec-binary", no_header=fmt == "glove",
-                                             limit=limit)
+    return KeyedVectors.load_word2vec_format(
+        path, binary=fmt == "word2vec-binary", no_header=fmt == "glove", limit=limit
+    )
 
 
 def _assert_same_answers(model: str, ref, probes: list[str]) -> None:
@@ -144,8 +151,12 @@ def test_cli_import_then_every_query(tmp_path, files, kv):
     assert result.returncode == 0, result.stderr
     assert result.stdout == "" and "MB/s" in result.stderr
     word = kv.index_to_key[0]
-    for args in (("similar", out, word), ("analogy", out, *kv.index_to_key[1:4]),
-                 ("similarity", out, word, kv.index_to_key[1]), ("vector", out, word)):
+    for args in (
+        ("similar", out, word),
+        ("analogy", out, *kv.index_to_key[1:4]),
+        ("similarity", out, word, kv.index_to_key[1]),
+        ("vector", out, word),
+    ):
         result = nlpcli("embed", *args)
         assert result.returncode == 0 and result.stdout, (args, result.stderr)
     vec = [float(x) for x in nlpcli("embed", "vector", out, word).stdout.split()]
@@ -232,7 +243,11 @@ def _write(path, data: bytes) -> str:
 
 
 BAD_TEXT = {
-    "short_line": (b"3 2\na 0.1 0.2\nb 0.3\nc 0.5 0.6\n", "kv.vec:3:", "1 numbers after the word 'b', expected 2"),
+    "short_line": (
+        b"3 2\na 0.1 0.2\nb 0.3\nc 0.5 0.6\n",
+        "kv.vec:3:",
+        "1 numbers after the word 'b', expected 2",
+    ),
     "not_a_number": (b"2 2\na 0.1 0.2\nb 0.3 x7\n", "kv.vec:3:", "not a number: 'x7'"),
     "header_too_big": (b"4 2\na 0.1 0.2\nb 0.3 0.4\n", "kv.vec:4:", "header says 4 words"),
     "header_too_small": (b"1 2\na 0.1 0.2\nb 0.3 0.4\n", "kv.vec:3:", "--limit 1"),
@@ -258,12 +273,12 @@ def test_bad_text_files_are_one_clear_error_and_leave_nothing(tmp_path, case):
 def test_truncated_binary_and_fasttext_files(tmp_path, files, ft_bin):
     with open(files["word2vec-binary"], "rb") as fh:
         data = fh.read()
-    path = _write(tmp_path / "cut.bin", data[:len(data) - 30])
+    path = _write(tmp_path / "cut.bin", data[: len(data) - 30])
     with pytest.raises(DataError, match="truncated"):
         import_vectors(path, str(tmp_path / "m"))
     with open(ft_bin, "rb") as fh:
         data = fh.read()
-    path = _write(tmp_path / "cut-ft.bin", data[:len(data) // 3])
+    path = _write(tmp_path / "cut-ft.bin", data[: len(data) // 3])
     with pytest.raises(DataError, match="truncated"):
         import_vectors(path, str(tmp_path / "m"))
     assert not (tmp_path / "m").exists()
@@ -272,15 +287,18 @@ def test_truncated_binary_and_fasttext_files(tmp_path, files, ft_bin):
 def test_duplicate_words_keep_the_first_vector_as_gensim(tmp_path):
     path = _write(tmp_path / "dup.vec", b"4 2\na 1 0\nb 0 1\na 0.5 0.5\nc 1 1\n")
     result = nlpcli("embed", "import", path, "-o", str(tmp_path / "m"))
-    assert result.returncode == 0 and "1 duplicate words skipped" in result.stderr and "line 4" in result.stderr
+    assert (
+        result.returncode == 0 and "1 duplicate words skipped" in result.stderr and "line 4" in result.stderr
+    )
     ref = _gensim_load("word2vec-text", path)
     # gensim 4.4 leaves a None word with a zero vector at the end (its matrix is not trimmed): not copied
     assert ref.index_to_key == ["a", "b", "c", None]
     index = WordIndex(str(tmp_path / "m"))
     assert index.words == ["a", "b", "c"]
     np.testing.assert_array_equal(np.load(tmp_path / "m" / store.RAW_VECTORS), ref.vectors[:3])
-    assert [(h.word, round(h.score, 5)) for h in index.similar(["a"], topn=2)] == \
-        [(w, round(s, 5)) for w, s in ref.most_similar("a", topn=2)]
+    assert [(h.word, round(h.score, 5)) for h in index.similar(["a"], topn=2)] == [
+        (w, round(s, 5)) for w, s in ref.most_similar("a", topn=2)
+    ]
     assert store.read_manifest(str(tmp_path / "m"))["skipped"]["duplicate_words"] == 1
 
 
@@ -349,7 +367,9 @@ def test_fasttext_words_that_are_not_utf8_are_escaped_as_gensim(tmp_path, ft_bin
 
 def test_querying_a_vectors_file_directly_says_to_import_it(files):
     result = nlpcli("embed", "similar", files["word2vec-text"], "영화")
-    assert result.returncode == 1 and "nlpcli embed import" in result.stderr and "Traceback" not in result.stderr
+    assert (
+        result.returncode == 1 and "nlpcli embed import" in result.stderr and "Traceback" not in result.stderr
+    )
 
 
 def test_binary_words_are_numbered_in_messages(tmp_path):

@@ -25,14 +25,17 @@ from nlpcli.features.vectorizers import TextFeatures, VectorizerConfig
 DOCS = ["영화 가 좋다", "영화 가 별로 다", "배우 연기 가 좋다"]
 
 #: (how, position as a share of the file, value): a flip, a cut, or bytes appended
-DAMAGE = st.tuples(st.sampled_from(["flip", "truncate", "append"]), st.floats(0, 1, exclude_max=True),
-                   st.binary(min_size=1, max_size=40))
+DAMAGE = st.tuples(
+    st.sampled_from(["flip", "truncate", "append"]),
+    st.floats(0, 1, exclude_max=True),
+    st.binary(min_size=1, max_size=40),
+)
 
 
 def damage(data: bytes, how: str, where: float, extra: bytes) -> bytes:
     pos = int(where * len(data))
     if how == "flip":
-        return data[:pos] + bytes([data[pos] ^ (extra[0] or 1)]) + data[pos + 1:]
+        return data[:pos] + bytes([data[pos] ^ (extra[0] or 1)]) + data[pos + 1 :]
     if how == "truncate":
         return data[:pos]
     return data + extra
@@ -48,7 +51,9 @@ def vectorizer(tmp_path_factory):
 
 
 @given(d=DAMAGE)
-@example(d=("append", 0.0, b"garbage\n"))  # once loaded cleanly and answered as the original (found by bench/fuzz.py)
+@example(
+    d=("append", 0.0, b"garbage\n")
+)  # once loaded cleanly and answered as the original (found by bench/fuzz.py)
 @example(d=("flip", 0.5, b"\x01"))
 @example(d=("truncate", 0.99, b"x"))
 def test_damaged_joblib_artifact(tmp_path_factory, vectorizer, d):
@@ -93,7 +98,7 @@ def test_a_flipped_weight_is_caught_by_the_checksum(tmp_path, vectorizer):
     data, _ = vectorizer
     path = tmp_path / "vec.joblib"
     middle = len(data) // 2
-    path.write_bytes(data[:middle] + bytes([data[middle] ^ 1]) + data[middle + 1:])
+    path.write_bytes(data[:middle] + bytes([data[middle] ^ 1]) + data[middle + 1 :])
     with pytest.raises(CorruptArtifactError, match="checksum mismatch"):
         artifacts.load(path)
     path.write_bytes(data + b"appended")
@@ -105,7 +110,7 @@ def test_files_without_the_footer_still_load(tmp_path, vectorizer):
     """Artifacts of nlpcli 0.1 have no footer (tests/data holds some; test_compat loads them)."""
     data, expected = vectorizer
     path = tmp_path / "old.joblib"
-    path.write_bytes(data[:-artifacts._FOOTER_LENGTH])
+    path.write_bytes(data[: -artifacts._FOOTER_LENGTH])
     assert np.array_equal(artifacts.load(path).payload.transform(DOCS).toarray(), expected)
 
 
@@ -119,8 +124,13 @@ def embed_model(tmp_path_factory):
     corpus = tmp / "c.txt"
     corpus.write_text("\n".join(DOCS * 20) + "\n", encoding="utf-8")
     out = str(tmp / "w2v")
-    train([str(corpus)], InputSpec(), Recipe(), EmbedConfig(algo="word2vec", dim=4, min_count=1, epochs=1,
-                                                              workers=1, seed=1), out)
+    train(
+        [str(corpus)],
+        InputSpec(),
+        Recipe(),
+        EmbedConfig(algo="word2vec", dim=4, min_count=1, epochs=1, workers=1, seed=1),
+        out,
+    )
     return out
 
 
@@ -155,27 +165,45 @@ class _Call:
         return self.func, self.args
 
 
-@given(which=st.sampled_from(["os.system", "builtins.eval", "builtins.exec", "subprocess.call",
-                              "builtins.__import__", "shutil.rmtree", "numpy.load", "builtins.open"]),
-       shape=st.sampled_from(["payload", "manifest", "bare"]), protocol=st.sampled_from([2, 4, 5]))
+@given(
+    which=st.sampled_from(
+        [
+            "os.system",
+            "builtins.eval",
+            "builtins.exec",
+            "subprocess.call",
+            "builtins.__import__",
+            "shutil.rmtree",
+            "numpy.load",
+            "builtins.open",
+        ]
+    ),
+    shape=st.sampled_from(["payload", "manifest", "bare"]),
+    protocol=st.sampled_from([2, 4, 5]),
+)
 def test_crafted_pickles_never_run_code(tmp_path_factory, which, shape, protocol):
     import builtins
     import subprocess
 
     tmp = tmp_path_factory.mktemp("evil")
     marker = tmp / "pwned"
-    funcs = {"os.system": (os.system, (f"touch {marker}",)),
-             "builtins.eval": (builtins.eval, (f"open({str(marker)!r}, 'w').close()",)),
-             "builtins.exec": (builtins.exec, (f"open({str(marker)!r}, 'w').close()",)),
-             "subprocess.call": (subprocess.call, (["touch", str(marker)],)),
-             "builtins.__import__": (builtins.__import__, ("antigravity",)),
-             "shutil.rmtree": (shutil.rmtree, (str(tmp / "nothing"),)),
-             "numpy.load": (np.load, (str(marker),)),
-             "builtins.open": (builtins.open, (str(marker), "w"))}
+    funcs = {
+        "os.system": (os.system, (f"touch {marker}",)),
+        "builtins.eval": (builtins.eval, (f"open({str(marker)!r}, 'w').close()",)),
+        "builtins.exec": (builtins.exec, (f"open({str(marker)!r}, 'w').close()",)),
+        "subprocess.call": (subprocess.call, (["touch", str(marker)],)),
+        "builtins.__import__": (builtins.__import__, ("antigravity",)),
+        "shutil.rmtree": (shutil.rmtree, (str(tmp / "nothing"),)),
+        "numpy.load": (np.load, (str(marker),)),
+        "builtins.open": (builtins.open, (str(marker), "w")),
+    }
     call = _Call(*funcs[which])
     manifest = artifacts.make_manifest("vectorizer")
-    obj = {"payload": {"nlpcli": manifest, "payload": call}, "manifest": {"nlpcli": call, "payload": 1},
-           "bare": call}[shape]
+    obj = {
+        "payload": {"nlpcli": manifest, "payload": call},
+        "manifest": {"nlpcli": call, "payload": 1},
+        "bare": call,
+    }[shape]
     path = tmp / "evil.joblib"
     path.write_bytes(pickle.dumps(obj, protocol=protocol))
     with pytest.raises(ArtifactError) as info:
@@ -214,11 +242,25 @@ def test_unusable_artifact_without_checksum_is_one_clear_error(tmp_path):
     del features.vectorizer.vocabulary_  # as a flipped byte in the attribute's name would
     path = tmp_path / "old.joblib"
     artifacts.save(path, "vectorizer", features, recipe={"operation": "split"})
-    path.write_bytes(path.read_bytes()[:-artifacts._FOOTER_LENGTH])
+    path.write_bytes(path.read_bytes()[: -artifacts._FOOTER_LENGTH])
     (tmp_path / "in.txt").write_text("영화 좋다\n", encoding="utf-8")
-    res = subprocess.run([sys.executable, "-m", "nlpcli", "vectorize", "transform", str(path),
-                          str(tmp_path / "in.txt"), "-o", str(tmp_path / "x.npz")],
-                         capture_output=True, text=True, cwd=REPO, timeout=120)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nlpcli",
+            "vectorize",
+            "transform",
+            str(path),
+            str(tmp_path / "in.txt"),
+            "-o",
+            str(tmp_path / "x.npz"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
     assert res.returncode == 1 and res.stderr.count("\n") == 1, res.stderr
     assert "old.joblib" in res.stderr and "may be damaged" in res.stderr and "Traceback" not in res.stderr
 
@@ -252,7 +294,7 @@ def test_a_damaged_recipe_names_the_artifact(tmp_path, vectorizer):
     """A footer-less artifact whose recipe had a byte flipped ('spli\\x11') once gave a usage error
     that did not name the file (found by bench/fuzz.py)."""
     data, _ = vectorizer
-    body = data[:-artifacts._FOOTER_LENGTH]
+    body = data[: -artifacts._FOOTER_LENGTH]
     assert body.count(b"split") == 1
     path = tmp_path / "vec.joblib"
     path.write_bytes(body.replace(b"split", b"spli\x11"))

@@ -19,9 +19,32 @@ from hypothesis import strategies as st
 
 from nlpcli.cli import main
 
-VALUES = st.sampled_from(["-1", "0", "1", "3.5", "1e308", "99999999999999999999", "nan", "inf", "-inf", "",
-                          " ", "abc", "영화", "/nonexistent/x", "missing.txt", ".", "-", "1,2", "0:0", "auto",
-                          "none", "1" * 300])
+VALUES = st.sampled_from(
+    [
+        "-1",
+        "0",
+        "1",
+        "3.5",
+        "1e308",
+        "99999999999999999999",
+        "nan",
+        "inf",
+        "-inf",
+        "",
+        " ",
+        "abc",
+        "영화",
+        "/nonexistent/x",
+        "missing.txt",
+        ".",
+        "-",
+        "1,2",
+        "0:0",
+        "auto",
+        "none",
+        "1" * 300,
+    ]
+)
 
 
 def run(argv: list[str], cwd) -> tuple[int, str]:
@@ -59,22 +82,37 @@ def folder(tmp_path_factory, sample):
     (tmp / "in.txt").write_text("영화 정말 좋다\n배우 연기 별로\n\n", encoding="utf-8")
     lines = (sample / "reviews-train.tsv").read_text(encoding="utf-8").splitlines()[:201]
     (tmp / "train.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    code, err = run(["-q", "train", "train.tsv", "--tagger", "none", "--label-column", "label", "-o", "m.joblib"],
-                    tmp)
+    code, err = run(
+        ["-q", "train", "train.tsv", "--tagger", "none", "--label-column", "label", "-o", "m.joblib"], tmp
+    )
     assert code == 0, err
     code, err = run(["-q", "vectorize", "fit", "train.tsv", "-o", "v.joblib"], tmp)
     assert code == 0, err
     return tmp
 
 
-PREPROCESS = st.sampled_from(["--squash", "--min-length", "--format", "--text-column", "--encoding-errors",
-                              "--output", "--output-format", "--jobs", "--keep", "--stopwords"])
+PREPROCESS = st.sampled_from(
+    [
+        "--squash",
+        "--min-length",
+        "--format",
+        "--text-column",
+        "--encoding-errors",
+        "--output",
+        "--output-format",
+        "--jobs",
+        "--keep",
+        "--stopwords",
+    ]
+)
 
 
 @given(options=st.lists(st.tuples(PREPROCESS, VALUES), min_size=1, max_size=3))
 @example(options=[("--stopwords", "-")])
 @example(options=[("--stopwords", "1" * 300)])  # a name too long to open: once an OSError (bench/fuzz.py)
-@example(options=[("--squash", "99999999999999999999999")])  # once an OverflowError from re (found by bench/fuzz.py)
+@example(
+    options=[("--squash", "99999999999999999999999")]
+)  # once an OverflowError from re (found by bench/fuzz.py)
 @example(options=[("--output", "1" * 300)])  # a name too long for the file system: once an OSError
 @example(options=[("--output", ".")])  # a directory: once an IsADirectoryError
 def test_preprocess_options(folder, options):
@@ -84,8 +122,19 @@ def test_preprocess_options(folder, options):
     assert_clean(*run(argv, folder))
 
 
-PREDICT = st.sampled_from(["--top-k", "--output", "--output-format", "--label-column", "--metrics-out",
-                           "--batch-size", "--format", "--text-column", "--jobs"])
+PREDICT = st.sampled_from(
+    [
+        "--top-k",
+        "--output",
+        "--output-format",
+        "--label-column",
+        "--metrics-out",
+        "--batch-size",
+        "--format",
+        "--text-column",
+        "--jobs",
+    ]
+)
 
 
 @given(options=st.lists(st.tuples(PREDICT, VALUES), min_size=1, max_size=3))
@@ -97,8 +146,18 @@ def test_predict_options(folder, options):
     assert_clean(*run(argv, folder))
 
 
-VECTORIZE = st.sampled_from(["--kind", "--ngram", "--char-ngram", "--min-df", "--max-df", "--max-features",
-                             "--weighting", "--analyzer"])
+VECTORIZE = st.sampled_from(
+    [
+        "--kind",
+        "--ngram",
+        "--char-ngram",
+        "--min-df",
+        "--max-df",
+        "--max-features",
+        "--weighting",
+        "--analyzer",
+    ]
+)
 
 
 @given(options=st.lists(st.tuples(VECTORIZE, VALUES), min_size=1, max_size=2))

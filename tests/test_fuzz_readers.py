@@ -18,8 +18,29 @@ from hypothesis import strategies as st
 from nlpcli.errors import DataError, UsageError
 from nlpcli.textio import InputSpec, RecordWriter, read_column, read_records
 
-ODD = st.sampled_from(["\x00", "\ufeff", "\r", "\u2028", "\x85", "\x1c", "\t", ",", '"', "\\", "\udc80",
-                       "\ud800", "영화", "ㅋ", " ", "", "\U0001f600", "{", "}"])
+ODD = st.sampled_from(
+    [
+        "\x00",
+        "\ufeff",
+        "\r",
+        "\u2028",
+        "\x85",
+        "\x1c",
+        "\t",
+        ",",
+        '"',
+        "\\",
+        "\udc80",
+        "\ud800",
+        "영화",
+        "ㅋ",
+        " ",
+        "",
+        "\U0001f600",
+        "{",
+        "}",
+    ]
+)
 TEXT = st.lists(st.one_of(ODD, st.text(max_size=8)), max_size=6).map("".join)
 
 
@@ -69,7 +90,8 @@ def check(tmp_path, name: str, data: bytes, fmt: str, spec: InputSpec | None = N
     # every record can be written back as UTF-8, one line each
     out = io.StringIO()
     RecordWriter(out, {"tsv": "tsv", "csv": "tsv", "jsonl": "jsonl"}.get(fmt, "text")).write_many(
-        records, [{"text": r.text} for r in records])
+        records, [{"text": r.text} for r in records]
+    )
     out.getvalue().encode("utf-8")
     body = out.getvalue().count("\n")
     assert body == len(records) + (1 if fmt in ("tsv", "csv") and records else 0)
@@ -81,12 +103,18 @@ def check(tmp_path, name: str, data: bytes, fmt: str, spec: InputSpec | None = N
 @example(lines=["\ufeffx", ""], newline="\r\n", gz=True)
 def test_plain_text(tmp_path_factory, lines, newline, gz):
     data = encoded(newline.join(line.replace("\n", " ") for line in lines) + (newline if lines else ""))
-    check(tmp_path_factory.mktemp("t"), "in.txt" + (".gz" if gz else ""), gzip.compress(data) if gz else data,
-          "text")
+    check(
+        tmp_path_factory.mktemp("t"),
+        "in.txt" + (".gz" if gz else ""),
+        gzip.compress(data) if gz else data,
+        "text",
+    )
 
 
-@given(header=st.lists(st.sampled_from(["text", "label", "", "text", "x", " text "]), min_size=1, max_size=4),
-       rows=st.lists(st.lists(TEXT.map(lambda t: t.replace("\n", " ")), max_size=5), max_size=6))
+@given(
+    header=st.lists(st.sampled_from(["text", "label", "", "text", "x", " text "]), min_size=1, max_size=4),
+    rows=st.lists(st.lists(TEXT.map(lambda t: t.replace("\n", " ")), max_size=5), max_size=6),
+)
 @example(header=["text", "text"], rows=[["a", "b"]])
 @example(header=["", ""], rows=[[]])
 def test_tsv(tmp_path_factory, header, rows):
@@ -94,8 +122,10 @@ def test_tsv(tmp_path_factory, header, rows):
     check(tmp_path_factory.mktemp("t"), "in.tsv", data, "tsv")
 
 
-@given(header=st.lists(st.sampled_from(["text", "label", "", "a,b"]), min_size=1, max_size=3),
-       rows=st.lists(st.lists(TEXT, max_size=4), max_size=5))
+@given(
+    header=st.lists(st.sampled_from(["text", "label", "", "a,b"]), min_size=1, max_size=3),
+    rows=st.lists(st.lists(TEXT, max_size=4), max_size=5),
+)
 @example(header=["text"], rows=[[], ["a"]])  # an empty line: an empty document, as in TSV
 def test_csv(tmp_path_factory, header, rows):
     out = io.StringIO()
@@ -108,10 +138,16 @@ def test_csv(tmp_path_factory, header, rows):
 JSON_VALUES = st.one_of(TEXT, st.none(), st.integers(), st.lists(st.integers(), max_size=2))
 
 
-@given(objects=st.lists(st.one_of(st.dictionaries(st.sampled_from(["text", "label", "x"]), JSON_VALUES,
-                                                  max_size=3),
-                                  st.sampled_from(["", "[1]", "{", "null", '"s"'])), max_size=6),
-       ascii_only=st.booleans())
+@given(
+    objects=st.lists(
+        st.one_of(
+            st.dictionaries(st.sampled_from(["text", "label", "x"]), JSON_VALUES, max_size=3),
+            st.sampled_from(["", "[1]", "{", "null", '"s"']),
+        ),
+        max_size=6,
+    ),
+    ascii_only=st.booleans(),
+)
 @example(objects=[{"text": "a\ud800b"}], ascii_only=True)  # half a surrogate pair, as a \u escape
 @example(objects=[{"text": "x", "label": "\udc80"}], ascii_only=True)
 def test_jsonl(tmp_path_factory, objects, ascii_only):

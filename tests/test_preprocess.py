@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import needs_java
+
 from nlpcli.errors import DependencyError, UsageError
 from nlpcli.text.normalize import Normalizer
 from nlpcli.text.recipe import Preprocessor, Recipe
@@ -110,7 +110,9 @@ def test_okt_pos_nouns_phrases_normalize():
     assert nouns.split() == okt.nouns(text)
     phrases = Preprocessor(Recipe(operation="phrases", tagger="okt")).process([text])[0]
     assert phrases.split() == [p.replace(" ", "_") for p in okt.phrases(text)]
-    normalized = Preprocessor(Recipe(operation="normalize", tagger="okt", norm=True)).process(["안녕하세욬ㅋㅋ"])[0]
+    normalized = Preprocessor(Recipe(operation="normalize", tagger="okt", norm=True)).process(
+        ["안녕하세욬ㅋㅋ"]
+    )[0]
     assert normalized == okt.normalize("안녕하세욬ㅋㅋ")
 
 
@@ -129,7 +131,9 @@ def test_cli_tsv_passthrough_and_jsonl(cli, sample):
 
 def test_cli_stdin_and_output_file(cli, tmp_path):
     out = tmp_path / "o.txt"
-    res = cli("preprocess", "normalize", "--squash", "2", "-", "-o", str(out), input="ㅋㅋㅋㅋ 좋아요!!!!\n\n")
+    res = cli(
+        "preprocess", "normalize", "--squash", "2", "-", "-o", str(out), input="ㅋㅋㅋㅋ 좋아요!!!!\n\n"
+    )
     assert res.code == 0 and res.out == ""
     assert out.read_text(encoding="utf-8") == "ㅋㅋ 좋아요!!\n\n"
 

@@ -43,7 +43,9 @@ def cli(*args, **kw):
 @pytest.fixture(scope="module")
 def reviews(tmp_path_factory):
     d = tmp_path_factory.mktemp("reviews")
-    return head(SAMPLE / "reviews-train.tsv", d / "train.tsv", 1500), head(SAMPLE / "reviews-test.tsv", d / "dev.tsv", 300)
+    return head(SAMPLE / "reviews-train.tsv", d / "train.tsv", 1500), head(
+        SAMPLE / "reviews-test.tsv", d / "dev.tsv", 300
+    )
 
 
 def config(**kw) -> TrainConfig:
@@ -89,7 +91,10 @@ def test_hinge_leaves_the_probability_empty(reviews, tmp_path):
     predict_files(str(out), [str(dev_path)], LABEL, output=str(tmp_path / "p.tsv"))
     rows = [r.split("\t") for r in (tmp_path / "p.tsv").read_text(encoding="utf-8").splitlines()]
     col = rows[0].index("probability")
-    assert all(r[col] == "" for r in rows[1:]) and {r[rows[0].index("prediction")] for r in rows[1:]} <= {"0", "1"}
+    assert all(r[col] == "" for r in rows[1:]) and {r[rows[0].index("prediction")] for r in rows[1:]} <= {
+        "0",
+        "1",
+    }
     r = cli("predict", str(out), input="정말 재밌어요\n")
     assert r.code == 0, r.err
     label, prob = r.out.rstrip("\n").split("\t")
@@ -99,14 +104,22 @@ def test_hinge_leaves_the_probability_empty(reviews, tmp_path):
 def test_the_same_seed_gives_the_same_weights(reviews, tmp_path):
     train_path, _ = reviews
     for name, seed in (("a", 3), ("b", 3), ("c", 4)):
-        train([str(train_path)], LABEL, str(tmp_path / f"{name}.joblib"), config(seed=seed), sgd=small(average=True))
+        train(
+            [str(train_path)],
+            LABEL,
+            str(tmp_path / f"{name}.joblib"),
+            config(seed=seed),
+            sgd=small(average=True),
+        )
     a, b, c = (weights(tmp_path / f"{n}.joblib") for n in "abc")
     assert np.array_equal(a, b)
     assert not np.array_equal(a, c)
 
 
 def test_a_label_first_seen_after_the_first_chunk(tmp_path):
-    lines = ["id\tdocument\tlabel"] + [f"{i}\t좋은 영화 {i % 7}\t{'pos' if i % 2 else 'neg'}" for i in range(400)]
+    lines = ["id\tdocument\tlabel"] + [
+        f"{i}\t좋은 영화 {i % 7}\t{'pos' if i % 2 else 'neg'}" for i in range(400)
+    ]
     lines += [f"{i}\t그저 그런 영화\tmeh" for i in range(400, 460)]
     path = tmp_path / "late.tsv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -120,10 +133,37 @@ def test_a_label_first_seen_after_the_first_chunk(tmp_path):
 def test_stdin_needs_classes(reviews, tmp_path):
     train_path, _ = reviews
     text = train_path.read_text(encoding="utf-8")
-    r = cli("train", "--model", "sgd", "--tagger", "none", "-f", "tsv", "-o", str(tmp_path / "m.joblib"), input=text)
+    r = cli(
+        "train",
+        "--model",
+        "sgd",
+        "--tagger",
+        "none",
+        "-f",
+        "tsv",
+        "-o",
+        str(tmp_path / "m.joblib"),
+        input=text,
+    )
     assert r.code == 2 and "stdin cannot be re-read" in r.err and "--classes" in r.err
-    r = cli("train", "--model", "sgd", "--tagger", "none", "-f", "tsv", "--classes", "0,1", "--hashing", "16",
-            "--epochs", "2", "-o", str(tmp_path / "m.joblib"), input=text)
+    r = cli(
+        "train",
+        "--model",
+        "sgd",
+        "--tagger",
+        "none",
+        "-f",
+        "tsv",
+        "--classes",
+        "0,1",
+        "--hashing",
+        "16",
+        "--epochs",
+        "2",
+        "-o",
+        str(tmp_path / "m.joblib"),
+        input=text,
+    )
     assert r.code == 0, r.err
     assert (tmp_path / "m.joblib").exists()
     assert sorted(os.listdir(tmp_path)) == ["m.joblib"]  # the temporary token cache is gone
@@ -138,8 +178,20 @@ def test_a_label_outside_classes(reviews, tmp_path):
 def test_regression_needs_numbers(tmp_path):
     path = tmp_path / "r.tsv"
     path.write_text("id\tdocument\trating\n1\t좋아요\t10\n2\t별로\tbad\n", encoding="utf-8")
-    r = cli("train", str(path), "--model", "sgd", "--task", "regression", "--tagger", "none",
-            "--label-column", "rating", "-o", str(tmp_path / "m.joblib"))
+    r = cli(
+        "train",
+        str(path),
+        "--model",
+        "sgd",
+        "--task",
+        "regression",
+        "--tagger",
+        "none",
+        "--label-column",
+        "rating",
+        "-o",
+        str(tmp_path / "m.joblib"),
+    )
     assert r.code == 1 and "r.tsv:3" in r.err and "not a number" in r.err
 
 
@@ -153,9 +205,13 @@ def test_an_empty_input(tmp_path):
 
 def test_regression_on_ratings(tmp_path):
     out = tmp_path / "r.joblib"
-    metrics = train([str(SAMPLE / "ratings-train.tsv")], RATING, str(out),
-                    config(task="regression", dev=[str(SAMPLE / "ratings-test.tsv")]),
-                    sgd=small(task="regression"))
+    metrics = train(
+        [str(SAMPLE / "ratings-train.tsv")],
+        RATING,
+        str(out),
+        config(task="regression", dev=[str(SAMPLE / "ratings-test.tsv")]),
+        sgd=small(task="regression"),
+    )
     assert metrics["mae"] < 3.0
     model = artifacts.load(out).payload
     values = model.predict(["최고 명작", "최악 쓰레기"]).values
@@ -178,7 +234,9 @@ def test_ctrl_c_mid_epoch_then_resume_gives_the_same_weights(reviews, tmp_path, 
     train_path, dev_path = reviews
     recipe = SPLIT if tagger == "none" else Recipe("morphs", "kiwi", stem=True)
     features = VectorizerConfig(ngram=(1, 2), hashing=16, char_ngram=(1, 3), char_source="text")
-    cfg = config(recipe=recipe, dev=[str(dev_path)], features=features if tagger == "kiwi" else config().features)
+    cfg = config(
+        recipe=recipe, dev=[str(dev_path)], features=features if tagger == "kiwi" else config().features
+    )
     sgd = dict(average=True, patience=None)
     full = tmp_path / "full.joblib"
     train([str(train_path)], LABEL, str(full), cfg, sgd=small(**sgd))
@@ -213,9 +271,15 @@ def test_the_sgd_config_checks_its_options():
     assert S.SgdConfig(task="regression").schedule == "invscaling" and S.SgdConfig().schedule == "optimal"
     assert S.SgdConfig(classes="0, 1").classes == ["0", "1"]
     assert S.SgdConfig(patience=0).patience is None and S.SgdConfig().epochs == 3
-    for bad in (dict(loss="hinge", task="regression"), dict(loss="epsilon_insensitive"), dict(penalty="l3"),
-                dict(schedule="fast"), dict(classes="1"), dict(task="regression", classes="0,1"),
-                dict(batch_size=0)):
+    for bad in (
+        dict(loss="hinge", task="regression"),
+        dict(loss="epsilon_insensitive"),
+        dict(penalty="l3"),
+        dict(schedule="fast"),
+        dict(classes="1"),
+        dict(task="regression", classes="0,1"),
+        dict(batch_size=0),
+    ):
         with pytest.raises(UsageError):
             S.SgdConfig(**bad)
     with pytest.raises(UsageError, match="--dev-fraction"):
@@ -237,10 +301,26 @@ def test_a_vectorizer_artifact(reviews, tmp_path):
     r = cli("vectorize", "fit", str(train_path), "--hashing", "16", "-o", str(vec))
     assert r.code == 0, r.err
     out = tmp_path / "m.joblib"
-    r = cli("train", str(train_path), "--model", "sgd", "--vectorizer", str(vec), "--dev", str(dev_path),
-            "--epochs", "2", "--loss", "modified_huber", "-o", str(out))
+    r = cli(
+        "train",
+        str(train_path),
+        "--model",
+        "sgd",
+        "--vectorizer",
+        str(vec),
+        "--dev",
+        str(dev_path),
+        "--epochs",
+        "2",
+        "--loss",
+        "modified_huber",
+        "-o",
+        str(out),
+    )
     assert r.code == 0, r.err
-    assert "accuracy" in r.err and artifacts.read_manifest(out)["params"]["features"] == {"vectorizer": str(vec)}
+    assert "accuracy" in r.err and artifacts.read_manifest(out)["params"]["features"] == {
+        "vectorizer": str(vec)
+    }
 
 
 def test_ctrl_c_on_the_command_line_exits_130_and_resumes(reviews, tmp_path):
@@ -248,13 +328,32 @@ def test_ctrl_c_on_the_command_line_exits_130_and_resumes(reviews, tmp_path):
     import sys
 
     train_path, _ = reviews
-    args = ["train", str(train_path), "--model", "sgd", "--tagger", "none", "--hashing", "16", "--batch-size", "100",
-            "--epochs", "12", "--no-early-stopping", "--seed", "5"]
+    args = [
+        "train",
+        str(train_path),
+        "--model",
+        "sgd",
+        "--tagger",
+        "none",
+        "--hashing",
+        "16",
+        "--batch-size",
+        "100",
+        "--epochs",
+        "12",
+        "--no-early-stopping",
+        "--seed",
+        "5",
+    ]
     r = cli(*args, "-o", str(tmp_path / "full.joblib"))
     assert r.code == 0, r.err
-    proc = subprocess.Popen([sys.executable, "-m", "nlpcli", *args, "-o", str(tmp_path / "cut.joblib")], cwd=REPO,
-                            stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nlpcli", *args, "-o", str(tmp_path / "cut.joblib")],
+        cwd=REPO,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     for line in proc.stderr:
         if line.startswith("sgd epoch 2:"):
             proc.send_signal(signal.SIGINT)

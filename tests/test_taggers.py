@@ -69,8 +69,9 @@ def test_mecab_missing_is_one_clear_error(monkeypatch):
 def test_cli_mecab_jobs_match_mecab(cli, sample):
     mecab = pytest.importorskip("mecab")
     texts = reviews(sample)
-    r = cli("preprocess", "morphs", "--tagger", "mecab", "-j", "2", str(sample / "reviews-test.tsv"),
-            "-F", "text")
+    r = cli(
+        "preprocess", "morphs", "--tagger", "mecab", "-j", "2", str(sample / "reviews-test.tsv"), "-F", "text"
+    )
     assert r.code == 0, r.err
     m = mecab.MeCab()
     assert [line.split() for line in r.out.splitlines()] == [m.morphs(t) for t in texts]
@@ -88,8 +89,11 @@ def test_cli_tagger_is_checked_at_parse_time(cli, sample):
 
 
 def test_cli_help_imports_no_tagger():
-    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "nlpcli", "preprocess", "--help"],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "nlpcli", "preprocess", "--help"],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0 and "--user-dict" in done.stdout
     loaded = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if "|" in line}
     heavy = {"kiwipiepy", "mecab", "_mecab", "konlpy", "jpype", "torch", "sklearn", "gensim"}
@@ -103,8 +107,12 @@ def test_cli_help_imports_no_tagger():
 def test_read_user_dict(user_dict, tmp_path):
     assert read_user_dict(str(user_dict)) == [[COINED, "NNG", None], ["믿보배", "NNG", 1.5]]
     bad = tmp_path / "bad.tsv"
-    for text, line, what in [("꿀잼 NNG\n", 1, "word<TAB>tag"), ("좋다\tVV\n꿀잼\tnng\n", 2, "tag"),
-                             ("꿀잼\tNNG\tlots\n", 1, "score"), ("# only a comment\n", None, "no entries")]:
+    for text, line, what in [
+        ("꿀잼 NNG\n", 1, "word<TAB>tag"),
+        ("좋다\tVV\n꿀잼\tnng\n", 2, "tag"),
+        ("꿀잼\tNNG\tlots\n", 1, "score"),
+        ("# only a comment\n", None, "no entries"),
+    ]:
         bad.write_text(text, encoding="utf-8")
         with pytest.raises(DataError, match=what) as err:
             read_user_dict(str(bad))
@@ -149,8 +157,9 @@ def test_cli_user_dict_errors(cli, user_dict, tmp_path):
     bad.write_text(f"{COINED}\tNNG\n{COINED} NNG\n", encoding="utf-8")
     r = cli("preprocess", "morphs", "--tagger", "kiwi", "--user-dict", str(bad), input="x\n")
     assert r.code == 1 and r.err.strip().startswith(f"nlpcli: error: {bad}:2: ")
-    r = cli("preprocess", "morphs", "--tagger", "kiwi", "--user-dict", str(user_dict),
-            input=f"{COINED} 영화\n")
+    r = cli(
+        "preprocess", "morphs", "--tagger", "kiwi", "--user-dict", str(user_dict), input=f"{COINED} 영화\n"
+    )
     assert r.code == 0 and r.out == f"{COINED} 영화\n", r.err
 
 
@@ -162,8 +171,17 @@ def test_user_words_travel_with_artifacts(cli, sample, user_dict, tmp_path):
     from nlpcli.features.vectorize import load
 
     vec = tmp_path / "v.nlpcli"
-    r = cli("vectorize", "fit", str(sample / "reviews-train.tsv"), "--tagger", "kiwi", "--user-dict",
-            str(user_dict), "-o", str(vec))
+    r = cli(
+        "vectorize",
+        "fit",
+        str(sample / "reviews-train.tsv"),
+        "--tagger",
+        "kiwi",
+        "--user-dict",
+        str(user_dict),
+        "-o",
+        str(vec),
+    )
     assert r.code == 0, r.err
     user_dict.unlink()  # the entries are in the artifact, not the path
     features, recipe, _ = load(str(vec))
@@ -187,8 +205,12 @@ def test_user_words_survive_into_predict(cli, sample, tmp_path):
 
     recipe = Recipe("morphs", "kiwi", user_words=[[COINED, "NNG", None]])
     model = tmp_path / "m.joblib"
-    train([str(sample / "reviews-train.tsv")], InputSpec(label_column="label"), str(model),
-          TrainConfig(model="logreg", recipe=recipe, features=VectorizerConfig(), dev_fraction=0.1))
+    train(
+        [str(sample / "reviews-train.tsv")],
+        InputSpec(label_column="label"),
+        str(model),
+        TrainConfig(model="logreg", recipe=recipe, features=VectorizerConfig(), dev_fraction=0.1),
+    )
     loaded = load_model(str(model))
     assert loaded.recipe == recipe
     assert Preprocessor(loaded.recipe).process([f"{COINED} 영화"]) == [f"{COINED} 영화"]

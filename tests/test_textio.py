@@ -10,8 +10,15 @@ import os
 import pytest
 
 from nlpcli.errors import DataError, UsageError
-from nlpcli.textio import (InputSpec, RecordWriter, chunked, detect_format, open_output,
-                           read_column, read_records)
+from nlpcli.textio import (
+    InputSpec,
+    RecordWriter,
+    chunked,
+    detect_format,
+    open_output,
+    read_column,
+    read_records,
+)
 
 
 def write(tmp_path, name, data: bytes | str):
@@ -156,6 +163,7 @@ def test_atomic_output_leaves_nothing_on_error(tmp_path):
 
 def _column_and_errors(paths, spec, want_labels):
     """What read_column gives, and what read_records gives, each as (value, error message)."""
+
     def run(fn):
         try:
             return fn(), None
@@ -169,18 +177,21 @@ def _column_and_errors(paths, spec, want_labels):
     return run(lambda: read_column(paths, spec, want_labels)), run(by_records)
 
 
-@pytest.mark.parametrize("name,data", [
-    ("a.tsv", "id\tdocument\tlabel\n1\t좋 다\t1\n\n3\t별로\t0\n"),
-    ("crlf.tsv", "\ufeffdocument\tlabel\r\n좋다\t1\r\n별로 다\t0\r\n"),
-    ("nofinal.txt", "하나\n\n셋 넷"),
-    ("cr.txt", "a\rb\nc\r\n"),
-    ("ragged.tsv", "text\tlabel\n좋다\t1\n별로\t0\textra\n"),
-    ("bad.txt", "좋아요\n".encode() + "x나빠요\n".encode("cp949")),
-    ("bad.tsv", "text\tlabel\n좋다\t1\n".encode() + "x\t나\t빠\n".encode("cp949")),
-    ("nul.txt", b"ok\nstill ok\n\x7fELF\x00\x00"),
-    ("empty.tsv", ""),
-    ("empty.txt", ""),
-])
+@pytest.mark.parametrize(
+    "name,data",
+    [
+        ("a.tsv", "id\tdocument\tlabel\n1\t좋 다\t1\n\n3\t별로\t0\n"),
+        ("crlf.tsv", "\ufeffdocument\tlabel\r\n좋다\t1\r\n별로 다\t0\r\n"),
+        ("nofinal.txt", "하나\n\n셋 넷"),
+        ("cr.txt", "a\rb\nc\r\n"),
+        ("ragged.tsv", "text\tlabel\n좋다\t1\n별로\t0\textra\n"),
+        ("bad.txt", "좋아요\n".encode() + "x나빠요\n".encode("cp949")),
+        ("bad.tsv", "text\tlabel\n좋다\t1\n".encode() + "x\t나\t빠\n".encode("cp949")),
+        ("nul.txt", b"ok\nstill ok\n\x7fELF\x00\x00"),
+        ("empty.tsv", ""),
+        ("empty.txt", ""),
+    ],
+)
 def test_read_column_matches_read_records(tmp_path, name, data):
     """The whole-file column reader (vectorize/train fitting) gives the same documents, and the
     same errors, file, line and column included, as the streaming reader."""

@@ -14,13 +14,17 @@ import pytest
 import torch
 
 from nlpcli import artifacts, training
-from nlpcli.classify import rnn as rnn_mod
-from nlpcli.embed.store import load_word_vectors
 from nlpcli.classify.predict import load_model, predict_files
 from nlpcli.classify.rnn import RnnConfig
 from nlpcli.classify.train import TrainConfig, train
-from nlpcli.errors import (ArtifactKindError, ArtifactVersionError, CorruptArtifactError,
-                           DependencyError, UsageError)
+from nlpcli.embed.store import load_word_vectors
+from nlpcli.errors import (
+    ArtifactKindError,
+    ArtifactVersionError,
+    CorruptArtifactError,
+    DependencyError,
+    UsageError,
+)
 from nlpcli.text.recipe import Recipe
 from nlpcli.textio import InputSpec
 from nlpcli.training import loop as loop_mod
@@ -42,8 +46,15 @@ def slice_path(tmp_path_factory):
 def configs(tmp_path, **loop):
     cfg = TrainConfig(model="rnn", recipe=Recipe("split"), dev_fraction=0.2, seed=3)
     rnn = RnnConfig(hidden=16, embedding_dim=16, max_length=30, min_count=1, dropout=0.3, pooling="max")
-    options = dict(epochs=2, batch_size=32, patience=None, device="cpu", threads=1, seed=3,
-                   checkpoint=str(tmp_path / "ckpt.pt"))
+    options = dict(
+        epochs=2,
+        batch_size=32,
+        patience=None,
+        device="cpu",
+        threads=1,
+        seed=3,
+        checkpoint=str(tmp_path / "ckpt.pt"),
+    )
     options.update(loop)
     return cfg, rnn, training.LoopConfig(**options)
 
@@ -157,9 +168,12 @@ def _toy_task(scores=None, lr=0.5):
         return {"accuracy": (scores or [0.5] * 100)[len(seen) - 1]}
 
     return training.LoopTask(
-        model=model, optimizer=opt,
-        batches=lambda epoch, gen: [torch.randperm(64, generator=gen)[i:i + 16] for i in range(0, 64, 16)],
-        loss=lambda m, idx: torch.nn.functional.cross_entropy(m(X[idx]), y[idx]), evaluate=evaluate)
+        model=model,
+        optimizer=opt,
+        batches=lambda epoch, gen: [torch.randperm(64, generator=gen)[i : i + 16] for i in range(0, 64, 16)],
+        loss=lambda m, idx: torch.nn.functional.cross_entropy(m(X[idx]), y[idx]),
+        evaluate=evaluate,
+    )
 
 
 def test_early_stopping_on_a_toy_task():
@@ -181,7 +195,18 @@ def test_device_choice(monkeypatch, capsys):
 def test_device_cuda_without_gpu_cli(slice_path, tmp_path, cli):
     if torch.cuda.is_available():
         pytest.skip("a GPU is present")
-    r = cli("train", str(slice_path), "--tagger", "none", "--model", "rnn", "--device", "cuda", "-o", str(tmp_path / "m.pt"))
+    r = cli(
+        "train",
+        str(slice_path),
+        "--tagger",
+        "none",
+        "--model",
+        "rnn",
+        "--device",
+        "cuda",
+        "-o",
+        str(tmp_path / "m.pt"),
+    )
     assert r.code == 1 and "no CUDA GPU" in r.err and "Traceback" not in r.err
 
 
@@ -216,10 +241,33 @@ def test_sigint_saves_a_checkpoint_and_exits_130(tmp_path):
     lines = (SAMPLE / "reviews-train.tsv").read_text(encoding="utf-8").splitlines()
     data.write_text("\n".join(lines) + "\n", encoding="utf-8")
     ckpt = tmp_path / "m.pt.ckpt"
-    proc = subprocess.Popen([sys.executable, "-m", "nlpcli", "train", str(data), "--tagger", "none", "--model", "rnn",
-                             "--epochs", "30", "--hidden", "32", "--embedding-dim", "32", "--threads", "1",
-                             "--device", "cpu", "-o", str(tmp_path / "m.pt")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "nlpcli",
+            "train",
+            str(data),
+            "--tagger",
+            "none",
+            "--model",
+            "rnn",
+            "--epochs",
+            "30",
+            "--hidden",
+            "32",
+            "--embedding-dim",
+            "32",
+            "--threads",
+            "1",
+            "--device",
+            "cpu",
+            "-o",
+            str(tmp_path / "m.pt"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.time() + 120
     while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.2)
@@ -236,8 +284,23 @@ def test_sigint_saves_a_checkpoint_and_exits_130(tmp_path):
 
 def test_embeddings_from_an_embed_model(slice_path, tmp_path, cli):
     w2v = tmp_path / "w2v"
-    r = cli("embed", "train", str(slice_path), "-c", "document", "-o", str(w2v), "--dim", "16", "--min-count", "1",
-            "--epochs", "1", "--workers", "1")
+    r = cli(
+        "embed",
+        "train",
+        str(slice_path),
+        "-c",
+        "document",
+        "-o",
+        str(w2v),
+        "--dim",
+        "16",
+        "--min-count",
+        "1",
+        "--epochs",
+        "1",
+        "--workers",
+        "1",
+    )
     if r.code != 0:
         pytest.skip(f"embed train unavailable here: {r.err.strip()[-200:]}")
     cfg, rnn, loop = configs(tmp_path, epochs=1)
@@ -250,7 +313,9 @@ def test_embeddings_from_an_embed_model(slice_path, tmp_path, cli):
     shared = [w for w in words if w in index][:20]
     assert shared
     for w in shared:  # frozen: the trained model still holds the word2vec vectors
-        assert torch.allclose(state["state_dict"]["embedding.weight"][index[w]], torch.as_tensor(vectors[words.index(w)]))
+        assert torch.allclose(
+            state["state_dict"]["embedding.weight"][index[w]], torch.as_tensor(vectors[words.index(w)])
+        )
     rnn.embedding_dim = 32
     rnn.freeze_embeddings = False
     with pytest.raises(UsageError, match="--embedding-dim 16"):
@@ -263,7 +328,9 @@ def test_weight_average_is_evaluated_and_kept_and_training_continues_from_the_ra
     task.on_batch_end = lambda e, b: raw.append([p.detach().clone() for p in task.model.parameters()])
     seen_by_dev = []
     evaluate = task.evaluate
-    task.evaluate = lambda m: (seen_by_dev.append([p.detach().clone() for p in m.parameters()]), evaluate(m))[1]
+    task.evaluate = lambda m: (seen_by_dev.append([p.detach().clone() for p in m.parameters()]), evaluate(m))[
+        1
+    ]
     start = [p.detach().clone() for p in task.model.parameters()]
     training.Trainer(training.LoopConfig(epochs=3, patience=None, device="cpu", ema=0.9)).fit(task)
     # the average by hand: avg_n = avg_{n-1} + (1 - d_n) (w_n - avg_{n-1}), d_n = min(0.9, (1+n)/(10+n))
@@ -289,12 +356,15 @@ def test_weight_average_survives_an_interrupt_and_resume(tmp_path):
     def run(interrupt_at=None, resume=None):
         task = _toy_task()
         if interrupt_at is not None:
+
             def hook(e, b):
                 if (e, b) == interrupt_at:
                     raise KeyboardInterrupt
+
             task.on_batch_end = hook
-        cfg = training.LoopConfig(epochs=3, patience=None, device="cpu", ema=0.8,
-                                  checkpoint=str(tmp_path / "ckpt.pt"))
+        cfg = training.LoopConfig(
+            epochs=3, patience=None, device="cpu", ema=0.8, checkpoint=str(tmp_path / "ckpt.pt")
+        )
         state = training.load_checkpoint(resume) if resume else None
         training.Trainer(cfg).fit(task, resume_state=state)
         return [p.detach().clone() for p in task.model.parameters()]
@@ -315,8 +385,25 @@ def test_ema_must_be_a_decay():
 
 
 def test_rnn_classifier_cli_takes_ema(slice_path, tmp_path, cli):
-    common = ["--quiet", "train", str(slice_path), "--tagger", "none", "--model", "rnn", "--hidden", "16",
-              "--embedding-dim", "16", "--epochs", "2", "--threads", "1", "--seed", "3"]
+    common = [
+        "--quiet",
+        "train",
+        str(slice_path),
+        "--tagger",
+        "none",
+        "--model",
+        "rnn",
+        "--hidden",
+        "16",
+        "--embedding-dim",
+        "16",
+        "--epochs",
+        "2",
+        "--threads",
+        "1",
+        "--seed",
+        "3",
+    ]
     assert cli(*common, "-o", str(tmp_path / "raw.pt")).code == 0
     r = cli(*common, "--ema", "0.9", "-o", str(tmp_path / "avg.pt"))
     assert r.code == 0, r.err
@@ -331,8 +418,10 @@ def test_adam_helper_makes_the_plain_adam_update():
     torch.manual_seed(0)
     a, b = torch.nn.Linear(6, 3), torch.nn.Linear(6, 3)
     b.load_state_dict(a.state_dict())
-    opt_a, opt_b = training.adam(a.parameters(), 1e-2, 0.01), torch.optim.Adam(b.parameters(), lr=1e-2,
-                                                                               weight_decay=0.01)
+    opt_a, opt_b = (
+        training.adam(a.parameters(), 1e-2, 0.01),
+        torch.optim.Adam(b.parameters(), lr=1e-2, weight_decay=0.01),
+    )
     x = torch.randn(8, 6)
     for _ in range(3):
         for net, opt in ((a, opt_a), (b, opt_b)):
@@ -398,19 +487,24 @@ def test_reduce_on_plateau_halves_after_an_evaluation_without_improvement(capsys
     assert "dev accuracy did not improve: learning rate 0.5 -> 0.25" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("schedule", [training.LinearDecay(0.5, 0.1), training.ReduceOnPlateau(),
-                                      training.ExponentialDecay(0.5, 0.7)],
-                         ids=lambda s: type(s).__name__)
+@pytest.mark.parametrize(
+    "schedule",
+    [training.LinearDecay(0.5, 0.1), training.ReduceOnPlateau(), training.ExponentialDecay(0.5, 0.7)],
+    ids=lambda s: type(s).__name__,
+)
 def test_every_schedule_survives_an_interrupt_and_resume(tmp_path, schedule):
     """The rate of every step after a resume is the one of the uninterrupted run; under
     ReduceOnPlateau the best score restored from the checkpoint is what dev must beat."""
+
     def run(interrupt_at=None, resume=None):
         task = _toy_task(lr=0.5)  # dev: 0.5 every epoch, an improvement only the first time
         task.schedule = schedule
         if interrupt_at is not None:
+
             def hook(e, b):
                 if (e, b) == interrupt_at:
                     raise KeyboardInterrupt
+
             task.on_batch_end = hook
         rates = _stepped_rates(task)
         cfg = training.LoopConfig(epochs=3, patience=None, device="cpu", checkpoint=str(tmp_path / "ckpt.pt"))
@@ -422,7 +516,7 @@ def test_every_schedule_survives_an_interrupt_and_resume(tmp_path, schedule):
     with pytest.raises(KeyboardInterrupt):
         run(interrupt_at=(1, 1))
     resumed, resumed_rates = run(resume=tmp_path / "ckpt.pt")
-    assert resumed_rates == whole_rates[-len(resumed_rates):] and len(resumed_rates) == 6
+    assert resumed_rates == whole_rates[-len(resumed_rates) :] and len(resumed_rates) == 6
     for a, b in zip(whole, resumed):
         assert torch.equal(a, b)
     if isinstance(schedule, training.ReduceOnPlateau):
@@ -430,8 +524,10 @@ def test_every_schedule_survives_an_interrupt_and_resume(tmp_path, schedule):
 
 
 def test_the_package_and_its_configuration_import_without_torch():
-    code = ("import sys; from nlpcli.training import LoopConfig, LinearDecay, check_resume; "
-            "from nlpcli import training; training.ReduceOnPlateau; assert 'torch' not in sys.modules")
+    code = (
+        "import sys; from nlpcli.training import LoopConfig, LinearDecay, check_resume; "
+        "from nlpcli import training; training.ReduceOnPlateau; assert 'torch' not in sys.modules"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     with pytest.raises(AttributeError):
@@ -445,13 +541,27 @@ def test_translator_interrupted_and_resumed_ends_at_the_same_model(tmp_path, mon
     from nlpcli.translate.train import TrainConfig as TranslateConfig
     from nlpcli.translate.train import train as train_translator
 
-    cfg = TranslateConfig(src_tokenizer="spm", src_vocab_size=1000, tgt_vocab_size=1000,
-                          dev=[str(SAMPLE / "tatoeba-dev.tsv")], dev_limit=20, word_dropout=0.1)
+    cfg = TranslateConfig(
+        src_tokenizer="spm",
+        src_vocab_size=1000,
+        tgt_vocab_size=1000,
+        dev=[str(SAMPLE / "tatoeba-dev.tsv")],
+        dev_limit=20,
+        word_dropout=0.1,
+    )
     model = ModelConfig(hidden=16, embedding_dim=16)
 
     def run(name, **options):
-        loop = training.LoopConfig(epochs=2, batch_size=64, patience=None, device="cpu", threads=1, seed=5,
-                                   checkpoint=str(tmp_path / "ckpt.pt"), **options)
+        loop = training.LoopConfig(
+            epochs=2,
+            batch_size=64,
+            patience=None,
+            device="cpu",
+            threads=1,
+            seed=5,
+            checkpoint=str(tmp_path / "ckpt.pt"),
+            **options,
+        )
         train_translator([str(SAMPLE / "tatoeba-train.tsv")], str(tmp_path / name), cfg, model, loop)
         return state_of(tmp_path / name)
 

@@ -19,8 +19,18 @@ from nlpcli.errors import DataError, UsageError
 from nlpcli.translate import KIND
 from nlpcli.translate import tokenizers as tok
 from nlpcli.translate.config import ModelConfig
-from nlpcli.translate.data import (BOS, EOS, PAD, UNK, PairSpec, Vocabulary, length_batches, pad,
-                                   read_pairs, sorted_batches)
+from nlpcli.translate.data import (
+    BOS,
+    EOS,
+    PAD,
+    UNK,
+    PairSpec,
+    Vocabulary,
+    length_batches,
+    pad,
+    read_pairs,
+    sorted_batches,
+)
 from nlpcli.translate.model import build
 from nlpcli.translate.search import beam_search, greedy
 from nlpcli.translate.train import TrainConfig, train
@@ -38,8 +48,15 @@ def small_model(**kw) -> ModelConfig:
 
 
 def loop(tmp_path, **kw):
-    options = dict(epochs=2, batch_size=32, patience=None, device="cpu", threads=1, seed=7,
-                   checkpoint=str(tmp_path / "ckpt.pt"))
+    options = dict(
+        epochs=2,
+        batch_size=32,
+        patience=None,
+        device="cpu",
+        threads=1,
+        seed=7,
+        checkpoint=str(tmp_path / "ckpt.pt"),
+    )
     options.update(kw)
     return training.LoopConfig(**options)
 
@@ -49,8 +66,13 @@ def small_train(tmp_path, name="m.pt", model=None, pairs=None, epochs=2, precisi
     options.update(kw)
     cfg = TrainConfig(pairs=pairs or PairSpec(), **options)
     out = tmp_path / name
-    summary = train([str(TRAIN)], str(out), cfg, model or small_model(),
-                    loop(tmp_path, epochs=epochs, precision=precision))
+    summary = train(
+        [str(TRAIN)],
+        str(out),
+        cfg,
+        model or small_model(),
+        loop(tmp_path, epochs=epochs, precision=precision),
+    )
     return out, summary
 
 
@@ -127,8 +149,12 @@ def test_headerless_pairs_both_directions(tmp_path):
 def test_pairs_with_header_and_jsonl(tmp_path):
     tsv = tmp_path / "p.tsv"
     tsv.write_text("id\tkorean\tenglish\n1\t안녕\tHi.\n2\t\tEmpty.\n3\t뛰어!\tRun!\n", encoding="utf-8")
-    p = read_pairs(str(tsv), PairSpec(src_column="english", tgt_column="korean", source_lang="en", target_lang="ko"))
-    assert p.sources == ["Hi.", "Run!"] and p.targets == ["안녕", "뛰어!"] and p.lines == [2, 4] and p.empty == 1
+    p = read_pairs(
+        str(tsv), PairSpec(src_column="english", tgt_column="korean", source_lang="en", target_lang="ko")
+    )
+    assert (
+        p.sources == ["Hi.", "Run!"] and p.targets == ["안녕", "뛰어!"] and p.lines == [2, 4] and p.empty == 1
+    )
     jsonl = tmp_path / "p.jsonl"
     jsonl.write_text('{"ko": "안녕", "en": "Hi."}\n{"ko": "뛰어!", "en": "Run!"}\n', encoding="utf-8")
     p = read_pairs(str(jsonl), PairSpec("ko", "en"))
@@ -142,7 +168,9 @@ def test_one_column_pairs_file_is_one_clear_error(tmp_path):
     bad.write_text("안녕\tHi.\n뛰어!\n", encoding="utf-8")
     with pytest.raises(DataError) as err:
         read_pairs(str(bad), PairSpec())
-    assert str(err.value).startswith(f"{bad}:2: expected two tab-separated columns") and "one column" in str(err.value)
+    assert str(err.value).startswith(f"{bad}:2: expected two tab-separated columns") and "one column" in str(
+        err.value
+    )
 
 
 def test_both_or_neither_column_option():
@@ -171,7 +199,9 @@ def test_length_batches_cover_everything_once_and_are_seeded():
     c = length_batches(lengths, 32, torch.Generator().manual_seed(2))
     flat = np.concatenate(a)
     assert sorted(flat.tolist()) == list(range(1000))
-    assert all((x == y).all() for x, y in zip(a, b)) and any(len(x) != len(y) or (x != y).any() for x, y in zip(a, c))
+    assert all((x == y).all() for x, y in zip(a, b)) and any(
+        len(x) != len(y) or (x != y).any() for x, y in zip(a, c)
+    )
     spread = np.mean([lengths[x].max() - lengths[x].min() for x in a])
     assert spread < 5  # buckets: little padding
     assert sorted(i for batch in sorted_batches([3, 1, 2], 2) for i in batch) == [0, 1, 2]
@@ -181,12 +211,25 @@ def test_length_batches_cover_everything_once_and_are_seeded():
 # the model
 
 
-@pytest.mark.parametrize("attention,cell,bi", [("bahdanau", "gru", True), ("luong", "lstm", True),
-                                               ("dot", "gru", False), ("none", "lstm", True)])
+@pytest.mark.parametrize(
+    "attention,cell,bi",
+    [("bahdanau", "gru", True), ("luong", "lstm", True), ("dot", "gru", False), ("none", "lstm", True)],
+)
 def test_model_shapes_masks_and_padding_invariance(attention, cell, bi):
     torch.manual_seed(0)
-    model = build(ModelConfig(cell=cell, bidirectional=bi, attention=attention, hidden=16, embedding_dim=12,
-                              layers=2, dropout=0.0).to_dict(), 30, 25)
+    model = build(
+        ModelConfig(
+            cell=cell,
+            bidirectional=bi,
+            attention=attention,
+            hidden=16,
+            embedding_dim=12,
+            layers=2,
+            dropout=0.0,
+        ).to_dict(),
+        30,
+        25,
+    )
     model.eval()
     src, lengths = pad([[5, 6, 7, 8, 9, 10], [11, 12]])
     tgt_in, _ = pad([[BOS, 5, 6], [BOS, 7, 8]])
@@ -199,35 +242,63 @@ def test_model_shapes_masks_and_padding_invariance(attention, cell, bi):
     if attention == "none":
         assert weights is None
     else:
-        assert torch.allclose(weights.sum(1), torch.ones(2)) and float(weights[1, 2:].detach().abs().sum()) == 0.0
+        assert (
+            torch.allclose(weights.sum(1), torch.ones(2))
+            and float(weights[1, 2:].detach().abs().sum()) == 0.0
+        )
     loss = torch.nn.functional.cross_entropy(logits.reshape(-1, 25), torch.randint(4, 25, (6,)))
     loss.backward()
     assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
 
 
-@pytest.mark.parametrize("attention,cell,bi", [("bahdanau", "gru", True), ("bahdanau", "lstm", True),
-                                               ("luong", "gru", True), ("dot", "lstm", False),
-                                               ("none", "gru", True)])
+@pytest.mark.parametrize(
+    "attention,cell,bi",
+    [
+        ("bahdanau", "gru", True),
+        ("bahdanau", "lstm", True),
+        ("luong", "gru", True),
+        ("dot", "lstm", False),
+        ("none", "gru", True),
+    ],
+)
 def test_one_layer_training_path_is_the_step_by_step_decoder(attention, cell, bi):
     """With input feeding, one decoder layer with gold inputs takes a batched path (its own GRU/LSTM
     arithmetic, the input projection and output layer outside the loop): same logits and same
     gradients as calling ``step`` position by position, which is what search does."""
     torch.manual_seed(0)
-    model = build(ModelConfig(cell=cell, bidirectional=bi, attention=attention, hidden=16, embedding_dim=12,
-                              dropout=0.0, input_feeding=True).to_dict(), 30, 25)
+    model = build(
+        ModelConfig(
+            cell=cell,
+            bidirectional=bi,
+            attention=attention,
+            hidden=16,
+            embedding_dim=12,
+            dropout=0.0,
+            input_feeding=True,
+        ).to_dict(),
+        30,
+        25,
+    )
     assert_training_path_is_step_by_step(model)
 
 
-@pytest.mark.parametrize("attention,cell,layers", [("bahdanau", "gru", 1), ("bahdanau", "lstm", 2),
-                                                   ("luong", "gru", 1), ("none", "lstm", 2)])
+@pytest.mark.parametrize(
+    "attention,cell,layers",
+    [("bahdanau", "gru", 1), ("bahdanau", "lstm", 2), ("luong", "gru", 1), ("none", "lstm", 2)],
+)
 def test_without_input_feeding_training_runs_all_positions_at_once(attention, cell, layers):
     """--no-input-feeding (the default): the decoder RNN reads only the target embeddings, so
     training runs it over the whole target in one call and attends from all positions at once;
     same logits and gradients as ``step`` position by position. Without attention the fixed
     summary joins every input either way, so that model always takes the one-call path."""
     torch.manual_seed(0)
-    model = build(ModelConfig(cell=cell, attention=attention, layers=layers, hidden=16, embedding_dim=12,
-                              dropout=0.0).to_dict(), 30, 25)
+    model = build(
+        ModelConfig(
+            cell=cell, attention=attention, layers=layers, hidden=16, embedding_dim=12, dropout=0.0
+        ).to_dict(),
+        30,
+        25,
+    )
     assert not model.cfg.input_feeding
     assert model.decoder.input_size == (12 + 32 if attention == "none" else 12)
     assert_training_path_is_step_by_step(model)
@@ -322,7 +393,9 @@ def test_search_scores_are_the_model_log_probabilities(model_path):
         hyps = beam_search(model, src, lengths, [30], beam=5, n_best=5, alpha=1.0)[0]
         assert len(hyps) == 5 and [h.score for h in hyps] == sorted((h.score for h in hyps), reverse=True)
         for h in hyps:
-            assert math.isclose(h.score, _logprob(model, src, lengths, h.ids) / (len(h.ids) + 1), abs_tol=1e-3)
+            assert math.isclose(
+                h.score, _logprob(model, src, lengths, h.ids) / (len(h.ids) + 1), abs_tol=1e-3
+            )
         # the best beam hypothesis is at least as probable as the greedy one (same normalization)
         g1 = greedy(model, src, lengths, [30], alpha=1.0)[0][0]
         assert hyps[0].score >= g1.score - 1e-4
@@ -367,14 +440,25 @@ def test_default_tokenizers_follow_the_languages():
     enko = TrainConfig(pairs=PairSpec(source_lang="en", target_lang="ko"))
     assert (enko.src_tokenizer, enko.tgt_tokenizer) == ("spm", "spm")
     chosen = TrainConfig(src_tokenizer="whitespace", src_vocab_size=500, tgt_tokenizer="char")
-    assert (chosen.src_tokenizer, chosen.src_vocab_size, chosen.tgt_tokenizer, chosen.tgt_vocab_size) == \
-        ("whitespace", 500, "char", 20000)
+    assert (chosen.src_tokenizer, chosen.src_vocab_size, chosen.tgt_tokenizer, chosen.tgt_vocab_size) == (
+        "whitespace",
+        500,
+        "char",
+        20000,
+    )
     with pytest.raises(UsageError, match="unknown tokenizer"):
         TrainConfig(src_tokenizer="bpe")
 
 
-@pytest.mark.parametrize("options,expected", [([], None), (["--lr-schedule", "plateau"], 4),
-                                              (["--lr-schedule", "constant"], 4), (["--patience", "2"], 2)])
+@pytest.mark.parametrize(
+    "options,expected",
+    [
+        ([], None),
+        (["--lr-schedule", "plateau"], 4),
+        (["--lr-schedule", "constant"], 4),
+        (["--patience", "2"], 2),
+    ],
+)
 def test_patience_defaults_to_the_schedule(options, expected, monkeypatch, tmp_path):
     """Under the linear decay (the default) a run uses its whole budget: no early stopping unless
     --patience is given; the other schedules stop after 4 epochs without gain."""
@@ -395,8 +479,13 @@ def test_cli_defaults_and_the_fast_path_options(monkeypatch, tmp_path):
     from nlpcli.cli import main
 
     seen = {}
-    monkeypatch.setattr(train_mod, "train", lambda inputs, output, cfg, model, loop: seen.update(model=model, loop=loop))
-    for options, feeding, precision in (([], False, "auto"), (["--input-feeding", "--precision", "fp32"], True, "fp32")):
+    monkeypatch.setattr(
+        train_mod, "train", lambda inputs, output, cfg, model, loop: seen.update(model=model, loop=loop)
+    )
+    for options, feeding, precision in (
+        ([], False, "auto"),
+        (["--input-feeding", "--precision", "fp32"], True, "fp32"),
+    ):
         with pytest.raises(SystemExit) as exit_:
             main(["translate", "train", str(TRAIN), "-o", str(tmp_path / "m.pt"), *options])
         assert exit_.value.code == 0
@@ -435,18 +524,25 @@ def test_same_seed_same_model(tmp_path):
 
 def test_time_budget_keeps_the_best_and_resume_refuses_other_options(tmp_path):
     cfg = TrainConfig(src_vocab_size=1000, tgt_vocab_size=800, dev=[str(DEV)], dev_limit=30)
-    summary = train([str(TRAIN)], str(tmp_path / "t.pt"), cfg, small_model(),
-                    loop(tmp_path, epochs=5, max_time=0.5))
+    summary = train(
+        [str(TRAIN)], str(tmp_path / "t.pt"), cfg, small_model(), loop(tmp_path, epochs=5, max_time=0.5)
+    )
     assert summary["stopped"] == "time" and summary["epochs"] == 1 and (tmp_path / "t.pt").exists()
     with pytest.raises(UsageError, match="other options"):
-        train([str(TRAIN)], str(tmp_path / "u.pt"), cfg, small_model(hidden=48),
-              loop(tmp_path, epochs=5, resume=str(tmp_path / "ckpt.pt")))
+        train(
+            [str(TRAIN)],
+            str(tmp_path / "u.pt"),
+            cfg,
+            small_model(hidden=48),
+            loop(tmp_path, epochs=5, resume=str(tmp_path / "ckpt.pt")),
+        )
 
 
 def test_english_to_korean(tmp_path):
     # 4 epochs: after 2 the tiny model still answers <eos> first (an empty line)
-    out, summary = small_train(tmp_path, "enko.pt", pairs=PairSpec("en", "ko"),
-                               model=small_model(attention="luong"), epochs=4)
+    out, summary = small_train(
+        tmp_path, "enko.pt", pairs=PairSpec("en", "ko"), model=small_model(attention="luong"), epochs=4
+    )
     tr = Translator.load(str(out), device="cpu")
     assert tr.info["source_lang"] == "en" and tr.info["target_lang"] == "ko"
     text = tr.translate(["Tom is a rough man."], beam=3)[0].text
@@ -462,8 +558,13 @@ def test_kiwi_source_side_trains_and_translates(tmp_path):
 
 
 def test_word_tokenizers_train(tmp_path):
-    out, summary = small_train(tmp_path, "ws.pt", src_tokenizer="char", tgt_tokenizer="whitespace",
-                               model=small_model(attention="none"))
+    out, summary = small_train(
+        tmp_path,
+        "ws.pt",
+        src_tokenizer="char",
+        tgt_tokenizer="whitespace",
+        model=small_model(attention="none"),
+    )
     tr = Translator.load(str(out), device="cpu")
     assert tr.src_tokenizer.kind == "char" and tr.tgt_tokenizer.kind == "whitespace"
     assert isinstance(tr.translate(["안녕."], beam=1)[0].text, str)
@@ -501,12 +602,29 @@ def test_unknown_output_token_is_copied_from_the_attended_source(model_path):
 
 
 def test_cli_run_stdin_nbest_jsonl_and_plots(model_path, cli, tmp_path):
-    r = cli("translate", "run", str(model_path), "--device", "cpu", input="오늘 날씨가 좋네요\n\n톰은 거친 남자야.\n")
+    r = cli(
+        "translate",
+        "run",
+        str(model_path),
+        "--device",
+        "cpu",
+        input="오늘 날씨가 좋네요\n\n톰은 거친 남자야.\n",
+    )
     assert r.code == 0, r.err
     assert len(r.out.splitlines()) == 3 and r.out.splitlines()[1] == ""
     assert "<stdin>:2: no tokens" in r.err
-    r = cli("translate", "run", str(model_path), "--n-best", "3", "--beam", "3", "--device", "cpu",
-            input="안녕.\n뛰어!\n")
+    r = cli(
+        "translate",
+        "run",
+        str(model_path),
+        "--n-best",
+        "3",
+        "--beam",
+        "3",
+        "--device",
+        "cpu",
+        input="안녕.\n뛰어!\n",
+    )
     rows = [line.split("\t") for line in r.out.splitlines()]
     assert r.code == 0 and [x[0] for x in rows] == ["1", "1", "1", "2", "2", "2"]
     assert float(rows[0][1]) >= float(rows[1][1]) >= float(rows[2][1])
@@ -523,8 +641,17 @@ def test_cli_run_stdin_nbest_jsonl_and_plots(model_path, cli, tmp_path):
     except Exception:
         pytest.skip("no Korean font here")
     plots = tmp_path / "att"
-    r = cli("translate", "run", str(model_path), "--attention-plot", str(plots), "--show-attention",
-            "--device", "cpu", input="톰은 거친 남자야.\n안녕.\n")
+    r = cli(
+        "translate",
+        "run",
+        str(model_path),
+        "--attention-plot",
+        str(plots),
+        "--show-attention",
+        "--device",
+        "cpu",
+        input="톰은 거친 남자야.\n안녕.\n",
+    )
     assert r.code == 0, r.err
     assert sorted(p.name for p in plots.iterdir()) == ["attention-00001.png", "attention-00002.png"]
     assert (plots / "attention-00001.png").read_bytes()[:4] == b"\x89PNG"
@@ -534,8 +661,20 @@ def test_cli_run_stdin_nbest_jsonl_and_plots(model_path, cli, tmp_path):
 def test_cli_evaluate(model_path, cli, tmp_path):
     hyps = tmp_path / "hyp.txt"
     metrics = tmp_path / "m.json"
-    r = cli("translate", "evaluate", str(model_path), str(DEV), "--beam", "2", "-o", str(hyps),
-            "--metrics-out", str(metrics), "--device", "cpu")
+    r = cli(
+        "translate",
+        "evaluate",
+        str(model_path),
+        str(DEV),
+        "--beam",
+        "2",
+        "-o",
+        str(hyps),
+        "--metrics-out",
+        str(metrics),
+        "--device",
+        "cpu",
+    )
     assert r.code == 0, r.err
     assert "BLEU" in r.err and "tok:13a" in r.err and "chrF" in r.err and r.out == ""
     assert len(hyps.read_text(encoding="utf-8").splitlines()) == 372
@@ -545,8 +684,11 @@ def test_cli_evaluate(model_path, cli, tmp_path):
     import sacrebleu
 
     refs = [line.split("\t")[1] for line in DEV.read_text(encoding="utf-8").splitlines()]
-    assert math.isclose(sacrebleu.corpus_bleu(hyps.read_text(encoding="utf-8").splitlines(), [refs]).score,
-                        m["bleu"], abs_tol=0.01)
+    assert math.isclose(
+        sacrebleu.corpus_bleu(hyps.read_text(encoding="utf-8").splitlines(), [refs]).score,
+        m["bleu"],
+        abs_tol=0.01,
+    )
 
 
 def test_cli_bad_inputs(model_path, cli, tmp_path):
@@ -569,10 +711,15 @@ def test_cli_bad_inputs(model_path, cli, tmp_path):
 
 
 def test_help_does_not_import_torch():
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "nlpcli", "translate", "--help"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "nlpcli", "translate", "--help"],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0 and "run" in proc.stdout
-    assert not [line for line in proc.stderr.splitlines() if line.rstrip().endswith((" torch", " sklearn", " gensim"))]
+    assert not [
+        line for line in proc.stderr.splitlines() if line.rstrip().endswith((" torch", " sklearn", " gensim"))
+    ]
 
 
 def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tmp_path):
@@ -580,11 +727,34 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tmp_path):
     import time
 
     out, ckpt = tmp_path / "i.pt", tmp_path / "i.ckpt"
-    common = [str(TRAIN), "--dev", str(DEV), "--dev-limit", "20", "--hidden", "24", "--embedding-dim", "24",
-              "--src-vocab-size", "1000", "--tgt-vocab-size", "1000", "-o", str(out), "--checkpoint", str(ckpt),
-              "--device", "cpu", "--threads", "1"]
-    proc = subprocess.Popen([sys.executable, "-m", "nlpcli", "translate", "train", *common, "--epochs", "50"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    common = [
+        str(TRAIN),
+        "--dev",
+        str(DEV),
+        "--dev-limit",
+        "20",
+        "--hidden",
+        "24",
+        "--embedding-dim",
+        "24",
+        "--src-vocab-size",
+        "1000",
+        "--tgt-vocab-size",
+        "1000",
+        "-o",
+        str(out),
+        "--checkpoint",
+        str(ckpt),
+        "--device",
+        "cpu",
+        "--threads",
+        "1",
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nlpcli", "translate", "train", *common, "--epochs", "50"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.time() + 120
     while not ckpt.exists() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.2)
@@ -593,8 +763,23 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tmp_path):
     err = err.decode("utf-8", "replace")
     assert proc.returncode == 130, err
     assert "--resume" in err and "Traceback" not in err and not out.exists()
-    proc = subprocess.run([sys.executable, "-m", "nlpcli", "translate", "train", *common, "--epochs", "2",
-                           "--resume", str(ckpt)], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nlpcli",
+            "translate",
+            "train",
+            *common,
+            "--epochs",
+            "2",
+            "--resume",
+            str(ckpt),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "resuming at epoch" in proc.stderr and out.exists()
 
@@ -612,14 +797,26 @@ def test_evaluate_headered_pairs_in_process(model_path, tmp_path, capsys):
     rows = [line.split("\t") for line in DEV.read_text(encoding="utf-8").splitlines()[:40]]
     tsv = tmp_path / "dev.tsv"
     tsv.write_text("english\tkorean\n" + "".join(f"{en}\t{ko}\n" for ko, en in rows), encoding="utf-8")
-    m = evaluate_file(str(model_path), str(tsv), {"src_column": "korean", "tgt_column": "english"},
-                      RunOptions(beam=1), examples=2, device="cpu")
+    m = evaluate_file(
+        str(model_path),
+        str(tsv),
+        {"src_column": "korean", "tgt_column": "english"},
+        RunOptions(beam=1),
+        examples=2,
+        device="cpu",
+    )
     headerless = evaluate_file(str(model_path), str(DEV), None, RunOptions(beam=1), examples=0, device="cpu")
     assert m["n"] == 40 and m["direction"] == "ko->en" and headerless["n"] == 372
     err = capsys.readouterr().err
     assert "worst" in err and "best" in err
-    evaluate_file(str(model_path), str(DEV), {"source_lang": "en", "target_lang": "ko"}, RunOptions(beam=1),
-                  examples=0, device="cpu")
+    evaluate_file(
+        str(model_path),
+        str(DEV),
+        {"source_lang": "en", "target_lang": "ko"},
+        RunOptions(beam=1),
+        examples=0,
+        device="cpu",
+    )
     assert "translates ko -> en, but the pairs are read as en -> ko" in capsys.readouterr().err
 
 

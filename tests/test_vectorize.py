@@ -10,8 +10,13 @@ import pytest
 import scipy.sparse as sp
 
 from nlpcli.errors import DataError, UsageError
-from nlpcli.features.vectorizers import (AugmentedTfidfTransformer, TextFeatures, VectorizerConfig,
-                                         parse_df, parse_ngram)
+from nlpcli.features.vectorizers import (
+    AugmentedTfidfTransformer,
+    TextFeatures,
+    VectorizerConfig,
+    parse_df,
+    parse_ngram,
+)
 from nlpcli.textio import read_records
 
 DOCS = ["영화 가 정말 좋다", "영화 가 별로 다", "배우 연기 가 좋다 좋다", "OST 가 Good"]
@@ -33,8 +38,9 @@ def test_same_vocabulary_and_matrix_as_sklearn(sample):
     texts = [r.text for r in read_records(str(sample / "reviews-train.tsv"))][:1500]
     ours = TextFeatures(VectorizerConfig(kind="tfidf", ngram=(1, 2), min_df=2, max_df=0.9))
     X = ours.fit_transform(texts)
-    ref = TfidfVectorizer(ngram_range=(1, 2), min_df=2, max_df=0.9, lowercase=False,
-                          tokenizer=str.split, token_pattern=None)
+    ref = TfidfVectorizer(
+        ngram_range=(1, 2), min_df=2, max_df=0.9, lowercase=False, tokenizer=str.split, token_pattern=None
+    )
     Y = ref.fit_transform(texts)
     assert ours.vectorizer.vocabulary_ == ref.vocabulary_
     assert abs(X - Y).max() < 1e-12
@@ -88,15 +94,33 @@ def test_empty_vocabulary_is_a_data_error():
 
 def test_cli_fit_transform_inspect(cli, sample, tmp_path):
     vec = tmp_path / "v.joblib"
-    res = cli("vectorize", "fit", str(sample / "reviews-train.tsv"), "-t", "kiwi", "--ngram", "1,2",
-              "--min-df", "2", "-o", str(vec), "--matrix-out", str(tmp_path / "X.npz"),
-              "--label-column", "label", "--labels-out", str(tmp_path / "y.txt"))
+    res = cli(
+        "vectorize",
+        "fit",
+        str(sample / "reviews-train.tsv"),
+        "-t",
+        "kiwi",
+        "--ngram",
+        "1,2",
+        "--min-df",
+        "2",
+        "-o",
+        str(vec),
+        "--matrix-out",
+        str(tmp_path / "X.npz"),
+        "--label-column",
+        "label",
+        "--labels-out",
+        str(tmp_path / "y.txt"),
+    )
     assert res.code == 0, res.err
     X = sp.load_npz(tmp_path / "X.npz")
     labels = (tmp_path / "y.txt").read_text().split()
     assert X.shape[0] == 4000 == len(labels) and set(labels) == {"0", "1"}
     # the recipe travels with the artifact: raw text in, the same features out
-    res = cli("vectorize", "transform", str(vec), str(sample / "reviews-train.tsv"), "-o", str(tmp_path / "X2.npz"))
+    res = cli(
+        "vectorize", "transform", str(vec), str(sample / "reviews-train.tsv"), "-o", str(tmp_path / "X2.npz")
+    )
     assert res.code == 0, res.err
     X2 = sp.load_npz(tmp_path / "X2.npz")
     assert X2.shape == X.shape and abs(X2 - X).max() < 1e-12
@@ -110,7 +134,9 @@ def test_cli_fit_transform_inspect(cli, sample, tmp_path):
 def test_cli_errors(cli, sample, tmp_path):
     res = cli("vectorize", "transform", str(sample / "reviews-train.tsv"), "-", input="x\n")
     assert res.code == 1 and "not an nlpcli artifact" in res.err
-    res = cli("vectorize", "fit", str(sample / "reviews-train.tsv"), "--ngram", "2,1", "-o", str(tmp_path / "v"))
+    res = cli(
+        "vectorize", "fit", str(sample / "reviews-train.tsv"), "--ngram", "2,1", "-o", str(tmp_path / "v")
+    )
     assert res.code == 2 and "n-gram" in res.err
     res = cli("vectorize", "fit", str(sample / "reviews-train.tsv"), "--labels-out", str(tmp_path / "y"))
     assert res.code == 2
@@ -137,13 +163,15 @@ STREAMED_CONFIGS = [
 ]
 
 
-@pytest.mark.parametrize("options", STREAMED_CONFIGS, ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()))
+@pytest.mark.parametrize(
+    "options", STREAMED_CONFIGS, ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items())
+)
 def test_fit_by_chunks_equals_the_in_memory_fit(sample, options):
     texts = [r.text for r in read_records(str(sample / "reviews-train.tsv"))]
     whole = TextFeatures(VectorizerConfig(**options))
     whole.fit_transform(texts)
     streamed = TextFeatures(VectorizerConfig(**options))
-    streamed.fit_chunks((texts[i:i + 333], None) for i in range(0, len(texts), 333))
+    streamed.fit_chunks((texts[i : i + 333], None) for i in range(0, len(texts), 333))
     assert streamed.vectorizer.vocabulary_ == whole.vectorizer.vocabulary_
     if hasattr(whole.vectorizer, "idf_"):
         assert np.array_equal(streamed.vectorizer.idf_, whole.vectorizer.idf_)
@@ -166,7 +194,8 @@ def test_counts_merge_in_any_order():
     for counts in (merged, first[0].merge(second[0])):
         terms, df, tf = counts.sorted_arrays()
         assert (terms, df.tolist(), tf.tolist()) == tuple(
-            x if isinstance(x, list) else x.tolist() for x in whole[0].sorted_arrays())
+            x if isinstance(x, list) else x.tolist() for x in whole[0].sorted_arrays()
+        )
         assert counts.n_docs == 4
 
 
@@ -175,9 +204,9 @@ def test_hashed_features_need_no_vocabulary(sample):
     config = dict(hashing=16, ngram=(1, 2), char_ngram=(1, 3), min_df=2)
     whole = TextFeatures(VectorizerConfig(**config))
     X = whole.fit_transform(texts)
-    assert X.shape == (len(texts), 2 * 2 ** 16)
+    assert X.shape == (len(texts), 2 * 2**16)
     streamed = TextFeatures(VectorizerConfig(**config))
-    streamed.fit_chunks((texts[i:i + 500], None) for i in range(0, len(texts), 500))
+    streamed.fit_chunks((texts[i : i + 500], None) for i in range(0, len(texts), 500))
     assert np.array_equal(streamed.doc_freq, whole.doc_freq)
     assert (streamed.transform(texts) != X).nnz == 0
     # the df bound drops the columns seen in one document only; each block of a row is unit length
@@ -188,7 +217,7 @@ def test_hashed_features_need_no_vocabulary(sample):
         assert np.allclose(norms[block.getnnz(axis=1) > 0], 1.0)
     summary = whole.summary()
     assert summary["hashing"] == 16 and "most_frequent" not in summary
-    assert sum(n for _, n in summary["df_histogram"]) == 2 * 2 ** 16
+    assert sum(n for _, n in summary["df_histogram"]) == 2 * 2**16
     with pytest.raises(UsageError, match="no names"):
         whole.feature_names()
     with pytest.raises(UsageError, match="--max-features"):
@@ -199,22 +228,47 @@ def test_hashed_features_need_no_vocabulary(sample):
 
 def test_cli_hashing_and_the_streamed_matrix(cli, sample, tmp_path):
     vec = tmp_path / "h.joblib"
-    res = cli("vectorize", "fit", str(sample / "reviews-train.tsv"), "--hashing", "14", "--ngram", "1,2",
-              "-o", str(vec), "--matrix-out", str(tmp_path / "X.npz"), "--label-column", "label",
-              "--labels-out", str(tmp_path / "y.txt"))
+    res = cli(
+        "vectorize",
+        "fit",
+        str(sample / "reviews-train.tsv"),
+        "--hashing",
+        "14",
+        "--ngram",
+        "1,2",
+        "-o",
+        str(vec),
+        "--matrix-out",
+        str(tmp_path / "X.npz"),
+        "--label-column",
+        "label",
+        "--labels-out",
+        str(tmp_path / "y.txt"),
+    )
     assert res.code == 0, res.err
-    res = cli("vectorize", "transform", str(vec), str(sample / "reviews-train.tsv"), "-o", str(tmp_path / "X2.npz"))
+    res = cli(
+        "vectorize", "transform", str(vec), str(sample / "reviews-train.tsv"), "-o", str(tmp_path / "X2.npz")
+    )
     assert res.code == 0, res.err
     X, X2 = sp.load_npz(tmp_path / "X.npz"), sp.load_npz(tmp_path / "X2.npz")
-    assert X.shape == (4000, 2 ** 14) and (X != X2).nnz == 0
+    assert X.shape == (4000, 2**14) and (X != X2).nnz == 0
     gold = [line.split("\t")[2] for line in (sample / "reviews-train.tsv").read_text().splitlines()[1:]]
     assert (tmp_path / "y.txt").read_text().split("\n")[:-1] == gold
     info = json.loads(cli("vectorize", "inspect", str(vec), "--json").out)
     assert info["hashing"] == 14 and info["columns_used"] == int((np.asarray(X.sum(axis=0)) > 0).sum())
     res = cli("vectorize", "inspect", str(vec))
     assert res.code == 0 and "no vocabulary is kept" in res.out
-    res = cli("vectorize", "fit", str(sample / "reviews-train.tsv"), "--hashing", "14", "--max-features", "5",
-              "-o", str(tmp_path / "bad.joblib"))
+    res = cli(
+        "vectorize",
+        "fit",
+        str(sample / "reviews-train.tsv"),
+        "--hashing",
+        "14",
+        "--max-features",
+        "5",
+        "-o",
+        str(tmp_path / "bad.joblib"),
+    )
     assert res.code == 2 and "--max-features" in res.err and not (tmp_path / "bad.joblib").exists()
     res = cli("vectorize", "fit", "-", "-o", str(tmp_path / "empty.joblib"), input="")
     assert res.code == 1 and "no documents" in res.err and not (tmp_path / "empty.joblib").exists()

@@ -30,14 +30,26 @@ class Dataset:
         return len(self.texts)
 
     def subset(self, index, name: str) -> Dataset:
-        return Dataset([self.texts[i] for i in index], [self.labels[i] for i in index], name,
-                       None if self.values is None else [self.values[i] for i in index],
-                       None if self.raw is None else [self.raw[i] for i in index])
+        return Dataset(
+            [self.texts[i] for i in index],
+            [self.labels[i] for i in index],
+            name,
+            None if self.values is None else [self.values[i] for i in index],
+            None if self.raw is None else [self.raw[i] for i in index],
+        )
 
 
-def read_labelled(inputs: list[str], spec: InputSpec, recipe: Recipe, *, task: str = "classification",
-                  jobs: int = 1, tokenized: bool = False, drop_empty: bool = True,
-                  keep_raw: bool = False) -> Dataset:
+def read_labelled(
+    inputs: list[str],
+    spec: InputSpec,
+    recipe: Recipe,
+    *,
+    task: str = "classification",
+    jobs: int = 1,
+    tokenized: bool = False,
+    drop_empty: bool = True,
+    keep_raw: bool = False,
+) -> Dataset:
     """Documents and labels of ``inputs``, tokenized by ``recipe`` (as they are with ``tokenized``).
 
     Documents whose text is empty after preprocessing are left out with a warning (they carry no
@@ -59,16 +71,21 @@ def read_labelled(inputs: list[str], spec: InputSpec, recipe: Recipe, *, task: s
             for r, text in zip(records, outputs):
                 label = (r.label or "").strip()
                 if not label:
-                    raise DataError(f"empty label in column {spec.label_column!r}", source=r.source, line=r.line)
+                    raise DataError(
+                        f"empty label in column {spec.label_column!r}", source=r.source, line=r.line
+                    )
                 if values is not None:
                     try:
                         number = float(label)
                     except ValueError:
                         number = math.nan
                     if not math.isfinite(number):
-                        raise DataError(f"label {label!r} is not a number; --task regression needs "
-                                        "numeric labels (or use --task classification)",
-                                        source=r.source, line=r.line)
+                        raise DataError(
+                            f"label {label!r} is not a number; --task regression needs "
+                            "numeric labels (or use --task classification)",
+                            source=r.source,
+                            line=r.line,
+                        )
                 if drop_empty and not text.strip():
                     empty.append(f"{r.source}:{r.line}")
                     continue
@@ -80,11 +97,14 @@ def read_labelled(inputs: list[str], spec: InputSpec, recipe: Recipe, *, task: s
                     values.append(number)
             bar.advance(len(records))
     if empty:
-        progress.warn(f"{name}: {len(empty):,} documents are empty after preprocessing and were left "
-                      f"out (first at {empty[0]})")
+        progress.warn(
+            f"{name}: {len(empty):,} documents are empty after preprocessing and were left "
+            f"out (first at {empty[0]})"
+        )
     if not texts:
-        raise DataError("no documents with text to train on" + (" (all were empty)" if empty else ""),
-                        source=name)
+        raise DataError(
+            "no documents with text to train on" + (" (all were empty)" if empty else ""), source=name
+        )
     return Dataset(texts, labels, name, values, raw)
 
 
@@ -101,11 +121,16 @@ def check_classes(train: Dataset) -> list[str]:
     counts = Counter(train.labels)
     if len(counts) < 2:
         only = next(iter(counts))
-        raise DataError(f"the labels hold a single class ({only!r}); a classifier needs at least two "
-                        "(wrong --label-column? for numbers use --task regression)", source=train.name)
+        raise DataError(
+            f"the labels hold a single class ({only!r}); a classifier needs at least two "
+            "(wrong --label-column? for numbers use --task regression)",
+            source=train.name,
+        )
     if len(counts) > 0.5 * len(train) and len(train) > 100:
-        progress.warn(f"{len(counts):,} distinct labels in {len(train):,} documents: is "
-                      f"{train.name} really labelled by class? (numbers: --task regression)")
+        progress.warn(
+            f"{len(counts):,} distinct labels in {len(train):,} documents: is "
+            f"{train.name} really labelled by class? (numbers: --task regression)"
+        )
     return label_order(counts)
 
 
@@ -116,11 +141,14 @@ def split_dev(data: Dataset, fraction: float, seed: int) -> tuple[Dataset, Datas
         raise UsageError("--dev-fraction must be between 0 and 1")
     n_dev = int(round(len(data) * fraction))
     if n_dev < 1 or n_dev >= len(data):
-        raise DataError(f"too few documents ({len(data)}) to hold out {fraction:.0%} as dev data",
-                        source=data.name)
+        raise DataError(
+            f"too few documents ({len(data)}) to hold out {fraction:.0%} as dev data", source=data.name
+        )
     order = np.random.default_rng(seed).permutation(len(data))
-    return (data.subset(sorted(order[n_dev:]), data.name),
-            data.subset(sorted(order[:n_dev]), f"{data.name} (held-out {fraction:.0%})"))
+    return (
+        data.subset(sorted(order[n_dev:]), data.name),
+        data.subset(sorted(order[:n_dev]), f"{data.name} (held-out {fraction:.0%})"),
+    )
 
 
 def evaluate(task: str, gold: Dataset, labels: list[str] | None, pred) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -13,8 +13,9 @@ from nlpcli import progress
 from nlpcli.textio import atomic_path
 
 
-def classification_metrics(gold: Sequence[str], predicted: Sequence[str],
-                           labels: Sequence[str] | None = None) -> dict:
+def classification_metrics(
+    gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str] | None = None
+) -> dict:
     """Accuracy, macro-F1, per-class precision/recall/F1/support and the confusion matrix.
 
     ``labels`` fixes the order of classes (the model's); gold labels the model never saw are
@@ -39,7 +40,9 @@ def classification_metrics(gold: Sequence[str], predicted: Sequence[str],
     with np.errstate(divide="ignore", invalid="ignore"):
         precision = np.where(predicted_count > 0, tp / np.maximum(predicted_count, 1), 0.0)
         recall = np.where(support > 0, tp / np.maximum(support, 1), 0.0)
-        f1 = np.where(precision + recall > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-12), 0.0)
+        f1 = np.where(
+            precision + recall > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-12), 0.0
+        )
     # macro averages run over the labels seen in gold or predictions, as scikit-learn's do: a
     # label only ever predicted counts with F1 0; a model label never seen in either is left out
     present = (support > 0) | (predicted_count > 0)
@@ -50,9 +53,15 @@ def classification_metrics(gold: Sequence[str], predicted: Sequence[str],
         "accuracy": float(tp.sum() / n) if n else 0.0,
         "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
         "labels": order,
-        "per_class": {label: {"precision": float(precision[i]), "recall": float(recall[i]),
-                              "f1": float(f1[i]), "support": int(support[i])}
-                      for i, label in enumerate(order)},
+        "per_class": {
+            label: {
+                "precision": float(precision[i]),
+                "recall": float(recall[i]),
+                "f1": float(f1[i]),
+                "support": int(support[i]),
+            }
+            for i, label in enumerate(order)
+        },
         "confusion": confusion.tolist(),
     }
 
@@ -69,8 +78,8 @@ def regression_metrics(gold: Sequence[float], predicted: Sequence[float]) -> dic
         "task": "regression",
         "n": n,
         "mae": float(np.abs(err).mean()),
-        "rmse": float(math.sqrt((err ** 2).mean())),
-        "r2": float(1 - (err ** 2).sum() / var) if var > 0 else 0.0,
+        "rmse": float(math.sqrt((err**2).mean())),
+        "r2": float(1 - (err**2).sum() / var) if var > 0 else 0.0,
         "mean_gold": float(y.mean()),
         "mean_predicted": float(yhat.mean()),
     }
@@ -79,7 +88,9 @@ def regression_metrics(gold: Sequence[float], predicted: Sequence[float]) -> dic
 def headline(metrics: dict) -> str:
     """One line: 'accuracy 0.8712, macro-F1 0.8711 (25,000 docs)' or 'MAE 1.52, RMSE 2.10 (...)'."""
     if metrics["task"] == "classification":
-        return f"accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f} ({metrics['n']:,} docs)"
+        return (
+            f"accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f} ({metrics['n']:,} docs)"
+        )
     return f"MAE {metrics['mae']:.4f}, RMSE {metrics['rmse']:.4f}, R² {metrics['r2']:.4f} ({metrics['n']:,} docs)"
 
 
@@ -91,13 +102,20 @@ def report(metrics: dict, title: str = "evaluation") -> None:
     if metrics["task"] != "classification":
         return
     labels = metrics["labels"]
-    rows = [[label, f"{c['precision']:.4f}", f"{c['recall']:.4f}", f"{c['f1']:.4f}", f"{c['support']:,}"]
-            for label, c in metrics["per_class"].items()]
+    rows = [
+        [label, f"{c['precision']:.4f}", f"{c['recall']:.4f}", f"{c['f1']:.4f}", f"{c['support']:,}"]
+        for label, c in metrics["per_class"].items()
+    ]
     progress.table("per class", ["label", "precision", "recall", "F1", "support"], rows)
     if len(labels) <= 20:
-        conf = [[f"gold {label}"] + [f"{v:,}" for v in row] for label, row in zip(labels, metrics["confusion"])]
-        progress.table("confusion matrix (rows: gold, columns: predicted)",
-                       [""] + [f"pred {label}" for label in labels], conf)
+        conf = [
+            [f"gold {label}"] + [f"{v:,}" for v in row] for label, row in zip(labels, metrics["confusion"])
+        ]
+        progress.table(
+            "confusion matrix (rows: gold, columns: predicted)",
+            [""] + [f"pred {label}" for label in labels],
+            conf,
+        )
 
 
 def write_json(metrics: dict, path: str, extra: dict | None = None) -> None:

@@ -48,19 +48,31 @@ class EstimatorConfig:
     batch_size: int = 256  # mlp
 
     @classmethod
-    def for_model(cls, model: str, *, epochs: int | None = None, max_iter: int = 1000, alpha: float | None = None,
-                  learning_rate: float | None = None, batch_size: int | None = None,
-                  loss: str | None = None, **options) -> EstimatorConfig:
+    def for_model(
+        cls,
+        model: str,
+        *,
+        epochs: int | None = None,
+        max_iter: int = 1000,
+        alpha: float | None = None,
+        learning_rate: float | None = None,
+        batch_size: int | None = None,
+        loss: str | None = None,
+        **options,
+    ) -> EstimatorConfig:
         """The estimator options of ``model`` from the train options: mlp counts ``epochs`` (None:
         5) as its iterations (the others ``max_iter``); ``alpha`` None is the model's default
         (:data:`DEFAULT_ALPHA`), ``learning_rate`` None the mlp's (1e-3), ``batch_size`` None the
         mlp's (64); ``loss`` is linreg's (sgd's losses are its own config's). ``options``: the other fields."""
         if loss is not None and model != "sgd":
             options["loss"] = loss
-        return cls(max_iter=(epochs or 5) if model == "mlp" else max_iter, batch_size=batch_size or 64,
-                   alpha=alpha if alpha is not None else DEFAULT_ALPHA.get(model, 1.0),
-                   learning_rate=learning_rate if learning_rate is not None else DEFAULT_LEARNING_RATE,
-                   **options)
+        return cls(
+            max_iter=(epochs or 5) if model == "mlp" else max_iter,
+            batch_size=batch_size or 64,
+            alpha=alpha if alpha is not None else DEFAULT_ALPHA.get(model, 1.0),
+            learning_rate=learning_rate if learning_rate is not None else DEFAULT_LEARNING_RATE,
+            **options,
+        )
 
     def __post_init__(self):
         if self.class_weight == "none":
@@ -104,25 +116,36 @@ def make_estimator(model: str, task: str, cfg: EstimatorConfig, n_classes: int, 
     """A fresh scikit-learn estimator for ``model``/``task``."""
     if model == "logreg":
         if task != "classification":
-            raise UsageError("--model logreg is a classifier; for numbers use --model linreg "
-                             "(or mlp/rnn with --task regression)")
+            raise UsageError(
+                "--model logreg is a classifier; for numbers use --model linreg "
+                "(or mlp/rnn with --task regression)"
+            )
         from sklearn.linear_model import LogisticRegression
 
         solver = cfg.solver
         if solver == "auto":  # liblinear: fast and exact on large sparse binary problems
             solver = "liblinear" if n_classes == 2 else "lbfgs"
-        return LogisticRegression(C=cfg.C, class_weight=cfg.class_weight, solver=solver,
-                                  max_iter=cfg.max_iter, random_state=seed)
+        return LogisticRegression(
+            C=cfg.C, class_weight=cfg.class_weight, solver=solver, max_iter=cfg.max_iter, random_state=seed
+        )
     if model == "linreg":
         if task != "regression":
-            raise UsageError("--model linreg predicts numbers: use it with --task regression "
-                             "(for labels use --model logreg)")
+            raise UsageError(
+                "--model linreg predicts numbers: use it with --task regression "
+                "(for labels use --model logreg)"
+            )
         if cfg.loss == "absolute":
             from sklearn.svm import LinearSVR
 
             # epsilon 0: the least-absolute-deviation fit, which minimizes MAE directly
-            return LinearSVR(C=cfg.C, epsilon=0.0, loss="epsilon_insensitive", dual=True,
-                             max_iter=cfg.max_iter, random_state=seed)
+            return LinearSVR(
+                C=cfg.C,
+                epsilon=0.0,
+                loss="epsilon_insensitive",
+                dual=True,
+                max_iter=cfg.max_iter,
+                random_state=seed,
+            )
         from sklearn.linear_model import Ridge
 
         return Ridge(alpha=cfg.alpha, random_state=seed)
@@ -130,10 +153,18 @@ def make_estimator(model: str, task: str, cfg: EstimatorConfig, n_classes: int, 
         from sklearn.neural_network import MLPClassifier, MLPRegressor
 
         cls = MLPClassifier if task == "classification" else MLPRegressor
-        return cls(hidden_layer_sizes=cfg.hidden, activation=cfg.activation, alpha=cfg.alpha,
-                   batch_size=cfg.batch_size, learning_rate_init=cfg.learning_rate,
-                   max_iter=cfg.max_iter, early_stopping=cfg.early_stopping,
-                   validation_fraction=0.1, n_iter_no_change=2, random_state=seed)
+        return cls(
+            hidden_layer_sizes=cfg.hidden,
+            activation=cfg.activation,
+            alpha=cfg.alpha,
+            batch_size=cfg.batch_size,
+            learning_rate_init=cfg.learning_rate,
+            max_iter=cfg.max_iter,
+            early_stopping=cfg.early_stopping,
+            validation_fraction=0.1,
+            n_iter_no_change=2,
+            random_state=seed,
+        )
     raise UsageError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
 
 
@@ -159,8 +190,14 @@ def softmax(scores: np.ndarray) -> np.ndarray:
 class TextModel:
     """Feature extractor + fitted estimator + label names: tokenized text in, predictions out."""
 
-    def __init__(self, extractor, estimator, task: str, labels: list[str] | None,
-                 value_range: tuple[float, float] | None = None):
+    def __init__(
+        self,
+        extractor,
+        estimator,
+        task: str,
+        labels: list[str] | None,
+        value_range: tuple[float, float] | None = None,
+    ):
         self.extractor = extractor
         self.estimator = estimator
         self.task = task

@@ -45,7 +45,9 @@ class LoadedModel:
     has_probability: bool = True  # False: the probability column stays empty (e.g. sgd --loss hinge)
 
 
-def load_model(path: str, trust: bool = False, device: str = "auto", threads: int | None = None) -> LoadedModel:
+def load_model(
+    path: str, trust: bool = False, device: str = "auto", threads: int | None = None
+) -> LoadedModel:
     """Load a ``classifier``/``regressor`` artifact (scikit-learn joblib or torch RNN)."""
     art = artifacts.load(path, kinds=MODEL_KINDS, trust=trust)
     recipe = Recipe.from_dict(art.recipe or {})
@@ -53,14 +55,21 @@ def load_model(path: str, trust: bool = False, device: str = "auto", threads: in
         from nlpcli.classify.rnn.predict import load_rnn_predictor
 
         predict, task, labels = load_rnn_predictor(art, device=device, threads=threads)
-        return LoadedModel(lambda texts, raw=None: predict(texts), recipe, task, labels, art.manifest,
-                           batch_size=2000)
+        return LoadedModel(
+            lambda texts, raw=None: predict(texts), recipe, task, labels, art.manifest, batch_size=2000
+        )
     model = art.payload
     if not hasattr(model, "predict") or not hasattr(model, "task"):
         raise ArtifactError(f"{path}: the {art.kind} artifact holds no usable model; re-create it")
-    return LoadedModel(model.predict, recipe, model.task, model.labels, art.manifest,
-                       needs_raw=bool(getattr(model, "needs_raw", False)),
-                       has_probability=bool(getattr(model, "has_probability", True)))
+    return LoadedModel(
+        model.predict,
+        recipe,
+        model.task,
+        model.labels,
+        art.manifest,
+        needs_raw=bool(getattr(model, "needs_raw", False)),
+        has_probability=bool(getattr(model, "has_probability", True)),
+    )
 
 
 def format_number(value: float) -> str:
@@ -78,7 +87,9 @@ def _rows(model: LoadedModel, pred: Prediction, top_k: int, structured: bool) ->
     best_p = proba[np.arange(len(best)), best].tolist()
     names = [labels[j] for j in best.tolist()]
     if not model.has_probability:  # scores that rank the labels but are no probabilities
-        rows: list[dict[str, Any]] = [{"prediction": a, "probability": None if structured else ""} for a in names]
+        rows: list[dict[str, Any]] = [
+            {"prediction": a, "probability": None if structured else ""} for a in names
+        ]
     elif structured:
         rows = [{"prediction": a, "probability": round(p, 4)} for a, p in zip(names, best_p)]
     else:
@@ -87,16 +98,31 @@ def _rows(model: LoadedModel, pred: Prediction, top_k: int, structured: bool) ->
         order = np.argsort(-proba, axis=1, kind="stable")[:, :top_k]
         for row, ks, ps in zip(rows, order.tolist(), np.take_along_axis(proba, order, axis=1).tolist()):
             top = [(labels[k], round(p, 4) if model.has_probability else None) for k, p in zip(ks, ps)]
-            row["top_k"] = [list(t) for t in top] if structured else " ".join(
-                f"{a}:{p:.4f}" if p is not None else a for a, p in top)
+            row["top_k"] = (
+                [list(t) for t in top]
+                if structured
+                else " ".join(f"{a}:{p:.4f}" if p is not None else a for a, p in top)
+            )
     return rows
 
 
-def predict_files(model_path: str, inputs: list[str], spec: InputSpec, *, output: str | None = None,
-                  output_format: str | None = None, top_k: int = 1, jobs: int = 1, tokenized: bool = False,
-                  metrics_out: str | None = None, trust: bool = False, device: str = "auto",
-                  batch_size: int | None = None, threads: int | None = None,
-                  scheduler: str | None = None) -> dict | None:
+def predict_files(
+    model_path: str,
+    inputs: list[str],
+    spec: InputSpec,
+    *,
+    output: str | None = None,
+    output_format: str | None = None,
+    top_k: int = 1,
+    jobs: int = 1,
+    tokenized: bool = False,
+    metrics_out: str | None = None,
+    trust: bool = False,
+    device: str = "auto",
+    batch_size: int | None = None,
+    threads: int | None = None,
+    scheduler: str | None = None,
+) -> dict | None:
     """Predict every document of ``inputs`` to ``output``; metrics when ``spec.label_column`` is set."""
     if top_k < 1:
         raise UsageError("--top-k must be 1 or more")
@@ -108,8 +134,9 @@ def predict_files(model_path: str, inputs: list[str], spec: InputSpec, *, output
     if model.labels is not None:
         top_k = min(top_k, len(model.labels))
     if tokenized and model.needs_raw:
-        raise UsageError("this model also reads character n-grams of the raw text: give raw input, "
-                         "without --tokenized")
+        raise UsageError(
+            "this model also reads character n-grams of the raw text: give raw input, without --tokenized"
+        )
     recipe = Recipe(operation="split", nfc=model.recipe.nfc) if tokenized else model.recipe
     fmt = output_format or default_output_format(inputs[0], spec)
     structured = fmt in ("jsonl", "text")
@@ -117,8 +144,13 @@ def predict_files(model_path: str, inputs: list[str], spec: InputSpec, *, output
     predicted: list[str] = []
     values: list[float] = []
     count = empty = 0
-    chunks = preprocess_chunks(read_records(inputs, spec), recipe, jobs=jobs,
-                               chunk_size=batch_size or model.batch_size, scheduler=scheduler)
+    chunks = preprocess_chunks(
+        read_records(inputs, spec),
+        recipe,
+        jobs=jobs,
+        chunk_size=batch_size or model.batch_size,
+        scheduler=scheduler,
+    )
     with contextlib.closing(chunks), open_output(output) as stream, progress.task("predicting") as bar:
         # primary "": no output column takes the place of the text column; every input column
         # passes through and prediction/probability are added after them
@@ -129,8 +161,13 @@ def predict_files(model_path: str, inputs: list[str], spec: InputSpec, *, output
             rows = _rows(model, pred, top_k, structured)
             if writer is not None:
                 # plain-text input has no columns to pass through: keep the text itself
-                writer.write_many(records, [row if r.fields is not None else {"text": r.text, **row}
-                                            for r, row in zip(records, rows)])
+                writer.write_many(
+                    records,
+                    [
+                        row if r.fields is not None else {"text": r.text, **row}
+                        for r, row in zip(records, rows)
+                    ],
+                )
             else:
                 stream.write("".join(_text_line(row) for row in rows))
                 stream.flush()
@@ -145,8 +182,10 @@ def predict_files(model_path: str, inputs: list[str], spec: InputSpec, *, output
     if count == 0:
         progress.warn("the input holds no documents; nothing was predicted")
     if empty:
-        progress.warn(f"{empty:,} of {count:,} documents were empty after preprocessing; their "
-                      "predictions carry no evidence")
+        progress.warn(
+            f"{empty:,} of {count:,} documents were empty after preprocessing; their "
+            "predictions carry no evidence"
+        )
     if not spec.label_column or count == 0:
         return None
     if model.task == "regression":
@@ -174,8 +213,10 @@ def _gold_numbers(gold: list[str], first_input: str) -> list[float]:
     try:
         return [float(g) for g in gold]
     except ValueError as exc:
-        raise DataError(f"a gold label is not a number ({exc}); this model predicts numbers",
-                        source=display_name(first_input)) from None
+        raise DataError(
+            f"a gold label is not a number ({exc}); this model predicts numbers",
+            source=display_name(first_input),
+        ) from None
 
 
 def _text_line(row: dict) -> str:

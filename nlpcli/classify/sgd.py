@@ -72,8 +72,10 @@ class SgdConfig:
         losses = REGRESSION_LOSSES if regression else CLASSIFICATION_LOSSES
         self.loss = self.loss or losses[0]
         if self.loss not in losses:
-            raise UsageError(f"--loss for sgd {'regression' if regression else 'classification'} must be "
-                             f"one of {', '.join(losses)}")
+            raise UsageError(
+                f"--loss for sgd {'regression' if regression else 'classification'} must be "
+                f"one of {', '.join(losses)}"
+            )
         if self.penalty not in PENALTIES:
             raise UsageError(f"--penalty must be one of {', '.join(PENALTIES)}")
         self.alpha = self.alpha if self.alpha is not None else (1e-6 if regression else 2e-6)
@@ -110,9 +112,16 @@ class SgdConfig:
         """A fresh scikit-learn SGD estimator (its own shuffling of each minibatch is seeded)."""
         from sklearn.linear_model import SGDClassifier, SGDRegressor
 
-        common = dict(loss=self.loss, penalty=None if self.penalty == "none" else self.penalty,
-                      alpha=self.alpha, l1_ratio=self.l1_ratio, learning_rate=self.schedule,
-                      eta0=self.eta0, average=self.average, random_state=seed)
+        common = dict(
+            loss=self.loss,
+            penalty=None if self.penalty == "none" else self.penalty,
+            alpha=self.alpha,
+            l1_ratio=self.l1_ratio,
+            learning_rate=self.schedule,
+            eta0=self.eta0,
+            average=self.average,
+            random_state=seed,
+        )
         if self.task == "regression":
             return CenteredRegressor(SGDRegressor(**common))
         return SGDClassifier(**common)
@@ -176,29 +185,50 @@ def _check_label(r, task: str, classes: set | None) -> tuple[str, float | None]:
         except ValueError:
             number = math.nan
         if not math.isfinite(number):
-            raise DataError(f"label {label!r} is not a number; --task regression needs numeric labels "
-                            "(or use --task classification)", source=r.source, line=r.line)
+            raise DataError(
+                f"label {label!r} is not a number; --task regression needs numeric labels "
+                "(or use --task classification)",
+                source=r.source,
+                line=r.line,
+            )
         return label, number
     if classes is not None and label not in classes:
-        raise DataError(f"label {label!r} is not one of --classes {','.join(sorted(classes))}",
-                        source=r.source, line=r.line)
+        raise DataError(
+            f"label {label!r} is not one of --classes {','.join(sorted(classes))}",
+            source=r.source,
+            line=r.line,
+        )
     return _clean(label), None
 
 
-def cache_path(output: str, inputs: list[str], spec: InputSpec, recipe, keep_raw: bool, chunk_size: int) -> str:
+def cache_path(
+    output: str, inputs: list[str], spec: InputSpec, recipe, keep_raw: bool, chunk_size: int
+) -> str:
     """Beside the model, named after the first input and a key of the inputs (path, size,
     modification time), the recipe, the columns and the chunk size: a retrain reuses it."""
     parent = os.path.dirname(os.path.abspath(output))
     if STDIO in inputs:
         return os.path.join(parent, f"stdin.sgd-tokens-{os.getpid()}.tsv")
     stats = [[os.path.abspath(p), os.stat(p).st_size, os.stat(p).st_mtime_ns] for p in inputs]
-    blob = json.dumps({"inputs": stats, "recipe": recipe.to_dict(), "spec": asdict(spec), "raw": keep_raw,
-                       "chunk": chunk_size, "v": 2}, sort_keys=True, default=str)
+    blob = json.dumps(
+        {
+            "inputs": stats,
+            "recipe": recipe.to_dict(),
+            "spec": asdict(spec),
+            "raw": keep_raw,
+            "chunk": chunk_size,
+            "v": 2,
+        },
+        sort_keys=True,
+        default=str,
+    )
     key = hashlib.sha1(blob.encode()).hexdigest()[:12]
     return os.path.join(parent, f"{os.path.basename(inputs[0])}.sgd-tokens-{key}.tsv")
 
 
-def _docs_from_inputs(inputs: list[str], spec: InputSpec, recipe, jobs: int) -> Iterator[tuple[list, list[str]]]:
+def _docs_from_inputs(
+    inputs: list[str], spec: InputSpec, recipe, jobs: int
+) -> Iterator[tuple[list, list[str]]]:
     from nlpcli.text.stream import preprocess_chunks
 
     for p in inputs:
@@ -207,8 +237,18 @@ def _docs_from_inputs(inputs: list[str], spec: InputSpec, recipe, jobs: int) -> 
     yield from preprocess_chunks(read_records(inputs, spec), recipe, jobs=jobs)
 
 
-def scan(inputs: list[str], spec: InputSpec, recipe, cfg: SgdConfig, *, jobs: int, cache: str | None,
-         keep_raw: bool, extractor=None, counts=None) -> Scan:
+def scan(
+    inputs: list[str],
+    spec: InputSpec,
+    recipe,
+    cfg: SgdConfig,
+    *,
+    jobs: int,
+    cache: str | None,
+    keep_raw: bool,
+    extractor=None,
+    counts=None,
+) -> Scan:
     """The first pass (see the module's docstring); ``counts`` (``extractor.counters()``) get
     the document frequencies of the features."""
     result = Scan(cache=cache, temporary=cache is not None and STDIO in inputs)
@@ -249,8 +289,9 @@ def scan(inputs: list[str], spec: InputSpec, recipe, cfg: SgdConfig, *, jobs: in
     if result.empty:
         progress.warn(f"{name}: {result.empty:,} documents are empty after preprocessing and were left out")
     if not result.documents:
-        raise DataError("no documents with text to train on" + (" (all were empty)" if result.empty else ""),
-                        source=name)
+        raise DataError(
+            "no documents with text to train on" + (" (all were empty)" if result.empty else ""), source=name
+        )
     return result
 
 
@@ -269,8 +310,9 @@ class _nothing:
         return False
 
 
-def epoch_chunks(scan_: Scan, inputs: list[str], spec: InputSpec, recipe, rng, chunk_size: int,
-                 keep_raw: bool) -> Iterator[list[tuple[str, str, str | None]]]:
+def epoch_chunks(
+    scan_: Scan, inputs: list[str], spec: InputSpec, recipe, rng, chunk_size: int, keep_raw: bool
+) -> Iterator[list[tuple[str, str, str | None]]]:
     """The documents of one epoch as chunks of ``(label, tokens, raw)``: the cache's chunks in a
     shuffled order, or the pre-tokenized inputs in order."""
     if scan_.cache is None:
@@ -330,8 +372,18 @@ def _meta_path(cache: str) -> str:
 
 def save_meta(result: Scan) -> None:
     with atomic_path(_meta_path(result.cache)) as tmp, open(tmp, "w", encoding="utf-8") as fh:
-        json.dump({"documents": result.documents, "labels": sorted(result.labels), "low": result.low,
-                   "high": result.high, "total": result.total, "empty": result.empty, "offsets": result.offsets}, fh)
+        json.dump(
+            {
+                "documents": result.documents,
+                "labels": sorted(result.labels),
+                "low": result.low,
+                "high": result.high,
+                "total": result.total,
+                "empty": result.empty,
+                "offsets": result.offsets,
+            },
+            fh,
+        )
 
 
 def load_meta(cache: str) -> Scan | None:
@@ -341,7 +393,9 @@ def load_meta(cache: str) -> Scan | None:
         return None
     with open(meta, encoding="utf-8") as fh:
         m = json.load(fh)
-    return Scan(m["documents"], set(m["labels"]), m["low"], m["high"], m["total"], m["empty"], cache, m["offsets"])
+    return Scan(
+        m["documents"], set(m["labels"]), m["low"], m["high"], m["total"], m["empty"], cache, m["offsets"]
+    )
 
 
 def remove_cache(result: Scan) -> None:
@@ -463,8 +517,12 @@ def fit(job: Job, state: State, checkpoint: str, save_checkpoint) -> State:
                 done = run_epoch(job, state, flag)
                 seconds = time.perf_counter() - start
                 state.seconds += seconds
-                entry = {"epoch": state.epoch + 1, "documents": done, "seconds": round(seconds, 2),
-                         "docs_per_second": round(done / seconds) if seconds > 0 else None}
+                entry = {
+                    "epoch": state.epoch + 1,
+                    "documents": done,
+                    "seconds": round(seconds, 2),
+                    "docs_per_second": round(done / seconds) if seconds > 0 else None,
+                }
                 stop = _end_epoch(job, state, entry)
                 state.epoch += 1
                 state.batch = 0
@@ -472,8 +530,10 @@ def fit(job: Job, state: State, checkpoint: str, save_checkpoint) -> State:
                     break
         except KeyboardInterrupt:
             save_checkpoint(state)
-            progress.warn(f"interrupted at epoch {state.epoch + 1}, batch {state.batch}: checkpoint saved "
-                          f"to {checkpoint}; continue with --resume {checkpoint}")
+            progress.warn(
+                f"interrupted at epoch {state.epoch + 1}, batch {state.batch}: checkpoint saved "
+                f"to {checkpoint}; continue with --resume {checkpoint}"
+            )
             raise
     return state
 
@@ -491,10 +551,14 @@ def _end_epoch(job: Job, state: State, entry: dict) -> bool:
             state.bad_epochs += 1
         note += f", dev {'accuracy' if job.labels is not None else '-MAE'} {abs(score):.4f}"
     state.history.append(entry)
-    progress.info(f"sgd epoch {entry['epoch']}: {entry['documents']:,} documents in {entry['seconds']} s ({note})")
+    progress.info(
+        f"sgd epoch {entry['epoch']}: {entry['documents']:,} documents in {entry['seconds']} s ({note})"
+    )
     patience = job.cfg.patience
     if patience is not None and job.score is not None and state.bad_epochs >= patience:
-        progress.info(f"sgd: no dev improvement in {patience} epochs: stopping; best epoch {state.best_epoch}")
+        progress.info(
+            f"sgd: no dev improvement in {patience} epochs: stopping; best epoch {state.best_epoch}"
+        )
         return True
     return False
 
@@ -518,8 +582,10 @@ def train_sgd(inputs: list[str], spec: InputSpec, output: str, cfg, sgd: SgdConf
         extractor, recipe, keep_raw = _features(cfg)
         stdin = STDIO in inputs
         if stdin and not sgd.classes and sgd.task == "classification":
-            raise UsageError("stdin cannot be re-read for each epoch: give the classes with --classes "
-                             "(e.g. --classes 0,1), or train on a file")
+            raise UsageError(
+                "stdin cannot be re-read for each epoch: give the classes with --classes "
+                "(e.g. --classes 0,1), or train on a file"
+            )
         reader = Recipe(operation="split", nfc=recipe.nfc) if cfg.tokenized else recipe
         direct = reader.operation == "split" and not stdin and not keep_raw
         cache = None if direct else cache_path(output, inputs, spec, reader, keep_raw, sgd.chunk_size)
@@ -530,22 +596,44 @@ def train_sgd(inputs: list[str], spec: InputSpec, output: str, cfg, sgd: SgdConf
         fitting = not cfg.vectorizer
         counts = extractor.counters() if fitting and scan_ is None else None
         if scan_ is None:
-            scan_ = scan(inputs, spec, reader, sgd, jobs=cfg.jobs, cache=cache, keep_raw=keep_raw,
-                         extractor=extractor, counts=counts)
+            scan_ = scan(
+                inputs,
+                spec,
+                reader,
+                sgd,
+                jobs=cfg.jobs,
+                cache=cache,
+                keep_raw=keep_raw,
+                extractor=extractor,
+                counts=counts,
+            )
             if cache and not stdin:
                 save_meta(scan_)
                 progress.info(f"tokens cached in {cache} (reused by the next sgd train on the same input)")
         if fitting:
             _fit_features(extractor, scan_, counts, inputs, spec, reader, sgd, keep_raw)
         labels = _labels(scan_, sgd)
-        job = Job(sgd, scan_, inputs, spec, reader if direct else None, extractor, labels, cfg.seed, keep_raw,
-                  clip=cfg.estimator.clip)
+        job = Job(
+            sgd,
+            scan_,
+            inputs,
+            spec,
+            reader if direct else None,
+            extractor,
+            labels,
+            cfg.seed,
+            keep_raw,
+            clip=cfg.estimator.clip,
+        )
         state = State(sgd.make_estimator(cfg.seed))
         if isinstance(state.estimator, CenteredRegressor):
             state.estimator.offset = scan_.total / scan_.documents
     dev_ds = _dev(job, cfg, recipe)
-    data.update(documents=job.scan.documents, dev=dev_ds.name if dev_ds else None,
-                dev_documents=len(dev_ds) if dev_ds else 0)
+    data.update(
+        documents=job.scan.documents,
+        dev=dev_ds.name if dev_ds else None,
+        dev_documents=len(dev_ds) if dev_ds else 0,
+    )
     state = fit(job, state, checkpoint, lambda s: _save_checkpoint(checkpoint, job, s, recipe, cfg))
     return _finish(job, state, output, cfg, recipe, data, dev_ds, checkpoint)
 
@@ -568,20 +656,27 @@ def _features(cfg):
     extractor = TextFeatures(features)
     keep_raw = extractor.needs_raw
     if keep_raw and cfg.tokenized:
-        raise UsageError("--char-source text reads the raw documents: train on the raw file, without --tokenized")
+        raise UsageError(
+            "--char-source text reads the raw documents: train on the raw file, without --tokenized"
+        )
     return extractor, cfg.recipe, keep_raw
 
 
-def _fit_features(extractor, scan_: Scan, counts, inputs, spec, reader, sgd: SgdConfig, keep_raw: bool) -> None:
+def _fit_features(
+    extractor, scan_: Scan, counts, inputs, spec, reader, sgd: SgdConfig, keep_raw: bool
+) -> None:
     """Fit the hashed features' document frequencies: from the scan's counts, or (a reused
     cache) from one counting pass over the cache."""
     if counts is None:
         import numpy as np
 
         counts = extractor.counters()
-        for chunk in epoch_chunks(scan_, inputs, spec, reader, np.random.default_rng(0), sgd.chunk_size,
-                                  keep_raw):
-            extractor.count_chunk(counts, [t for _, t, _ in chunk], [r for _, _, r in chunk] if keep_raw else None)
+        for chunk in epoch_chunks(
+            scan_, inputs, spec, reader, np.random.default_rng(0), sgd.chunk_size, keep_raw
+        ):
+            extractor.count_chunk(
+                counts, [t for _, t, _ in chunk], [r for _, _, r in chunk] if keep_raw else None
+            )
     extractor.fit_counts(counts)
     progress.info(f"features: {extractor.n_features:,} hashed columns over {extractor.n_docs:,} documents")
 
@@ -600,8 +695,10 @@ def _labels(scan_: Scan, sgd: SgdConfig) -> list[str] | None:
         return None
     labels = label_order(sgd.classes or scan_.labels)
     if len(labels) < 2:
-        raise DataError(f"the labels hold a single class ({labels[0]!r}); a classifier needs at least two "
-                        "(wrong --label-column? for numbers use --task regression)")
+        raise DataError(
+            f"the labels hold a single class ({labels[0]!r}); a classifier needs at least two "
+            "(wrong --label-column? for numbers use --task regression)"
+        )
     unused = sorted(set(labels) - scan_.labels)
     if unused:
         progress.warn(f"--classes {', '.join(unused)} never occur in the training data")
@@ -615,8 +712,16 @@ def _dev(job: Job, cfg, recipe):
     from nlpcli.classify.dataset import evaluate, read_labelled
     from nlpcli.classify.models import TextModel
 
-    dev_ds = read_labelled(cfg.dev, job.spec, recipe, task=job.cfg.task, jobs=cfg.jobs,
-                           tokenized=cfg.tokenized, drop_empty=False, keep_raw=job.keep_raw)
+    dev_ds = read_labelled(
+        cfg.dev,
+        job.spec,
+        recipe,
+        task=job.cfg.task,
+        jobs=cfg.jobs,
+        tokenized=cfg.tokenized,
+        drop_empty=False,
+        keep_raw=job.keep_raw,
+    )
     X = TextModel(job.extractor, None, job.cfg.task, job.labels).features(dev_ds.texts, dev_ds.raw)
 
     def score(estimator) -> float:
@@ -633,10 +738,19 @@ def _value_range(job: Job):
 
 
 def _save_checkpoint(path: str, job: Job, state: State, recipe, cfg) -> None:
-    payload = {"state": state, "job": {k: v for k, v in job.__dict__.items() if k != "score"},
-               "recipe": recipe.to_dict(), "tokenized": cfg.tokenized}
-    artifacts.save(path, CHECKPOINT_KIND, payload, params={"sgd": job.cfg.to_dict(), "seed": job.seed},
-                   data={"epoch": state.epoch, "batch": state.batch})
+    payload = {
+        "state": state,
+        "job": {k: v for k, v in job.__dict__.items() if k != "score"},
+        "recipe": recipe.to_dict(),
+        "tokenized": cfg.tokenized,
+    }
+    artifacts.save(
+        path,
+        CHECKPOINT_KIND,
+        payload,
+        params={"sgd": job.cfg.to_dict(), "seed": job.seed},
+        data={"epoch": state.epoch, "batch": state.batch},
+    )
 
 
 def _resume(path: str, inputs: list[str], spec: InputSpec, cfg):
@@ -646,9 +760,12 @@ def _resume(path: str, inputs: list[str], spec: InputSpec, cfg):
     payload = artifacts.load(path, kinds=(CHECKPOINT_KIND,), trust=cfg.trust).payload
     job = Job(**payload["job"])
     if job.scan.cache is not None and not os.path.exists(job.scan.cache):
-        raise DataError("the token cache of this checkpoint is gone; train again without --resume",
-                        source=job.scan.cache)
-    if job.scan.cache is None and [os.path.abspath(p) for p in inputs] != [os.path.abspath(p) for p in job.inputs]:
+        raise DataError(
+            "the token cache of this checkpoint is gone; train again without --resume", source=job.scan.cache
+        )
+    if job.scan.cache is None and [os.path.abspath(p) for p in inputs] != [
+        os.path.abspath(p) for p in job.inputs
+    ]:
         progress.warn("--resume: training goes on with the inputs of the interrupted run")
     state = payload["state"]
     progress.info(f"resuming {path} at epoch {state.epoch + 1}, batch {state.batch}")
@@ -664,12 +781,22 @@ def _finish(job: Job, state: State, output: str, cfg, recipe, data: dict, dev_ds
     dev_metrics = None
     if dev_ds is not None:
         dev_metrics = evaluate(job.cfg.task, dev_ds, job.labels, model.predict(dev_ds.texts, raw=dev_ds.raw))
-        data["dev_metrics"] = {k: v for k, v in dev_metrics.items() if k in ("accuracy", "macro_f1", "mae", "rmse", "n")}
-    data.update(fit_seconds=round(state.seconds, 2), epochs=state.history, best_epoch=state.best_epoch or None)
+        data["dev_metrics"] = {
+            k: v for k, v in dev_metrics.items() if k in ("accuracy", "macro_f1", "mae", "rmse", "n")
+        }
+    data.update(
+        fit_seconds=round(state.seconds, 2), epochs=state.history, best_epoch=state.best_epoch or None
+    )
     if job.labels is not None:
         data["labels"] = job.labels
-    params = {"model": "sgd", "task": job.cfg.task, "labels": job.labels, "seed": job.seed, "sgd": job.cfg.to_dict(),
-              "features": job.extractor.config.to_dict() if not cfg.vectorizer else {"vectorizer": cfg.vectorizer}}
+    params = {
+        "model": "sgd",
+        "task": job.cfg.task,
+        "labels": job.labels,
+        "seed": job.seed,
+        "sgd": job.cfg.to_dict(),
+        "features": job.extractor.config.to_dict() if not cfg.vectorizer else {"vectorizer": cfg.vectorizer},
+    }
     artifacts.save(output, kind_for(job.cfg.task), model, params=params, recipe=recipe.to_dict(), data=data)
     progress.info(f"{kind_for(job.cfg.task)} (sgd) -> {output}")
     if os.path.exists(checkpoint):

@@ -42,7 +42,9 @@ class TrainConfig:
     recipe: Recipe = field(default_factory=lambda: Recipe("morphs", "okt", stem=True, norm=True))
     tokenized: bool = False  # inputs already went through ``recipe``
     vectorizer: str | None = None  # a feature artifact; else ``features`` is fitted here
-    features: VectorizerConfig = field(default_factory=lambda: VectorizerConfig(ngram=(1, 2), min_df=3, max_df=0.9))
+    features: VectorizerConfig = field(
+        default_factory=lambda: VectorizerConfig(ngram=(1, 2), min_df=3, max_df=0.9)
+    )
     estimator: EstimatorConfig = field(default_factory=EstimatorConfig)
     dev: list[str] | None = None
     dev_fraction: float | None = None  # None: DEFAULT_DEV_FRACTION of the model (rnn: 0.1), else none
@@ -59,7 +61,9 @@ class TrainConfig:
         if self.model == "logreg" and self.task == "regression":
             raise UsageError("--model logreg is a classifier; for numbers use --model linreg")
         if self.model == "linreg" and self.task == "classification":
-            raise UsageError("--model linreg predicts numbers: add --task regression (labels: --model logreg)")
+            raise UsageError(
+                "--model linreg predicts numbers: add --task regression (labels: --model logreg)"
+            )
 
     @property
     def held_out_fraction(self) -> float:
@@ -75,20 +79,36 @@ class TrainConfig:
         normalization for Okt, and ignored for the other taggers."""
         if tagger == "none":
             return {"operation": "split", "tagger": "okt", "stem": False, "norm": False}
-        return {"operation": operation, "tagger": tagger, "stem": stem and tagger in ("okt", "kiwi"),
-                "norm": norm and tagger == "okt"}
+        return {
+            "operation": operation,
+            "tagger": tagger,
+            "stem": stem and tagger in ("okt", "kiwi"),
+            "norm": norm and tagger == "okt",
+        }
 
 
-def load_data(inputs: list[str], spec: InputSpec, cfg: TrainConfig, recipe: Recipe,
-              keep_raw: bool = False) -> tuple[Dataset, Dataset | None]:
+def load_data(
+    inputs: list[str], spec: InputSpec, cfg: TrainConfig, recipe: Recipe, keep_raw: bool = False
+) -> tuple[Dataset, Dataset | None]:
     if keep_raw and cfg.tokenized:
-        raise UsageError("--char-source text reads the raw documents: train on the raw file, without --tokenized")
-    train_ds = read_labelled(inputs, spec, recipe, task=cfg.task, jobs=cfg.jobs, tokenized=cfg.tokenized,
-                             keep_raw=keep_raw)
+        raise UsageError(
+            "--char-source text reads the raw documents: train on the raw file, without --tokenized"
+        )
+    train_ds = read_labelled(
+        inputs, spec, recipe, task=cfg.task, jobs=cfg.jobs, tokenized=cfg.tokenized, keep_raw=keep_raw
+    )
     dev_ds = None
     if cfg.dev:
-        dev_ds = read_labelled(cfg.dev, spec, recipe, task=cfg.task, jobs=cfg.jobs, tokenized=cfg.tokenized,
-                               drop_empty=False, keep_raw=keep_raw)
+        dev_ds = read_labelled(
+            cfg.dev,
+            spec,
+            recipe,
+            task=cfg.task,
+            jobs=cfg.jobs,
+            tokenized=cfg.tokenized,
+            drop_empty=False,
+            keep_raw=keep_raw,
+        )
         if cfg.dev_fraction:
             progress.warn("--dev given: --dev-fraction is ignored")
     else:
@@ -97,8 +117,9 @@ def load_data(inputs: list[str], spec: InputSpec, cfg: TrainConfig, recipe: Reci
     return train_ds, dev_ds
 
 
-def train(inputs: list[str], spec: InputSpec, output: str, cfg: TrainConfig, rnn=None, loop=None,
-          sgd=None) -> dict | None:
+def train(
+    inputs: list[str], spec: InputSpec, output: str, cfg: TrainConfig, rnn=None, loop=None, sgd=None
+) -> dict | None:
     """Train ``cfg.model`` on ``inputs``, report on the dev data, save to ``output``.
 
     Returns the dev metrics (None without dev data). ``rnn``/``loop`` configure the RNN
@@ -118,19 +139,28 @@ def train(inputs: list[str], spec: InputSpec, output: str, cfg: TrainConfig, rnn
 
         extractor, recipe, _ = load_feature_extractor(cfg.vectorizer, trust=cfg.trust)
     if cfg.model == "rnn" and cfg.vectorizer:
-        raise UsageError("--vectorizer is for logreg/linreg/mlp; the RNN learns its own embeddings "
-                         "(initialize them with --embeddings)")
-    needs_raw = (cfg.model in SKLEARN_MODELS and not cfg.vectorizer and cfg.features.char_ngram is not None
-                 and cfg.features.char_source == "text")
+        raise UsageError(
+            "--vectorizer is for logreg/linreg/mlp; the RNN learns its own embeddings "
+            "(initialize them with --embeddings)"
+        )
+    needs_raw = (
+        cfg.model in SKLEARN_MODELS
+        and not cfg.vectorizer
+        and cfg.features.char_ngram is not None
+        and cfg.features.char_source == "text"
+    )
     train_ds, dev_ds = load_data(inputs, spec, cfg, recipe, keep_raw=needs_raw)
     labels = check_classes(train_ds) if cfg.task == "classification" else None
     if dev_ds is not None and labels is not None:
         unseen = sorted(set(dev_ds.labels) - set(labels))
         if unseen:
             progress.warn(f"{dev_ds.name}: labels never seen in training: {', '.join(unseen[:10])}")
-    data = {"inputs": [display_name(p) for p in inputs], "documents": len(train_ds),
-            "dev": dev_ds.name if dev_ds is not None else None,
-            "dev_documents": len(dev_ds) if dev_ds is not None else 0}
+    data = {
+        "inputs": [display_name(p) for p in inputs],
+        "documents": len(train_ds),
+        "dev": dev_ds.name if dev_ds is not None else None,
+        "dev_documents": len(dev_ds) if dev_ds is not None else 0,
+    }
     if labels is not None:
         data["label_counts"] = dict(Counter(train_ds.labels))
     if cfg.model == "rnn":
@@ -156,8 +186,16 @@ def _report(cfg: TrainConfig, dev_metrics: dict | None, dev_name: str | None) ->
     return dev_metrics
 
 
-def _train_sklearn(train_ds: Dataset, dev_ds: Dataset | None, labels, output: str, cfg: TrainConfig,
-                   recipe: Recipe, extractor, data: dict) -> dict | None:
+def _train_sklearn(
+    train_ds: Dataset,
+    dev_ds: Dataset | None,
+    labels,
+    output: str,
+    cfg: TrainConfig,
+    recipe: Recipe,
+    extractor,
+    data: dict,
+) -> dict | None:
     import numpy as np
 
     from nlpcli.features.vectorizers import TextFeatures
@@ -165,12 +203,16 @@ def _train_sklearn(train_ds: Dataset, dev_ds: Dataset | None, labels, output: st
     start = time.perf_counter()
     if extractor is None:
         extractor = TextFeatures(cfg.features)
-        X = extractor.fit_transform(train_ds.texts, raw=train_ds.raw) if train_ds.raw is not None \
+        X = (
+            extractor.fit_transform(train_ds.texts, raw=train_ds.raw)
+            if train_ds.raw is not None
             else extractor.fit_transform(train_ds.texts)
+        )
     else:
         X = extractor.transform(train_ds.texts)
-    progress.info(f"features: {X.shape[0]:,} documents x {X.shape[1]:,} features "
-                  f"({time.perf_counter() - start:.1f} s)")
+    progress.info(
+        f"features: {X.shape[0]:,} documents x {X.shape[1]:,} features ({time.perf_counter() - start:.1f} s)"
+    )
     if cfg.task == "classification":
         index = {label: i for i, label in enumerate(labels)}
         y = np.fromiter((index[v] for v in train_ds.labels), dtype=np.int64, count=len(train_ds))
@@ -189,11 +231,18 @@ def _train_sklearn(train_ds: Dataset, dev_ds: Dataset | None, labels, output: st
     dev_metrics = None
     if dev_ds is not None:
         dev_metrics = evaluate(cfg.task, dev_ds, labels, model.predict(dev_ds.texts, raw=dev_ds.raw))
-        data["dev_metrics"] = {k: v for k, v in dev_metrics.items() if k in ("accuracy", "macro_f1", "mae", "rmse", "n")}
+        data["dev_metrics"] = {
+            k: v for k, v in dev_metrics.items() if k in ("accuracy", "macro_f1", "mae", "rmse", "n")
+        }
     data["fit_seconds"] = round(fit_seconds, 2)
-    params = {"model": cfg.model, "task": cfg.task, "labels": labels, "seed": cfg.seed,
-              "estimator": cfg.estimator.to_dict(),
-              "features": cfg.features.to_dict() if not cfg.vectorizer else {"vectorizer": cfg.vectorizer}}
+    params = {
+        "model": cfg.model,
+        "task": cfg.task,
+        "labels": labels,
+        "seed": cfg.seed,
+        "estimator": cfg.estimator.to_dict(),
+        "features": cfg.features.to_dict() if not cfg.vectorizer else {"vectorizer": cfg.vectorizer},
+    }
     artifacts.save(output, kind_for(cfg.task), model, params=params, recipe=recipe.to_dict(), data=data)
     progress.info(f"{kind_for(cfg.task)} ({cfg.model}) -> {output}")
     return dev_metrics

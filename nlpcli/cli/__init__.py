@@ -21,8 +21,8 @@ from nlpcli.textio import utf8_stdio
 app = typer.Typer(
     name="nlpcli",
     help="Korean text processing and modelling from the command line.\n\n"
-         "stdout carries data only; messages and progress go to stderr. "
-         "Exit codes: 0 ok, 1 data or runtime error, 2 usage error, 130 interrupted.",
+    "stdout carries data only; messages and progress go to stderr. "
+    "Exit codes: 0 ok, 1 data or runtime error, 2 usage error, 130 interrupted.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -38,10 +38,13 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _global(
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no warnings on stderr.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress and no warnings on stderr.")
+    ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     progress.configure(quiet=quiet, debug=debug)
 
@@ -147,8 +150,10 @@ def main(argv: list[str] | None = None) -> None:
         print(f"nlpcli: error: {exc}", file=sys.stderr)
         code = exc.exit_code
     except MemoryError:
-        print("nlpcli: error: out of memory; try smaller chunks, fewer --jobs or a smaller model",
-              file=sys.stderr)
+        print(
+            "nlpcli: error: out of memory; try smaller chunks, fewer --jobs or a smaller model",
+            file=sys.stderr,
+        )
         code = ExitStatus.ERROR
     except Exception as exc:  # a bug or an unexpected failure: one line unless --debug
         if debug:
@@ -156,12 +161,17 @@ def main(argv: list[str] | None = None) -> None:
         first = str(exc).splitlines()[0] if str(exc) else ""
         unverified = getattr(sys.modules.get("nlpcli.artifacts"), "UNVERIFIED", None)
         if unverified:  # most likely a damaged file that had no checksum to tell
-            print(f"nlpcli: error: {unverified[-1]}: could not use this artifact ({type(exc).__name__}: "
-                  f"{first}); it has no checksum (written by nlpcli 0.1) and may be damaged: re-create it "
-                  "(--debug shows the traceback)", file=sys.stderr)
+            print(
+                f"nlpcli: error: {unverified[-1]}: could not use this artifact ({type(exc).__name__}: "
+                f"{first}); it has no checksum (written by nlpcli 0.1) and may be damaged: re-create it "
+                "(--debug shows the traceback)",
+                file=sys.stderr,
+            )
         else:
-            print(f"nlpcli: error: {type(exc).__name__}: {first} (run with --debug for the traceback)",
-                  file=sys.stderr)
+            print(
+                f"nlpcli: error: {type(exc).__name__}: {first} (run with --debug for the traceback)",
+                file=sys.stderr,
+            )
         code = ExitStatus.ERROR
     try:
         sys.stdout.flush()

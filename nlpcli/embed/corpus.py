@@ -46,8 +46,14 @@ def _is_gzip(path: str) -> bool:
 
 def _trivial(recipe: Recipe) -> bool:
     """The recipe leaves pre-tokenized text as it is (bar NFC, which such files already have)."""
-    return (recipe.operation == "split" and not recipe.keep and not recipe.squash
-            and not recipe.stopwords and recipe.min_length <= 1 and not recipe.lowercase)
+    return (
+        recipe.operation == "split"
+        and not recipe.keep
+        and not recipe.squash
+        and not recipe.stopwords
+        and recipe.min_length <= 1
+        and not recipe.lowercase
+    )
 
 
 def usable_directly(inputs: list[str], spec: InputSpec, recipe: Recipe, id_column: str | None) -> bool:
@@ -64,8 +70,18 @@ def cache_key(inputs: list[str], spec: InputSpec, recipe: Recipe, id_column: str
     for p in inputs:
         st = os.stat(p)
         stats.append([os.path.abspath(p), st.st_size, st.st_mtime_ns])
-    blob = json.dumps({"inputs": stats, "recipe": recipe.to_dict(), "spec": dataclasses.asdict(spec),
-                       "id": id_column, "docs": docs, "v": 1}, sort_keys=True, default=str)
+    blob = json.dumps(
+        {
+            "inputs": stats,
+            "recipe": recipe.to_dict(),
+            "spec": dataclasses.asdict(spec),
+            "id": id_column,
+            "docs": docs,
+            "v": 1,
+        },
+        sort_keys=True,
+        default=str,
+    )
     return hashlib.sha1(blob.encode()).hexdigest()[:12]
 
 
@@ -99,7 +115,9 @@ def user_cache_folder() -> str:
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError:
-        folder = os.path.join(tempfile.gettempdir(), f"nlpcli-cache-{os.getuid() if hasattr(os, 'getuid') else 0}")
+        folder = os.path.join(
+            tempfile.gettempdir(), f"nlpcli-cache-{os.getuid() if hasattr(os, 'getuid') else 0}"
+        )
         os.makedirs(folder, exist_ok=True)
     return folder
 
@@ -123,8 +141,11 @@ def _read_meta(path: str) -> dict | None:
             meta = json.load(fh)
     except (OSError, ValueError):
         return None
-    if not isinstance(meta, dict) or not isinstance(meta.get("documents"), int) or \
-            not isinstance(meta.get("tokens"), int):
+    if (
+        not isinstance(meta, dict)
+        or not isinstance(meta.get("documents"), int)
+        or not isinstance(meta.get("tokens"), int)
+    ):
         return None
     return meta
 
@@ -133,8 +154,16 @@ def _clean(text: str) -> str:
     return text.replace("\n", " ").replace("\r", " ").replace("\t", " ")
 
 
-def prepare(inputs: list[str], spec: InputSpec, recipe: Recipe, model_path: str, *,
-            docs: bool = False, id_column: str | None = None, jobs: int = 1) -> Corpus:
+def prepare(
+    inputs: list[str],
+    spec: InputSpec,
+    recipe: Recipe,
+    model_path: str,
+    *,
+    docs: bool = False,
+    id_column: str | None = None,
+    jobs: int = 1,
+) -> Corpus:
     """A :class:`Corpus` for ``inputs``: the file itself, a cache hit, or a freshly written cache."""
     inputs = inputs or [STDIO]
     if usable_directly(inputs, spec, recipe, id_column) and not docs:
@@ -144,56 +173,111 @@ def prepare(inputs: list[str], spec: InputSpec, recipe: Recipe, model_path: str,
             raise DataError("no such file; check the path", source=p)
     stdin = STDIO in inputs
     # stdin has nothing to key a cache on: a name of its own, so two runs at once never share it
-    key = f"stdin-{os.getpid()}-{os.urandom(3).hex()}" if stdin else cache_key(inputs, spec, recipe, id_column, docs)
-    tokens_path, docs_path, ids_path, meta_path = cache_paths(model_path, key, inputs)
-    meta = None if stdin else _read_meta(meta_path)
-    if meta is not None:
-        if all(os.path.exists(p) for p in (tokens_path,) + ((docs_path, ids_path) if docs else ())):
-            progress.info(f"reusing the tokenized corpus {tokens_path} ({meta['documents']:,} documents, "
-                          f"{meta['tokens']:,} tokens)")
-            return Corpus(tokens_path, meta["documents"], meta["tokens"], docs_path if docs else None,
-                          ids_path if docs else None, cached=True)
+    key = (
+        f"stdin-{os.getpid()}-{os.urandom(3).hex()}"
+        if stdin
+        else cache_key(inputs, spec, recipe, id_column, docs)
+    )
+    paths = cache_paths(model_path, key, inputs)
+    tokens_path, docs_path, ids_path, meta_path = paths
+    hit = None if stdin else _cache_hit(paths, docs)
+    if hit is not None:
+        return hit
     if id_column and spec.format is None and all(detect_format(p, None) == "text" for p in inputs):
         raise UsageError(f"--id-column {id_column!r}: plain text has no columns; give a TSV/CSV/JSONL file")
+    documents, tokens = _write_corpus(inputs, spec, recipe, paths, docs, id_column, jobs)
+    if not stdin:
+        meta = {
+            "inputs": [display_name(p) for p in inputs],
+            "documents": documents,
+            "tokens": tokens,
+            "recipe": recipe.to_dict(),
+        }
+        with atomic_path(meta_path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(meta, fh, ensure_ascii=False)
+        progress.info(
+            f"tokenized corpus cached in {tokens_path} (reused by the next train on the same input)"
+        )
+    return Corpus(
+        tokens_path,
+        documents,
+        tokens,
+        docs_path if docs else None,
+        ids_path if docs else None,
+        cached=True,
+        temporary=stdin,
+    )
+
+
+def _cache_hit(paths: tuple[str, str, str, str], docs: bool) -> Corpus | None:
+    """The cached corpus at ``paths`` when its description and files are all there."""
+    tokens_path, docs_path, ids_path, meta_path = paths
+    meta = _read_meta(meta_path)
+    if meta is None or not all(
+        os.path.exists(p) for p in (tokens_path,) + ((docs_path, ids_path) if docs else ())
+    ):
+        return None
+    progress.info(
+        f"reusing the tokenized corpus {tokens_path} ({meta['documents']:,} documents, {meta['tokens']:,} tokens)"
+    )
+    return Corpus(
+        tokens_path,
+        meta["documents"],
+        meta["tokens"],
+        docs_path if docs else None,
+        ids_path if docs else None,
+        cached=True,
+    )
+
+
+def _write_corpus(
+    inputs: list[str],
+    spec: InputSpec,
+    recipe: Recipe,
+    paths: tuple[str, str, str, str],
+    docs: bool,
+    id_column: str | None,
+    jobs: int,
+) -> tuple[int, int]:
+    """Tokenize ``inputs`` into the cache files (each renamed into place whole); (documents, tokens)."""
     from nlpcli.text.stream import preprocess_chunks
 
+    tokens_path, docs_path, ids_path, _ = paths
     documents = tokens = 0
     many = len(inputs) > 1
     label = f"tokenizing ({recipe.tagger})" if recipe.uses_tagger else "reading"
     with contextlib.ExitStack() as stack:
-        tok_tmp = stack.enter_context(atomic_path(tokens_path))
-        tok_fh = stack.enter_context(open(tok_tmp, "w", encoding="utf-8", newline="\n"))
-        doc_fh = id_fh = None
-        if docs:
-            doc_fh = stack.enter_context(open(stack.enter_context(atomic_path(docs_path)), "w",
-                                              encoding="utf-8", newline="\n"))
-            id_fh = stack.enter_context(open(stack.enter_context(atomic_path(ids_path)), "w",
-                                             encoding="utf-8", newline="\n"))
-        chunks = stack.enter_context(contextlib.closing(
-            preprocess_chunks(read_records(inputs, spec), recipe, jobs=jobs)))
+
+        def writer(path: str):
+            return stack.enter_context(
+                open(stack.enter_context(atomic_path(path)), "w", encoding="utf-8", newline="\n")
+            )
+
+        tok_fh = writer(tokens_path)
+        doc_fh, id_fh = (writer(docs_path), writer(ids_path)) if docs else (None, None)
+        chunks = stack.enter_context(
+            contextlib.closing(preprocess_chunks(read_records(inputs, spec), recipe, jobs=jobs))
+        )
         bar = stack.enter_context(progress.task(label))
         for records, outputs in chunks:
-            tok_fh.write("\n".join(outputs))
-            tok_fh.write("\n")
+            tok_fh.write("\n".join(outputs) + "\n")
             documents += len(outputs)
             tokens += sum(o.count(" ") + 1 for o in outputs if o)
             if docs:
                 doc_fh.write("\n".join(_clean(r.text) for r in records) + "\n")
-                ids = []
-                for r in records:
-                    if id_column:
-                        value = (r.fields or {}).get(id_column)
-                        if value is None:
-                            raise DataError(f"no id column {id_column!r}", source=r.source, line=r.line)
-                        ids.append(_clean(str(value)))
-                    else:
-                        ids.append(f"{r.source}:{r.line}" if many else str(r.line))
-                id_fh.write("\n".join(ids) + "\n")
+                id_fh.write("\n".join(_doc_ids(records, id_column, many)) + "\n")
             bar.advance(len(records))
-    if not stdin:
-        with atomic_path(meta_path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
-            json.dump({"inputs": [display_name(p) for p in inputs], "documents": documents,
-                       "tokens": tokens, "recipe": recipe.to_dict()}, fh, ensure_ascii=False)
-        progress.info(f"tokenized corpus cached in {tokens_path} (reused by the next train on the same input)")
-    return Corpus(tokens_path, documents, tokens, docs_path if docs else None, ids_path if docs else None,
-                  cached=True, temporary=stdin)
+    return documents, tokens
+
+
+def _doc_ids(records: list, id_column: str | None, many: bool) -> list[str]:
+    """Each record's id: its ``id_column`` value, else ``FILE:LINE`` (several inputs) or ``LINE``."""
+    if not id_column:
+        return [f"{r.source}:{r.line}" if many else str(r.line) for r in records]
+    ids = []
+    for r in records:
+        value = (r.fields or {}).get(id_column)
+        if value is None:
+            raise DataError(f"no id column {id_column!r}", source=r.source, line=r.line)
+        ids.append(_clean(str(value)))
+    return ids

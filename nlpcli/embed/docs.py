@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import os
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -90,8 +90,14 @@ def _line_at(path: str, offsets: np.ndarray, i: int) -> str:
         return fh.readline().decode("utf-8").rstrip("\n")
 
 
-def similar_documents(path: str, text: str, topn: int = 10, tokenized: bool = False,
-                      epochs: int | None = None, trust: bool = False) -> list[dict]:
+def similar_documents(
+    path: str,
+    text: str,
+    topn: int = 10,
+    tokenized: bool = False,
+    epochs: int | None = None,
+    trust: bool = False,
+) -> list[dict]:
     """The training documents nearest to ``text`` (raw, through the model's recipe; or tokenized)."""
     model, manifest = store.load_gensim(path, ("doc2vec",), trust=trust)
     recipe = Recipe.from_dict(manifest.get("recipe") or {})
@@ -99,14 +105,20 @@ def similar_documents(path: str, text: str, topn: int = 10, tokenized: bool = Fa
     vector = model.infer_vector(tokens, epochs=epochs)
     hits = model.dv.most_similar([vector], topn=topn)
     model_dir = store.resolve(path)
-    offsets = {name: np.load(os.path.join(model_dir, name + ".offsets.npy"), mmap_mode="r")
-               for name in (store.DOCS, store.DOC_IDS)}
+    offsets = {
+        name: np.load(os.path.join(model_dir, name + ".offsets.npy"), mmap_mode="r")
+        for name in (store.DOCS, store.DOC_IDS)
+    }
     out = []
     for tag, score in hits:
         i = int(tag)
-        out.append({"id": _line_at(os.path.join(model_dir, store.DOC_IDS), offsets[store.DOC_IDS], i),
-                    "score": float(score),
-                    "text": _line_at(os.path.join(model_dir, store.DOCS), offsets[store.DOCS], i)})
+        out.append(
+            {
+                "id": _line_at(os.path.join(model_dir, store.DOC_IDS), offsets[store.DOC_IDS], i),
+                "score": float(score),
+                "text": _line_at(os.path.join(model_dir, store.DOCS), offsets[store.DOCS], i),
+            }
+        )
     return out
 
 

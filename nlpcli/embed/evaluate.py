@@ -49,12 +49,15 @@ def read_analogies(path: str, case_insensitive: bool = True) -> list[tuple[str, 
             continue  # gensim skips invalid lines too
         sections[-1][1].append(tuple(w.upper() for w in words) if case_insensitive else tuple(words))
     if not sections:
-        raise DataError("no ': section' lines: not an analogy file (gensim's questions-words format)", source=name)
+        raise DataError(
+            "no ': section' lines: not an analogy file (gensim's questions-words format)", source=name
+        )
     return sections
 
 
-def evaluate_analogies(index: WordIndex, path: str, restrict_vocab: int = RESTRICT_VOCAB,
-                       case_insensitive: bool = True) -> dict:
+def evaluate_analogies(
+    index: WordIndex, path: str, restrict_vocab: int = RESTRICT_VOCAB, case_insensitive: bool = True
+) -> dict:
     """Per-section and total accuracy, and the share of questions out of vocabulary."""
     ok = _ok_vocab(index, restrict_vocab, case_insensitive)
     restrict = min(restrict_vocab, len(index))
@@ -67,7 +70,7 @@ def evaluate_analogies(index: WordIndex, path: str, restrict_vocab: int = RESTRI
         oov = len(questions) - len(known)
         correct = 0
         for start in range(0, len(known), BLOCK):
-            block = known[start:start + BLOCK]
+            block = known[start : start + BLOCK]
             rows = np.array([[ok[w] for w in q] for q in block])  # a b c expected
             query = (mat[rows[:, 1]] + mat[rows[:, 2]] - mat[rows[:, 0]]) / np.float32(3)
             norms = np.linalg.norm(query, axis=1, keepdims=True)
@@ -87,18 +90,31 @@ def evaluate_analogies(index: WordIndex, path: str, restrict_vocab: int = RESTRI
                         break
                 correct += predicted == q[3]
         answered = len(known)
-        out_sections.append({"section": name, "questions": len(questions), "answered": answered,
-                             "correct": int(correct), "accuracy": correct / answered if answered else None,
-                             "oov_rate": oov / len(questions) if questions else 0.0})
+        out_sections.append(
+            {
+                "section": name,
+                "questions": len(questions),
+                "answered": answered,
+                "correct": int(correct),
+                "accuracy": correct / answered if answered else None,
+                "oov_rate": oov / len(questions) if questions else 0.0,
+            }
+        )
         total_q += len(questions)
         total_oov += oov
         total_correct += correct
     answered = total_q - total_oov
-    return {"file": display_name(path), "restrict_vocab": restrict_vocab, "sections": out_sections,
-            "questions": total_q, "answered": answered, "correct": int(total_correct),
-            "accuracy": total_correct / answered if answered else None,
-            "accuracy_all_questions": total_correct / total_q if total_q else None,
-            "oov_rate": total_oov / total_q if total_q else 0.0}
+    return {
+        "file": display_name(path),
+        "restrict_vocab": restrict_vocab,
+        "sections": out_sections,
+        "questions": total_q,
+        "answered": answered,
+        "correct": int(total_correct),
+        "accuracy": total_correct / answered if answered else None,
+        "accuracy_all_questions": total_correct / total_q if total_q else None,
+        "oov_rate": total_oov / total_q if total_q else 0.0,
+    }
 
 
 def read_pairs(path: str, case_insensitive: bool = True) -> list[tuple[str, str, float]]:
@@ -122,8 +138,13 @@ def read_pairs(path: str, case_insensitive: bool = True) -> list[tuple[str, str,
     return pairs
 
 
-def evaluate_pairs(index: WordIndex, path: str, restrict_vocab: int = RESTRICT_VOCAB,
-                   case_insensitive: bool = True, subwords: bool = False) -> dict:
+def evaluate_pairs(
+    index: WordIndex,
+    path: str,
+    restrict_vocab: int = RESTRICT_VOCAB,
+    case_insensitive: bool = True,
+    subwords: bool = False,
+) -> dict:
     """Pearson and Spearman against gold scores; ``subwords``: fastText answers OOV words too."""
     from scipy import stats
 
@@ -148,8 +169,13 @@ def evaluate_pairs(index: WordIndex, path: str, restrict_vocab: int = RESTRICT_V
             continue
         gold.append(score)
         model.append(float(np.dot(vecs[0], vecs[1])))
-    result = {"file": display_name(path), "pairs": len(gold) + oov, "answered": len(gold),
-              "oov_rate": oov / (len(gold) + oov), "subwords": subwords}
+    result = {
+        "file": display_name(path),
+        "pairs": len(gold) + oov,
+        "answered": len(gold),
+        "oov_rate": oov / (len(gold) + oov),
+        "subwords": subwords,
+    }
     if len(gold) >= 2:
         result["spearman"] = float(stats.spearmanr(gold, model).statistic)
         result["pearson"] = float(stats.pearsonr(gold, model).statistic)
@@ -158,8 +184,13 @@ def evaluate_pairs(index: WordIndex, path: str, restrict_vocab: int = RESTRICT_V
     return result
 
 
-def evaluate(model: str, analogies: str | None = None, pairs: str | None = None,
-             restrict_vocab: int = RESTRICT_VOCAB, case_insensitive: bool = True) -> dict:
+def evaluate(
+    model: str,
+    analogies: str | None = None,
+    pairs: str | None = None,
+    restrict_vocab: int = RESTRICT_VOCAB,
+    case_insensitive: bool = True,
+) -> dict:
     index = WordIndex(model)
     out: dict = {"model": model, "kind": index.kind, "vocabulary": len(index)}
     if pairs:

@@ -14,8 +14,9 @@ from nlpcli.textio import atomic_path
 FORMATS = ("word2vec-text", "word2vec-bin")
 
 
-def export(model: str, output: str, fmt: str = "word2vec-text", limit: int | None = None,
-           trust: bool = False) -> int:
+def export(
+    model: str, output: str, fmt: str = "word2vec-text", limit: int | None = None, trust: bool = False
+) -> int:
     """Write the model's word vectors with gensim's ``save_word2vec_format``; returns their count."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown --format {fmt!r}; choose one of {', '.join(FORMATS)}")
@@ -25,7 +26,9 @@ def export(model: str, output: str, fmt: str = "word2vec-text", limit: int | Non
     if manifest["kind"] == store.IMPORTED_KIND:
         return _export_imported(model, manifest, output, fmt, limit)
     if not manifest.get("word_vectors", True):
-        raise UsageError(f"{model}: this doc2vec model has no trained word vectors (PV-DBOW without --dbow-words)")
+        raise UsageError(
+            f"{model}: this doc2vec model has no trained word vectors (PV-DBOW without --dbow-words)"
+        )
     obj, _ = store.load_gensim(model, store.KINDS, trust=trust)
     wv = obj.wv
     count = min(limit, len(wv)) if limit else len(wv)
@@ -56,8 +59,8 @@ def _export_imported(model: str, manifest: dict, output: str, fmt: str, limit: i
     with atomic_path(output) as tmp, open(tmp, "wb") as fh:
         fh.write(f"{count} {dim}\n".encode())
         for start in range(0, count, 4096):
-            block = np.asarray(vectors[start:min(count, start + 4096)], dtype="<f4")
-            for word, row in zip(words[start:start + len(block)], block):
+            block = np.asarray(vectors[start : min(count, start + 4096)], dtype="<f4")
+            for word, row in zip(words[start : start + len(block)], block):
                 if fmt == "word2vec-bin":
                     fh.write(f"{word} ".encode() + row.tobytes())
                 else:

@@ -114,8 +114,12 @@ class Source:
             self.fh.close()
 
     def describe(self, fmt: str) -> dict:
-        info = {"path": "-" if self.path == "-" else os.path.abspath(self.path), "format": fmt,
-                "bytes_read": self.offset, "sha256": self.sha.hexdigest()}
+        info = {
+            "path": "-" if self.path == "-" else os.path.abspath(self.path),
+            "format": fmt,
+            "bytes_read": self.offset,
+            "sha256": self.sha.hexdigest(),
+        }
         if self.path != "-":
             st = os.stat(self.path)
             info.update(size=st.st_size, mtime=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(st.st_mtime)))
@@ -198,10 +202,16 @@ class Sink:
         try:
             text = word.decode("utf-8", errors=self.errors)
         except UnicodeDecodeError as exc:
-            raise DataError(f"{where}the word {word[:40]!r} is not valid UTF-8 ({exc.reason}); pass "
-                            "--encoding-errors replace or ignore", source=self.source.name, line=line) from None
+            raise DataError(
+                f"{where}the word {word[:40]!r} is not valid UTF-8 ({exc.reason}); pass "
+                "--encoding-errors replace or ignore",
+                source=self.source.name,
+                line=line,
+            ) from None
         if "\n" in text or "\r" in text:
-            raise DataError(f"{where}the word {text[:40]!r} holds a line break", source=self.source.name, line=line)
+            raise DataError(
+                f"{where}the word {text[:40]!r} holds a line break", source=self.source.name, line=line
+            )
         return text
 
     def add(self, words: list[str], vectors: np.ndarray, first_line: int) -> None:
@@ -249,17 +259,25 @@ def _bad_line(line: bytes, dim: int | None, name: str, number: int) -> DataError
     if not line.strip():
         return DataError("an empty line; expected a word and its numbers", source=name, line=number)
     if dim is not None and len(parts) - 1 != dim:
-        return DataError(f"{len(parts) - 1} numbers after the word {parts[0][:40].decode('utf-8', 'replace')!r}, "
-                         f"expected {dim} (is this a vectors file?)", source=name, line=number)
+        return DataError(
+            f"{len(parts) - 1} numbers after the word {parts[0][:40].decode('utf-8', 'replace')!r}, "
+            f"expected {dim} (is this a vectors file?)",
+            source=name,
+            line=number,
+        )
     for part in parts[1:]:
         try:
             float(part)
         except ValueError:
-            return DataError(f"not a number: {part[:40].decode('utf-8', 'replace')!r}", source=name, line=number)
+            return DataError(
+                f"not a number: {part[:40].decode('utf-8', 'replace')!r}", source=name, line=number
+            )
     return DataError("cannot read the numbers of this line", source=name, line=number)
 
 
-def parse_text_block(lines: list[bytes], dim: int, sink: Sink, first_line: int) -> tuple[list[str], np.ndarray]:
+def parse_text_block(
+    lines: list[bytes], dim: int, sink: Sink, first_line: int
+) -> tuple[list[str], np.ndarray]:
     """Words and float32 vectors of complete lines, exactly as gensim parses them."""
     words, rests = [], []
     for i, line in enumerate(lines):
@@ -300,11 +318,16 @@ def _text_header(source: Source, fmt: str) -> tuple[int | None, int | None, byte
     try:
         count, dim = (int(x) for x in line.split())
     except ValueError:
-        raise DataError(f"the first line {line[:60].decode('utf-8', 'replace').strip()!r} is not a word2vec "
-                        "header 'COUNT DIM' (GloVe files have none: --format glove)",
-                        source=source.name, line=1) from None
+        raise DataError(
+            f"the first line {line[:60].decode('utf-8', 'replace').strip()!r} is not a word2vec "
+            "header 'COUNT DIM' (GloVe files have none: --format glove)",
+            source=source.name,
+            line=1,
+        ) from None
     if count < 0 or dim < 1:
-        raise DataError(f"header {count} {dim}: expected a word count and a dimension", source=source.name, line=1)
+        raise DataError(
+            f"header {count} {dim}: expected a word count and a dimension", source=source.name, line=1
+        )
     return count, dim, line
 
 
@@ -339,21 +362,30 @@ def read_text(source: Source, sink: Sink, fmt: str, limit: int | None) -> dict:
             if done and limit is not None:
                 break
     if count is not None and sink.count < want:
-        raise DataError(f"the header says {count:,} words but the file ends after {sink.count:,}",
-                        source=source.name, line=sink.count + 2)
+        raise DataError(
+            f"the header says {count:,} words but the file ends after {sink.count:,}",
+            source=source.name,
+            line=sink.count + 2,
+        )
     if not sink.count:
         raise DataError("no vectors in the file", source=source.name)
     return {"header_count": count}
 
 
-def _check_after(lines: list[bytes], number: int, count: int | None, limit: int | None, source: Source) -> None:
+def _check_after(
+    lines: list[bytes], number: int, count: int | None, limit: int | None, source: Source
+) -> None:
     """After the header's count of words, only blank lines (unless --limit stopped the read)."""
     if limit is not None:
         return
     for i, line in enumerate(lines):
         if line.strip():
-            raise DataError(f"more lines than the header's count of {count:,} words; pass --limit {count} to "
-                            "read only the first ones (as gensim does)", source=source.name, line=number + i)
+            raise DataError(
+                f"more lines than the header's count of {count:,} words; pass --limit {count} to "
+                "read only the first ones (as gensim does)",
+                source=source.name,
+                line=number + i,
+            )
 
 
 # --------------------------------------------------------------------------------------------
@@ -378,23 +410,32 @@ def read_word2vec_binary(source: Source, sink: Sink, limit: int | None) -> dict:
                 space = buf.find(b" ", pos, pos + MAX_WORD_BYTES)
                 if space < 0 or len(buf) - space - 1 < size:
                     if space < 0 and len(buf) - pos > MAX_WORD_BYTES:
-                        raise DataError(f"word {n + len(words) + 1:,}: no space after {MAX_WORD_BYTES:,} bytes "
-                                        "(is this the binary format?)", source=source.name)
+                        raise DataError(
+                            f"word {n + len(words) + 1:,}: no space after {MAX_WORD_BYTES:,} bytes "
+                            "(is this the binary format?)",
+                            source=source.name,
+                        )
                     break
                 words.append(sink.decode(buf[pos:space].lstrip(b"\n"), n + len(words) + 1).lstrip("\n"))
-                chunks.append(buf[space + 1:space + 1 + size])
+                chunks.append(buf[space + 1 : space + 1 + size])
                 pos = space + 1 + size
             if words:
                 sink.add(words, np.frombuffer(b"".join(chunks), dtype="<f4").reshape(-1, dim), n + 1)
                 n += len(words)
                 bar.advance(len(words))
             if not more and n < want:
-                raise DataError(f"truncated: the header says {count:,} words, the file ends in word {n + 1:,} "
-                                f"(byte {source.offset:,})", source=source.name)
+                raise DataError(
+                    f"truncated: the header says {count:,} words, the file ends in word {n + 1:,} "
+                    f"(byte {source.offset:,})",
+                    source=source.name,
+                )
     rest = buf[pos:] + (source.peek(64) if limit is None else b"")
     if limit is None and rest.strip():
-        raise DataError(f"more data after the header's count of {count:,} words; pass --limit {count} to read "
-                        "only the first ones (as gensim does)", source=source.name)
+        raise DataError(
+            f"more data after the header's count of {count:,} words; pass --limit {count} to read "
+            "only the first ones (as gensim does)",
+            source=source.name,
+        )
     return {"header_count": count}
 
 
@@ -411,14 +452,26 @@ def _ft_header(source: Source) -> dict:
     magic, version = _unpack(source, "<2i", "the header")
     new = magic == FT_MAGIC
     names = ["dim", "ws"] if new else []
-    names += ["epoch", "min_count", "neg", "word_ngrams", "loss", "model", "bucket", "minn", "maxn",
-              "lr_update_rate"]
+    names += [
+        "epoch",
+        "min_count",
+        "neg",
+        "word_ngrams",
+        "loss",
+        "model",
+        "bucket",
+        "minn",
+        "maxn",
+        "lr_update_rate",
+    ]
     args = dict(zip(names, _unpack(source, f"<{len(names)}i", "the header")))
     args["t"] = _unpack(source, "<d", "the header")[0]
     if not new:
         args.update(dim=magic, ws=version)
     elif version > FT_VERSION:
-        raise DataError(f"fastText file format version {version}, newer than {FT_VERSION}", source=source.name)
+        raise DataError(
+            f"fastText file format version {version}, newer than {FT_VERSION}", source=source.name
+        )
     args["new_format"] = new
     return args
 
@@ -432,19 +485,22 @@ class Cursor:
     def _more(self, what: str) -> None:
         more = self.source.read(1 << 16)
         if not more:
-            raise DataError(f"truncated: the file ends in {what} (byte {self.source.offset:,})",
-                            source=self.source.name)
-        self.buf, self.pos = self.buf[self.pos:] + more, 0
+            raise DataError(
+                f"truncated: the file ends in {what} (byte {self.source.offset:,})", source=self.source.name
+            )
+        self.buf, self.pos = self.buf[self.pos :] + more, 0
 
     def until_nul(self) -> bytes:
         while True:
             end = self.buf.find(b"\x00", self.pos)
             if end >= 0:
-                word, self.pos = self.buf[self.pos:end], end + 1
+                word, self.pos = self.buf[self.pos : end], end + 1
                 return word
             if len(self.buf) - self.pos > MAX_WORD_BYTES:
-                raise DataError("not a fastText model: a dictionary word longer than "
-                                f"{MAX_WORD_BYTES:,} bytes", source=self.source.name)
+                raise DataError(
+                    f"not a fastText model: a dictionary word longer than {MAX_WORD_BYTES:,} bytes",
+                    source=self.source.name,
+                )
             self._more("the dictionary")
 
     def skip(self, n: int) -> None:
@@ -453,7 +509,7 @@ class Cursor:
         self.pos += n
 
     def give_back(self) -> None:
-        self.source.unread(self.buf[self.pos:])
+        self.source.unread(self.buf[self.pos :])
         self.buf, self.pos = b"", 0
 
 
@@ -463,8 +519,11 @@ def _ft_vocab(source: Source, args: dict) -> tuple[list[bytes], int]:
     ntokens = _unpack(source, "<q", "the dictionary")[0]
     prune = _unpack(source, "<q", "the dictionary")[0] if args["new_format"] else 0
     if nlabels > 0:
-        raise DataError(f"a supervised fastText model ({nlabels} labels): only word vector models "
-                        "(fasttext skipgram / cbow) can be imported", source=source.name)
+        raise DataError(
+            f"a supervised fastText model ({nlabels} labels): only word vector models "
+            "(fasttext skipgram / cbow) can be imported",
+            source=source.name,
+        )
     if nwords != size:
         raise DataError(f"the dictionary has {size:,} entries but {nwords:,} words", source=source.name)
     cursor = Cursor(source)
@@ -491,19 +550,26 @@ def _ft_words(raw_words: list[bytes], sink: Sink) -> list[str]:
             words.append(raw.decode("utf-8", errors="backslashreplace"))
             bad.append(words[-1])
     if bad:
-        progress.warn(f"{sink.source.name}: {len(bad):,} words are not valid UTF-8, kept with backslash "
-                      f"escapes as gensim does: {', '.join(map(repr, bad[:3]))}")
+        progress.warn(
+            f"{sink.source.name}: {len(bad):,} words are not valid UTF-8, kept with backslash "
+            f"escapes as gensim does: {', '.join(map(repr, bad[:3]))}"
+        )
     return words
 
 
 def _ft_matrix_shape(source: Source, args: dict, nwords: int) -> None:
     if args["new_format"] and _unpack(source, "<?", "the input matrix")[0]:
-        raise DataError("a quantized fastText model (.ftz): not supported (gensim cannot load it either); "
-                        "use the .bin", source=source.name)
+        raise DataError(
+            "a quantized fastText model (.ftz): not supported (gensim cannot load it either); use the .bin",
+            source=source.name,
+        )
     rows, dim = _unpack(source, "<2q", "the input matrix")
     if dim != args["dim"] or rows != nwords + args["bucket"]:
-        raise DataError(f"the input matrix is {rows:,} x {dim}, expected {nwords + args['bucket']:,} x "
-                        f"{args['dim']} (words + buckets); is the file damaged?", source=source.name)
+        raise DataError(
+            f"the input matrix is {rows:,} x {dim}, expected {nwords + args['bucket']:,} x "
+            f"{args['dim']} (words + buckets); is the file damaged?",
+            source=source.name,
+        )
 
 
 def _copy_rows(source: Source, writer: RowWriter, rows: int, what: str, bar=None) -> None:
@@ -529,8 +595,9 @@ def read_fasttext_bin(source: Source, sink: Sink, limit: int | None) -> dict:
     words = _ft_words(raw_words, sink)
     sink.start(args["dim"])
     ngrams = RowWriter(os.path.join(sink.directory, store.NGRAMS), args["dim"])
-    with progress.task(f"importing {os.path.basename(source.name)}", len(words) + args["bucket"],
-                       unit="rows") as bar:
+    with progress.task(
+        f"importing {os.path.basename(source.name)}", len(words) + args["bucket"], unit="rows"
+    ) as bar:
         _copy_rows(source, sink.vectors, len(words), "the word vectors", bar)
         sink.vocab.write("".join(w + "\n" for w in words))
         _copy_rows(source, ngrams, args["bucket"], "the n-gram vectors", bar)
@@ -539,9 +606,13 @@ def read_fasttext_bin(source: Source, sink: Sink, limit: int | None) -> dict:
     keep = len(words) if limit is None else min(limit, len(words))
     adjust_by_ngrams(sink.directory, words, args, keep)
     fields = ("dim", "ws", "epoch", "min_count", "neg", "loss", "model", "bucket", "minn", "maxn", "t")
-    return {"fasttext": {**{k: args[k] for k in fields}, "ntokens": ntokens, "words": len(words)},
-            "subwords": {"min_n": args["minn"], "max_n": args["maxn"], "bucket": args["bucket"]}
-            if args["bucket"] else None, "rows": keep}
+    return {
+        "fasttext": {**{k: args[k] for k in fields}, "ntokens": ntokens, "words": len(words)},
+        "subwords": {"min_n": args["minn"], "max_n": args["maxn"], "bucket": args["bucket"]}
+        if args["bucket"]
+        else None,
+        "rows": keep,
+    }
 
 
 def adjust_by_ngrams(directory: str, words: list[str], args: dict, keep: int) -> None:
@@ -556,12 +627,14 @@ def adjust_by_ngrams(directory: str, words: list[str], args: dict, keep: int) ->
     table = np.load(os.path.join(directory, store.NGRAMS), mmap_mode="r") if bucket else None
     start = 0
     for block in read_rows(path, dim):
-        block = block[:max(0, keep - start)]
+        block = block[: max(0, keep - start)]
         if not len(block):
             break
         acc = np.array(block, dtype=np.float32)
         if bucket:
-            hashes = [ngram_hashes(w, args["minn"], args["maxn"], bucket) for w in words[start:start + len(block)]]
+            hashes = [
+                ngram_hashes(w, args["minn"], args["maxn"], bucket) for w in words[start : start + len(block)]
+            ]
             _add_ngram_rows(acc, hashes, table)
         out.write(acc)
         start += len(block)
@@ -578,7 +651,7 @@ def _add_ngram_rows(acc: np.ndarray, hashes: list[list[int]], table: np.ndarray)
     width = int(counts.max()) if len(counts) else 0
     index = np.zeros((len(hashes), width), dtype=np.int64)
     for i, h in enumerate(hashes):
-        index[i, :len(h)] = h
+        index[i, : len(h)] = h
     for k in range(width):
         rows = np.nonzero(counts > k)[0]
         acc[rows] += table[index[rows, k]]
@@ -614,8 +687,10 @@ def find_duplicates(sink: Sink) -> tuple[list[int], list[str]]:
                     drop.append(row)
                     if len(notes) < 3:
                         unit = "word" if sink.binary else "line"
-                        notes.append(f"{word!r} ({unit} {row + sink.first_line}, first on {unit} "
-                                     f"{first[word] + sink.first_line})")
+                        notes.append(
+                            f"{word!r} ({unit} {row + sink.first_line}, first on {unit} "
+                            f"{first[word] + sink.first_line})"
+                        )
                 else:
                     first[word] = row
     return drop, notes
@@ -626,8 +701,10 @@ def remove_rows(sink: Sink, drop: list[int]) -> None:
     vocab = os.path.join(sink.directory, store.VOCAB)
     raw = os.path.join(sink.directory, store.RAW_VECTORS)
     dropped = set(drop)
-    with open(vocab, encoding="utf-8", newline="\n") as src, \
-            open(vocab + ".part", "w", encoding="utf-8", newline="\n") as dst:
+    with (
+        open(vocab, encoding="utf-8", newline="\n") as src,
+        open(vocab + ".part", "w", encoding="utf-8", newline="\n") as dst,
+    ):
         for row, line in enumerate(src):
             if row not in dropped:
                 dst.write(line)
@@ -687,8 +764,12 @@ def sniff(source: Source) -> str:
     fields = first.rstrip().split(b" ")
     if len(fields) >= 2 and _looks_numeric(fields[1:]):
         return "glove"
-    raise DataError("cannot tell the format (no word2vec header 'COUNT DIM', no fastText magic number, "
-                    "not 'word number...' lines); pass --format", source=source.name, line=1)
+    raise DataError(
+        "cannot tell the format (no word2vec header 'COUNT DIM', no fastText magic number, "
+        "not 'word number...' lines); pass --format",
+        source=source.name,
+        line=1,
+    )
 
 
 def _reader(fmt: str):
@@ -697,8 +778,9 @@ def _reader(fmt: str):
     return {"word2vec-binary": read_word2vec_binary, "fasttext-bin": read_fasttext_bin}[fmt]
 
 
-def import_vectors(path: str, output: str, fmt: str = "auto", limit: int | None = None,
-                   encoding_errors: str = "strict") -> dict:
+def import_vectors(
+    path: str, output: str, fmt: str = "auto", limit: int | None = None, encoding_errors: str = "strict"
+) -> dict:
     """Read a vectors file (``-``: stdin) into the model directory ``output``; returns its manifest."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown --format {fmt!r}; choose one of {', '.join(FORMATS)}")
@@ -729,8 +811,10 @@ def _build(source: Source, tmp: str, fmt: str, limit: int | None, errors: str, s
     if drop:
         remove_rows(sink, drop)
         rows -= len(drop)
-        progress.warn(f"{source.name}: {len(drop):,} duplicate words skipped, the first vector of each kept "
-                      f"(as gensim does): {', '.join(notes)}{', ...' if len(drop) > len(notes) else ''}")
+        progress.warn(
+            f"{source.name}: {len(drop):,} duplicate words skipped, the first vector of each kept "
+            f"(as gensim does): {', '.join(notes)}{', ...' if len(drop) > len(notes) else ''}"
+        )
     write_index(tmp, sink.dim)
     if limit is None and fmt != "fasttext-bin":
         source.finish()  # the rest is blank lines at most: hash them too
@@ -742,13 +826,31 @@ def _build(source: Source, tmp: str, fmt: str, limit: int | None, errors: str, s
         arrays["ngrams"] = store.NGRAMS
     elif os.path.exists(os.path.join(tmp, store.NGRAMS)):
         os.remove(os.path.join(tmp, store.NGRAMS))
-    extra = {"word_vectors": True, "dim": sink.dim, "words": rows, "arrays": arrays, "source": described,
-             "skipped": {"duplicate_words": len(drop), "examples": notes}}
+    extra = {
+        "word_vectors": True,
+        "dim": sink.dim,
+        "words": rows,
+        "arrays": arrays,
+        "source": described,
+        "skipped": {"duplicate_words": len(drop), "examples": notes},
+    }
     extra.update({k: v for k, v in info.items() if v is not None})
-    data = {"inputs": [source.name], "vocabulary": rows, "seconds": round(seconds, 2),
-            "mb_per_second": round(rate, 1)}
-    store.write_manifest(tmp, KIND, params={"format": fmt, "limit": limit, "encoding_errors": errors},
-                         recipe=None, data=data, extra=extra)
-    progress.info(f"{rows:,} word vectors ({sink.dim} dims, {fmt}) from {source.name}: "
-                  f"{described['bytes_read'] / 1e6:,.1f} MB in {seconds:.1f} s ({rate:,.1f} MB/s)")
+    data = {
+        "inputs": [source.name],
+        "vocabulary": rows,
+        "seconds": round(seconds, 2),
+        "mb_per_second": round(rate, 1),
+    }
+    store.write_manifest(
+        tmp,
+        KIND,
+        params={"format": fmt, "limit": limit, "encoding_errors": errors},
+        recipe=None,
+        data=data,
+        extra=extra,
+    )
+    progress.info(
+        f"{rows:,} word vectors ({sink.dim} dims, {fmt}) from {source.name}: "
+        f"{described['bytes_read'] / 1e6:,.1f} MB in {seconds:.1f} s ({rate:,.1f} MB/s)"
+    )
     return store.read_manifest(tmp)

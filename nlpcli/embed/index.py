@@ -78,12 +78,16 @@ class WordIndex:
         self.dir = store.resolve(path)
         self.kind = self.manifest["kind"]
         if not self.manifest.get("word_vectors", True):
-            raise store.ArtifactKindError(f"{self.dir}: this doc2vec model was trained without word vectors "
-                             "(PV-DBOW); query documents with 'embed docs', or retrain with --dbow-words")
+            raise store.ArtifactKindError(
+                f"{self.dir}: this doc2vec model was trained without word vectors "
+                "(PV-DBOW); query documents with 'embed docs', or retrain with --dbow-words"
+            )
         self.words = store.read_vocab(self.dir)
         self.vectors = np.load(os.path.join(self.dir, store.INDEX), mmap_mode="r")
         if len(self.words) != self.vectors.shape[0]:
-            raise store.CorruptArtifactError(f"{self.dir}: vocabulary and index disagree; re-create the model")
+            raise store.CorruptArtifactError(
+                f"{self.dir}: vocabulary and index disagree; re-create the model"
+            )
         self._lookup: dict[str, int] | None = None
         self._ngrams = None
 
@@ -177,8 +181,9 @@ class WordIndex:
 
     # -- queries ------------------------------------------------------------------------------
 
-    def nearest(self, query: np.ndarray, topn: int, exclude: set[int] = frozenset(),
-                restrict: int | None = None) -> list[Hit]:
+    def nearest(
+        self, query: np.ndarray, topn: int, exclude: set[int] = frozenset(), restrict: int | None = None
+    ) -> list[Hit]:
         mat = self.vectors if restrict is None else self.vectors[:restrict]
         scores = mat @ query
         k = min(len(scores), topn + len(exclude))

@@ -23,12 +23,22 @@ def project(vectors: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarr
     from sklearn.manifold import TSNE
 
     perplexity = max(2.0, min(30.0, (len(vectors) - 1) / 3))
-    return TSNE(n_components=2, perplexity=perplexity, metric="cosine", init="pca",
-                random_state=seed).fit_transform(vectors)
+    return TSNE(
+        n_components=2, perplexity=perplexity, metric="cosine", init="pca", random_state=seed
+    ).fit_transform(vectors)
 
 
-def plot_words(model: str, words: list[str], output: str, *, neighbours: int = 8, method: str = "pca",
-               font: str | None = None, seed: int = 0, title: str | None = None) -> int:
+def plot_words(
+    model: str,
+    words: list[str],
+    output: str,
+    *,
+    neighbours: int = 8,
+    method: str = "pca",
+    font: str | None = None,
+    seed: int = 0,
+    title: str | None = None,
+) -> int:
     """Draw ``words`` (one colour each) with their ``neighbours``; returns how many points were drawn."""
     from nlpcli.plotting import korean_figure_setup, save_figure
 
@@ -46,17 +56,29 @@ def plot_words(model: str, words: list[str], output: str, *, neighbours: int = 8
         for hit in index.similar([word], topn=neighbours) if neighbours else []:
             if hit.word not in seen:
                 seen.add(hit.word)
-                labels.append(hit.word), groups.append((g, False)), vecs.append(np.asarray(index.unit(hit.word)[0]))
+                (
+                    labels.append(hit.word),
+                    groups.append((g, False)),
+                    vecs.append(np.asarray(index.unit(hit.word)[0])),
+                )
     points = project(np.vstack(vecs).astype(np.float64), method, seed)
     plt = korean_figure_setup(font)
     fig, ax = plt.subplots(figsize=(9, 7))
     cmap = plt.get_cmap("tab10")
     for (x, y), label, (g, main) in zip(points, labels, groups):
         colour = cmap(g % 10)
-        ax.scatter([x], [y], s=70 if main else 25, color=colour, marker="o" if main else ".",
-                   edgecolors="black" if main else "none", zorder=3 if main else 2)
-        ax.annotate(label, (x, y), xytext=(4, 3), textcoords="offset points",
-                    fontsize=13 if main else 9, color=colour)
+        ax.scatter(
+            [x],
+            [y],
+            s=70 if main else 25,
+            color=colour,
+            marker="o" if main else ".",
+            edgecolors="black" if main else "none",
+            zorder=3 if main else 2,
+        )
+        ax.annotate(
+            label, (x, y), xytext=(4, 3), textcoords="offset points", fontsize=13 if main else 9, color=colour
+        )
     ax.set_title(title or f"{', '.join(words)} and their nearest neighbours ({method.upper()})")
     ax.set_xticks([]), ax.set_yticks([])
     save_figure(fig, output)

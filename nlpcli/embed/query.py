@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import IO, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO
 
 from nlpcli import progress
 from nlpcli.embed.index import Hit, UnknownWordError, WordIndex
@@ -43,8 +44,13 @@ class Runner:
         if self.as_json:
             self.out.write(json.dumps({"query": query, "error": str(exc)}, ensure_ascii=False) + "\n")
 
-    def _each(self, queries: Iterable[list[str]], answer: Callable[[list[str]], object],
-              as_json: Callable[[object], dict], as_text: Callable[[object, str], str]) -> None:
+    def _each(
+        self,
+        queries: Iterable[list[str]],
+        answer: Callable[[list[str]], object],
+        as_json: Callable[[object], dict],
+        as_text: Callable[[object, str], str],
+    ) -> None:
         """Answer each query; an unknown word is reported and the batch goes on."""
         for query in queries:
             try:
@@ -59,18 +65,33 @@ class Runner:
             self.out.flush()
 
     def hits(self, queries: Iterable[list[str]], answer: Callable[[list[str]], list[Hit]]) -> None:
-        self._each(queries, answer, lambda hits: {"results": _hits_json(hits)},
-                   lambda hits, prefix: "".join(f"{prefix}{h.word}\t{h.score:.6f}\n" for h in hits))
+        self._each(
+            queries,
+            answer,
+            lambda hits: {"results": _hits_json(hits)},
+            lambda hits, prefix: "".join(f"{prefix}{h.word}\t{h.score:.6f}\n" for h in hits),
+        )
 
-    def values(self, queries: Iterable[list[str]], answer: Callable[[list[str]], object], key: str,
-               fmt: Callable[[object], str]) -> None:
-        self._each(queries, answer,
-                   lambda value: {key: value.tolist() if hasattr(value, "tolist") else value},
-                   lambda value, prefix: f"{prefix}{fmt(value)}\n")
+    def values(
+        self,
+        queries: Iterable[list[str]],
+        answer: Callable[[list[str]], object],
+        key: str,
+        fmt: Callable[[object], str],
+    ) -> None:
+        self._each(
+            queries,
+            answer,
+            lambda value: {key: value.tolist() if hasattr(value, "tolist") else value},
+            lambda value, prefix: f"{prefix}{fmt(value)}\n",
+        )
 
 
-_WANTED = {1: "one word (pipe several, one a line, on stdin)", 2: "two words W1 W2",
-           3: "three words A B C (A is to B as C is to ?)"}
+_WANTED = {
+    1: "one word (pipe several, one a line, on stdin)",
+    2: "two words W1 W2",
+    3: "three words A B C (A is to B as C is to ?)",
+}
 
 
 def need(query: list[str], n: int, what: str) -> list[str]:
@@ -81,8 +102,17 @@ def need(query: list[str], n: int, what: str) -> list[str]:
     return query
 
 
-def run(kind: str, model: str, words: list[str] | None, out: IO[str], *, topn: int = 10,
-        negative: list[str] | None = None, as_json: bool = False, stdin: IO[str] | None = None) -> int:
+def run(
+    kind: str,
+    model: str,
+    words: list[str] | None,
+    out: IO[str],
+    *,
+    topn: int = 10,
+    negative: list[str] | None = None,
+    as_json: bool = False,
+    stdin: IO[str] | None = None,
+) -> int:
     """``similar | analogy | similarity | vector``: returns the number of queries that failed."""
     index = WordIndex(model)
     batch = not words
@@ -94,11 +124,16 @@ def run(kind: str, model: str, words: list[str] | None, out: IO[str], *, topn: i
     elif kind == "analogy":
         runner.hits(queries, lambda q: index.analogy(*need(q, 3, "analogy"), topn=topn))
     elif kind == "similarity":
-        runner.values(queries, lambda q: index.similarity(*need(q, 2, "similarity")), "similarity",
-                      lambda v: f"{v:.6f}")
+        runner.values(
+            queries, lambda q: index.similarity(*need(q, 2, "similarity")), "similarity", lambda v: f"{v:.6f}"
+        )
     elif kind == "vector":
-        runner.values(queries, lambda q: index.raw_vector(need(q, 1, "vector")[0]), "vector",
-                      lambda v: " ".join(f"{x:.8g}" for x in v))
+        runner.values(
+            queries,
+            lambda q: index.raw_vector(need(q, 1, "vector")[0]),
+            "vector",
+            lambda v: " ".join(f"{x:.8g}" for x in v),
+        )
     else:  # pragma: no cover - the CLI passes only the kinds above
         raise UsageError(f"unknown query {kind!r}")
     return runner.failed

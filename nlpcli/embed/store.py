@@ -69,13 +69,16 @@ def read_manifest(path: str, kinds: Iterable[str] | None = None) -> dict:
     if not os.path.exists(model):
         raise ArtifactError(f"{model}: no such model; check the path (train one with 'nlpcli embed train')")
     if not os.path.isdir(model):
-        raise ArtifactError(f"{model}: not an embed model (the directory 'nlpcli embed train' or 'embed import' "
-                            f"writes); to query a vectors file (.vec, .bin, .txt), import it first: "
-                            f"nlpcli embed import {model} -o MODEL")
+        raise ArtifactError(
+            f"{model}: not an embed model (the directory 'nlpcli embed train' or 'embed import' "
+            f"writes); to query a vectors file (.vec, .bin, .txt), import it first: "
+            f"nlpcli embed import {model} -o MODEL"
+        )
     mpath = os.path.join(model, MANIFEST)
     if not os.path.exists(mpath):
-        raise ArtifactError(f"{model}: not an nlpcli embed model (no {MANIFEST}); was it written by "
-                            "'nlpcli embed train'?")
+        raise ArtifactError(
+            f"{model}: not an nlpcli embed model (no {MANIFEST}); was it written by 'nlpcli embed train'?"
+        )
     try:
         with open(mpath, encoding="utf-8") as fh:
             manifest = json.load(fh)
@@ -84,8 +87,10 @@ def read_manifest(path: str, kinds: Iterable[str] | None = None) -> dict:
     # kind and version first: a newer nlpcli may checksum its manifest another way
     manifest = artifacts.check_manifest(model, manifest, kinds)
     if "checksum" in manifest and manifest.pop("checksum") != _manifest_crc(manifest):
-        raise CorruptArtifactError(f"{mpath}: checksum mismatch: changed or damaged since it was written; "
-                                   "the model is corrupt, re-create it")
+        raise CorruptArtifactError(
+            f"{mpath}: checksum mismatch: changed or damaged since it was written; "
+            "the model is corrupt, re-create it"
+        )
     for name, size in manifest.get("files", {}).items():
         fpath = os.path.join(model, name)
         if not os.path.exists(fpath):
@@ -94,14 +99,17 @@ def read_manifest(path: str, kinds: Iterable[str] | None = None) -> dict:
         if actual != size:
             raise CorruptArtifactError(
                 f"{fpath}: {'truncated' if actual < size else 'changed'} ({actual:,} bytes, "
-                f"expected {size:,}); the model is corrupt, re-create it")
+                f"expected {size:,}); the model is corrupt, re-create it"
+            )
     crcs = manifest.get("crc32", {})  # absent in models of nlpcli 0.1
     if not isinstance(crcs, dict) or (crcs and set(crcs) != set(manifest.get("files", {}))):
         raise CorruptArtifactError(f"{mpath}: damaged file list; the model is corrupt, re-create it")
     for name, crc in crcs.items():
         if _crc32(os.path.join(model, name)) != crc:
-            raise CorruptArtifactError(f"{os.path.join(model, name)}: checksum mismatch: changed or damaged "
-                                       "since it was written; the model is corrupt, re-create it")
+            raise CorruptArtifactError(
+                f"{os.path.join(model, name)}: checksum mismatch: changed or damaged "
+                "since it was written; the model is corrupt, re-create it"
+            )
     return manifest
 
 
@@ -135,7 +143,9 @@ def building(target: str) -> Iterator[str]:
     if not os.path.isdir(parent):
         raise DataError("the output directory does not exist; create it first", source=target)
     if os.path.exists(target):
-        if os.path.isfile(target) or (os.listdir(target) and not os.path.exists(os.path.join(target, MANIFEST))):
+        if os.path.isfile(target) or (
+            os.listdir(target) and not os.path.exists(os.path.join(target, MANIFEST))
+        ):
             raise DataError("exists and is not an nlpcli embed model; choose another --output", source=target)
     try:
         tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(target)[:200]}.", suffix=".part", dir=parent)
@@ -156,16 +166,18 @@ def building(target: str) -> Iterator[str]:
         raise
 
 
-def write_manifest(directory: str, kind: str, *, params: dict, recipe: dict | None, data: dict,
-                   extra: dict | None = None) -> dict:
+def write_manifest(
+    directory: str, kind: str, *, params: dict, recipe: dict | None, data: dict, extra: dict | None = None
+) -> dict:
     """The manifest, last, listing the size of every file already in ``directory``."""
     files, crcs = {}, {}
     for name in sorted(os.listdir(directory)):
         if name != MANIFEST:
             files[name] = os.path.getsize(os.path.join(directory, name))
             crcs[name] = _crc32(os.path.join(directory, name))
-    manifest = artifacts.make_manifest(kind, params=params, recipe=recipe, data=data,
-                                       extra={"files": files, "crc32": crcs, **(extra or {})})
+    manifest = artifacts.make_manifest(
+        kind, params=params, recipe=recipe, data=data, extra={"files": files, "crc32": crcs, **(extra or {})}
+    )
     tmp = os.path.join(directory, MANIFEST + ".part")
     with open(tmp, "w", encoding="utf-8") as fh:
         json.dump({**manifest, "checksum": _manifest_crc(manifest)}, fh, ensure_ascii=False, indent=1)
@@ -178,7 +190,9 @@ def write_manifest(directory: str, kind: str, *, params: dict, recipe: dict | No
 artifacts.allow_globals(("builtins", "hash"), ("gensim.utils", "call_on_class_only"))
 
 
-def load_gensim(path: str, kinds: Iterable[str] | None = None, *, trust: bool = False, mmap: str | None = "r"):
+def load_gensim(
+    path: str, kinds: Iterable[str] | None = None, *, trust: bool = False, mmap: str | None = "r"
+):
     """The gensim model object of an embed model, unpickled through the allowlist.
 
     The pickle may name only gensim/numpy/scipy classes (see :mod:`nlpcli.artifacts`); its arrays
@@ -194,7 +208,9 @@ def load_gensim(path: str, kinds: Iterable[str] | None = None, *, trust: bool = 
     try:
         obj._load_specials(fname, mmap, compress, subname)
     except (OSError, ValueError) as exc:
-        raise CorruptArtifactError(f"{model_dir}: an array file is corrupt ({exc}); re-create the model") from None
+        raise CorruptArtifactError(
+            f"{model_dir}: an array file is corrupt ({exc}); re-create the model"
+        ) from None
     return obj, manifest
 
 
@@ -232,8 +248,10 @@ def load_word_vectors(path: str, trust: bool = False):
         manifest = read_manifest(path, WORD_KINDS)
         model_dir = resolve(path)
         if not manifest.get("word_vectors", True):
-            raise ArtifactKindError(f"{model_dir}: this doc2vec model was trained without word vectors "
-                                    "(PV-DBOW); retrain with --dbow-words")
+            raise ArtifactKindError(
+                f"{model_dir}: this doc2vec model was trained without word vectors "
+                "(PV-DBOW); retrain with --dbow-words"
+            )
         words = read_vocab(model_dir)
         fname = array_path(model_dir, manifest, "vectors")
         if os.path.exists(fname):
@@ -256,8 +274,10 @@ def load_word_vectors(path: str, trust: bool = False):
         words = getattr(obj, "index_to_key", None) or getattr(obj, "words", None)
         vectors = getattr(obj, "vectors", None)
     if words is None or vectors is None:
-        raise ArtifactError(f"{path}: a {art.kind} artifact without word vectors; --embeddings needs a "
-                            "word2vec/fastText model from 'nlpcli embed train' or 'nlpcli embed import'")
+        raise ArtifactError(
+            f"{path}: a {art.kind} artifact without word vectors; --embeddings needs a "
+            "word2vec/fastText model from 'nlpcli embed train' or 'nlpcli embed import'"
+        )
     return _checked_vectors(path, list(words), vectors.numpy() if hasattr(vectors, "numpy") else vectors)
 
 
@@ -266,6 +286,7 @@ def _checked_vectors(path: str, words: list[str], vectors):
 
     vectors = np.array(vectors, dtype=np.float32)
     if vectors.ndim != 2 or vectors.shape[0] != len(words):
-        raise CorruptArtifactError(f"{path}: word vectors of an unexpected shape {vectors.shape} for "
-                                   f"{len(words):,} words")
+        raise CorruptArtifactError(
+            f"{path}: word vectors of an unexpected shape {vectors.shape} for {len(words):,} words"
+        )
     return list(words), vectors

@@ -53,8 +53,9 @@ class EmbedConfig:
         if self.arch is None:
             self.arch = archs[0]
         if self.arch not in archs:
-            raise UsageError(f"--arch {self.arch!r} does not fit --algo {self.algo}; choose one of "
-                             f"{', '.join(archs)}")
+            raise UsageError(
+                f"--arch {self.arch!r} does not fit --algo {self.algo}; choose one of {', '.join(archs)}"
+            )
         for name in ("dim", "window", "min_count", "epochs", "workers"):
             if getattr(self, name) < 1:
                 raise UsageError(f"--{name.replace('_', '-')} must be 1 or more")
@@ -67,7 +68,9 @@ class EmbedConfig:
         if self.dbow_words and not (self.algo == "doc2vec" and self.arch == "dbow"):
             raise UsageError("--dbow-words applies to --algo doc2vec --arch dbow only")
         if self.loss and self.algo != "word2vec":
-            raise UsageError("--loss is reported by word2vec only (gensim computes no loss for fastText/doc2vec)")
+            raise UsageError(
+                "--loss is reported by word2vec only (gensim computes no loss for fastText/doc2vec)"
+            )
         if not 0 <= self.seed < 2**32:  # numpy's limit, which gensim passes it to
             raise UsageError("--seed must be between 0 and 4294967295")
 
@@ -77,9 +80,18 @@ class EmbedConfig:
 
     def gensim_params(self) -> dict:
         """The keyword arguments of the gensim class, exactly (the benchmarks use these too)."""
-        p = dict(vector_size=self.dim, window=self.window, min_count=self.min_count, epochs=self.epochs,
-                 hs=int(self.hs), negative=0 if self.hs else self.negative, sample=self.sample,
-                 workers=self.workers, seed=self.seed, max_final_vocab=self.max_vocab)
+        p = dict(
+            vector_size=self.dim,
+            window=self.window,
+            min_count=self.min_count,
+            epochs=self.epochs,
+            hs=int(self.hs),
+            negative=0 if self.hs else self.negative,
+            sample=self.sample,
+            workers=self.workers,
+            seed=self.seed,
+            max_final_vocab=self.max_vocab,
+        )
         if self.alpha is not None:
             p["alpha"] = self.alpha
         if self.algo == "doc2vec":
@@ -125,11 +137,22 @@ def _callback(config: EmbedConfig, model_words: list[int]):
 
 
 def _empty_error(source: str) -> DataError:
-    return DataError("the corpus holds no words; give a non-empty corpus (one document a line)", source=source)
+    return DataError(
+        "the corpus holds no words; give a non-empty corpus (one document a line)", source=source
+    )
 
 
-def train(inputs: list[str], spec: InputSpec, recipe: Recipe, config: EmbedConfig, output: str, *,
-          id_column: str | None = None, jobs: int = 1, keep_corpus: bool = True) -> dict:
+def train(
+    inputs: list[str],
+    spec: InputSpec,
+    recipe: Recipe,
+    config: EmbedConfig,
+    output: str,
+    *,
+    id_column: str | None = None,
+    jobs: int = 1,
+    keep_corpus: bool = True,
+) -> dict:
     """Train, save the model directory at ``output``, return its manifest."""
     docs = config.algo == "doc2vec"
     corpus = corpus_mod.prepare(inputs, spec, recipe, output, docs=docs, id_column=id_column, jobs=jobs)
@@ -145,8 +168,14 @@ def train(inputs: list[str], spec: InputSpec, recipe: Recipe, config: EmbedConfi
                     os.remove(p)
 
 
-def _train(corpus: corpus_mod.Corpus, source: str, inputs: list[str], recipe: Recipe,
-           config: EmbedConfig, output: str) -> dict:
+def _train(
+    corpus: corpus_mod.Corpus,
+    source: str,
+    inputs: list[str],
+    recipe: Recipe,
+    config: EmbedConfig,
+    output: str,
+) -> dict:
     import logging
 
     logging.getLogger("gensim").setLevel(logging.WARNING)
@@ -165,25 +194,43 @@ def _train(corpus: corpus_mod.Corpus, source: str, inputs: list[str], recipe: Re
     if model.corpus_total_words == 0:
         raise _empty_error(source)
     if len(model.wv) == 0:
-        raise DataError(f"no word occurs {config.min_count} times or more in {model.corpus_total_words:,} "
-                        "words; lower --min-count or give a larger corpus", source=source)
+        raise DataError(
+            f"no word occurs {config.min_count} times or more in {model.corpus_total_words:,} "
+            "words; lower --min-count or give a larger corpus",
+            source=source,
+        )
     words = [model.corpus_total_words]
     vocab_s = time.perf_counter() - started
-    progress.info(f"vocabulary: {len(model.wv):,} words (min count {config.min_count}) from "
-                  f"{model.corpus_total_words:,} words in {model.corpus_count:,} documents ({vocab_s:.1f} s)")
+    progress.info(
+        f"vocabulary: {len(model.wv):,} words (min count {config.min_count}) from "
+        f"{model.corpus_total_words:,} words in {model.corpus_count:,} documents ({vocab_s:.1f} s)"
+    )
     extra = {"compute_loss": True} if config.algo == "word2vec" and config.loss else {}
-    model.train(**feed, total_examples=model.corpus_count, total_words=model.corpus_total_words,
-                epochs=model.epochs, callbacks=[_callback(config, words)], **extra)
+    model.train(
+        **feed,
+        total_examples=model.corpus_count,
+        total_words=model.corpus_total_words,
+        epochs=model.epochs,
+        callbacks=[_callback(config, words)],
+        **extra,
+    )
     seconds = time.perf_counter() - started
     rate = model.corpus_total_words * config.epochs / max(seconds - vocab_s, 1e-9)
-    data = {"inputs": [display_name(p) for p in inputs or ["-"]], "documents": model.corpus_count,
-            "words": model.corpus_total_words, "vocabulary": len(model.wv),
-            "train_seconds": round(seconds, 2), "words_per_second": round(rate),
-            "tokenized_corpus": corpus.path if corpus.cached and not corpus.temporary else None}
+    data = {
+        "inputs": [display_name(p) for p in inputs or ["-"]],
+        "documents": model.corpus_count,
+        "words": model.corpus_total_words,
+        "vocabulary": len(model.wv),
+        "train_seconds": round(seconds, 2),
+        "words_per_second": round(rate),
+        "tokenized_corpus": corpus.path if corpus.cached and not corpus.temporary else None,
+    }
     save(model, config, recipe, data, output, corpus)
-    progress.info(f"{config.algo} ({config.arch}, {config.dim} dims): {len(model.wv):,} words, "
-                  f"{model.corpus_total_words:,} corpus words x {config.epochs} epochs in {seconds:.1f} s "
-                  f"({rate:,.0f} words/s) -> {output}")
+    progress.info(
+        f"{config.algo} ({config.arch}, {config.dim} dims): {len(model.wv):,} words, "
+        f"{model.corpus_total_words:,} corpus words x {config.epochs} epochs in {seconds:.1f} s "
+        f"({rate:,.0f} words/s) -> {output}"
+    )
     return store.read_manifest(output)
 
 
@@ -197,8 +244,14 @@ def normalized(vectors):
     return (vectors / norms[:, np.newaxis]).astype(np.float32)
 
 
-def save(model, config: EmbedConfig, recipe: Recipe, data: dict, output: str,
-         corpus: corpus_mod.Corpus | None = None) -> None:
+def save(
+    model,
+    config: EmbedConfig,
+    recipe: Recipe,
+    data: dict,
+    output: str,
+    corpus: corpus_mod.Corpus | None = None,
+) -> None:
     """Write the model directory atomically: gensim's files, the query index, the manifest last."""
     import shutil
 
@@ -219,5 +272,6 @@ def save(model, config: EmbedConfig, recipe: Recipe, data: dict, output: str,
         extra = {"word_vectors": config.has_word_vectors, "dim": config.dim}
         if config.algo == "fasttext":
             extra["subwords"] = {"min_n": config.min_n, "max_n": config.max_n, "bucket": config.bucket}
-        store.write_manifest(tmp, config.algo, params=asdict(config), recipe=recipe.to_dict(), data=data,
-                             extra=extra)
+        store.write_manifest(
+            tmp, config.algo, params=asdict(config), recipe=recipe.to_dict(), data=data, extra=extra
+        )

@@ -47,7 +47,9 @@ class TermCounts:
         self.tf[ids] += tf
         self.n_docs += n_docs
 
-    def add_documents(self, analyze: Callable[[str], list[str]], docs: Sequence[str], binary: bool = False) -> None:
+    def add_documents(
+        self, analyze: Callable[[str], list[str]], docs: Sequence[str], binary: bool = False
+    ) -> None:
         """Count the terms ``analyze`` finds in each of ``docs`` (one dictionary look-up a term,
         as scikit-learn's own counting does)."""
         index = self.index
@@ -61,8 +63,9 @@ class TermCounts:
                 columns.append(j)
             indptr.append(len(columns))
         n = len(index)
-        X = sp.csr_matrix((np.ones(len(columns)), np.asarray(columns, dtype=np.int64), indptr),
-                          shape=(len(docs), n))
+        X = sp.csr_matrix(
+            (np.ones(len(columns)), np.asarray(columns, dtype=np.int64), indptr), shape=(len(docs), n)
+        )
         X.sum_duplicates()  # one entry per (document, term): its count
         self._grow(n)
         df = np.bincount(X.indices, minlength=n)
@@ -121,13 +124,15 @@ def df_bounds(min_df: int | float, max_df: int | float, n_docs: int) -> tuple[fl
     return low, high
 
 
-def prune(counts: TermCounts, min_df: int | float, max_df: int | float,
-          max_features: int | None) -> tuple[dict[str, int], np.ndarray]:
+def prune(
+    counts: TermCounts, min_df: int | float, max_df: int | float, max_features: int | None
+) -> tuple[dict[str, int], np.ndarray]:
     """The vocabulary (term -> column) and the df of its columns, after scikit-learn's pruning:
     terms outside [min_df, max_df] go, then all but the ``max_features`` most frequent."""
     if not counts.index:
-        raise DataError("cannot build a vocabulary: empty vocabulary; perhaps the documents only "
-                        "contain stop words")
+        raise DataError(
+            "cannot build a vocabulary: empty vocabulary; perhaps the documents only contain stop words"
+        )
     terms, df, tf = counts.sorted_arrays()
     low, high = df_bounds(min_df, max_df, counts.n_docs)
     mask = (df <= high) & (df >= low)
@@ -138,8 +143,10 @@ def prune(counts: TermCounts, min_df: int | float, max_df: int | float,
         mask = limited
     kept = np.where(mask)[0]
     if len(kept) == 0:
-        raise DataError("cannot build a vocabulary: after pruning, no terms remain. Try a lower "
-                        "min_df or a higher max_df.")
+        raise DataError(
+            "cannot build a vocabulary: after pruning, no terms remain. Try a lower "
+            "min_df or a higher max_df."
+        )
     return {terms[i]: column for column, i in enumerate(kept)}, df[kept]
 
 

@@ -10,7 +10,8 @@ the returned recipe, and ``n_features``.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from nlpcli import artifacts
 from nlpcli.text.recipe import Recipe
@@ -34,7 +35,8 @@ def _doc2vec(path: str, trust: bool) -> tuple[Any, Recipe, artifacts.Artifact]:
 
 #: models stored as a directory with an ``nlpcli.json`` manifest (``embed train``): kind -> loader
 DIRECTORY_KINDS: dict[str, Callable[[str, bool], tuple[Any, Recipe, artifacts.Artifact]]] = {
-    "doc2vec": _doc2vec}
+    "doc2vec": _doc2vec
+}
 
 
 def load_feature_extractor(path: str, trust: bool = False) -> tuple[Any, Recipe, artifacts.Artifact]:

@@ -32,15 +32,17 @@ class Chunk:
     labels: list[str] | None
 
 
-def tokenized_chunks(inputs: list[str], spec: InputSpec, recipe: Recipe, jobs: int = 1,
-                     want_labels: bool = False) -> Iterator[Chunk]:
+def tokenized_chunks(
+    inputs: list[str], spec: InputSpec, recipe: Recipe, jobs: int = 1, want_labels: bool = False
+) -> Iterator[Chunk]:
     """The documents of ``inputs`` through ``recipe``, chunk by chunk, in order (a ``split``
     recipe passes them as they are)."""
     records = read_records(inputs, spec)
     if recipe.operation == "split":
         pre = Preprocessor(recipe)
-        pairs = ((chunk, pre.same_tokens([r.text for r in chunk]))
-                 for chunk in chunked(records, SPLIT_CHUNK_SIZE))
+        pairs = (
+            (chunk, pre.same_tokens([r.text for r in chunk])) for chunk in chunked(records, SPLIT_CHUNK_SIZE)
+        )
     else:
         pairs = preprocess_chunks(records, recipe, jobs=jobs)
     with contextlib.closing(pairs):
@@ -70,8 +72,16 @@ def save_labels(labels: Iterable[str], path: str) -> None:
                 fh.write(f"{label}\n")
 
 
-def fit(inputs: list[str], spec: InputSpec, config: VectorizerConfig, recipe: Recipe, output: str,
-        jobs: int = 1, matrix_out: str | None = None, labels_out: str | None = None) -> TextFeatures:
+def fit(
+    inputs: list[str],
+    spec: InputSpec,
+    config: VectorizerConfig,
+    recipe: Recipe,
+    output: str,
+    jobs: int = 1,
+    matrix_out: str | None = None,
+    labels_out: str | None = None,
+) -> TextFeatures:
     """Fit a vectorizer on ``inputs`` and save it (with the recipe) to ``output``.
 
     The documents stream past once and only their counts are kept (memory grows with the
@@ -85,10 +95,12 @@ def fit(inputs: list[str], spec: InputSpec, config: VectorizerConfig, recipe: Re
         spool = stack.enter_context(_Spool(matrix_out)) if matrix_out else None
         labels = None
         if labels_out:  # written as the labels stream past, renamed into place at the end
-            labels = stack.enter_context(open(stack.enter_context(atomic_path(labels_out)), "w",
-                                              encoding="utf-8", newline="\n"))
-        bar = stack.enter_context(progress.task(f"counting ({recipe.tagger})" if recipe.uses_tagger
-                                                else "counting"))
+            labels = stack.enter_context(
+                open(stack.enter_context(atomic_path(labels_out)), "w", encoding="utf-8", newline="\n")
+            )
+        bar = stack.enter_context(
+            progress.task(f"counting ({recipe.tagger})" if recipe.uses_tagger else "counting")
+        )
         for chunk in tokenized_chunks(inputs, spec, recipe, jobs, want_labels=labels is not None):
             features.count_chunk(counts, chunk.texts, chunk.raw)
             documents += len(chunk.texts)
@@ -98,13 +110,17 @@ def fit(inputs: list[str], spec: InputSpec, config: VectorizerConfig, recipe: Re
                 labels.writelines(f"{label}\n" for label in chunk.labels)
             bar.advance(len(chunk.texts))
         if documents == 0:
-            raise DataError("the input holds no documents to fit the vectorizer on",
-                            source=display_name(inputs[0]))
+            raise DataError(
+                "the input holds no documents to fit the vectorizer on", source=display_name(inputs[0])
+            )
         features.fit_counts(counts)
         if spool is not None:
             save_matrix(_stacked(features.transform(c.texts, c.raw) for c in spool.read()), matrix_out)
-    data = {"inputs": [display_name(p) for p in inputs], "documents": documents,
-            "features": features.n_features}
+    data = {
+        "inputs": [display_name(p) for p in inputs],
+        "documents": documents,
+        "features": features.n_features,
+    }
     artifacts.save(output, KIND, features, params=config.to_dict(), recipe=recipe.to_dict(), data=data)
     progress.info(f"vectorizer: {documents:,} documents, {features.n_features:,} features -> {output}")
     return features
@@ -118,7 +134,9 @@ class _Spool:
 
     def __enter__(self):
         directory = os.path.dirname(os.path.abspath(self.near))
-        self.file = tempfile.TemporaryFile("w+", encoding="utf-8", dir=directory if os.path.isdir(directory) else None)
+        self.file = tempfile.TemporaryFile(
+            "w+", encoding="utf-8", dir=directory if os.path.isdir(directory) else None
+        )
         return self
 
     def __exit__(self, *exc) -> bool:
@@ -146,17 +164,25 @@ def load(path: str, trust: bool = False) -> tuple[TextFeatures, Recipe, artifact
     return art.payload, Recipe.from_dict(art.recipe or {}), art
 
 
-def transform(artifact_path: str, inputs: list[str], spec: InputSpec, matrix_out: str,
-              jobs: int = 1, labels_out: str | None = None, trust: bool = False,
-              scheduler: str | None = None):
+def transform(
+    artifact_path: str,
+    inputs: list[str],
+    spec: InputSpec,
+    matrix_out: str,
+    jobs: int = 1,
+    labels_out: str | None = None,
+    trust: bool = False,
+    scheduler: str | None = None,
+):
     """The features of ``inputs`` (raw or tokenized, per the stored recipe) as a sparse matrix."""
     import scipy.sparse as sp
 
     features, recipe, _ = load(artifact_path, trust)
     blocks = []
     labels: list[str] = []
-    chunks = preprocess_chunks(read_records(inputs, spec), recipe, jobs=jobs, chunk_size=5000,
-                               scheduler=scheduler)
+    chunks = preprocess_chunks(
+        read_records(inputs, spec), recipe, jobs=jobs, chunk_size=5000, scheduler=scheduler
+    )
     with contextlib.closing(chunks), progress.task("vectorizing") as bar:
         for records, outputs in chunks:
             blocks.append(features.transform(outputs))

@@ -9,8 +9,8 @@ and no token pattern, unless asked.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -109,8 +109,10 @@ class VectorizerConfig:
         self.max_df = parse_df(self.max_df, "--max-df")
         if self.hashing is not None:
             if not MIN_HASH_BITS <= self.hashing <= MAX_HASH_BITS:
-                raise UsageError(f"--hashing takes a number of bits from {MIN_HASH_BITS} to {MAX_HASH_BITS} "
-                                 f"(20: 2^20 = 1,048,576 columns); got {self.hashing}")
+                raise UsageError(
+                    f"--hashing takes a number of bits from {MIN_HASH_BITS} to {MAX_HASH_BITS} "
+                    f"(20: 2^20 = 1,048,576 columns); got {self.hashing}"
+                )
             if self.max_features is not None:
                 raise UsageError("--max-features needs a vocabulary: it does not combine with --hashing")
 
@@ -207,8 +209,13 @@ class TextFeatures:
         from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
         c = self.config
-        common = dict(min_df=c.min_df, max_df=c.max_df, binary=c.binary, max_features=c.max_features,
-                      **self._word_params())
+        common = dict(
+            min_df=c.min_df,
+            max_df=c.max_df,
+            binary=c.binary,
+            max_features=c.max_features,
+            **self._word_params(),
+        )
         if c.kind == "count" or self.augmented:
             return CountVectorizer(**common)
         return TfidfVectorizer(sublinear_tf=c.sublinear_tf, norm=c.norm, **common)
@@ -217,8 +224,13 @@ class TextFeatures:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         c = self.config
-        return TfidfVectorizer(min_df=c.min_df, max_df=c.max_df, sublinear_tf=True,
-                               max_features=c.max_features, **self._char_params())
+        return TfidfVectorizer(
+            min_df=c.min_df,
+            max_df=c.max_df,
+            sublinear_tf=True,
+            max_features=c.max_features,
+            **self._char_params(),
+        )
 
     @property
     def needs_raw(self) -> bool:
@@ -230,8 +242,10 @@ class TextFeatures:
         if not self.needs_raw:
             return texts
         if raw is None or len(raw) != len(texts):
-            raise UsageError("these features read character n-grams of the raw text: give the raw "
-                             "documents too (not pre-tokenized input)")
+            raise UsageError(
+                "these features read character n-grams of the raw text: give the raw "
+                "documents too (not pre-tokenized input)"
+            )
         return raw
 
     def fit_transform(self, texts: Sequence[str], raw: Sequence[str] | None = None):
@@ -269,7 +283,7 @@ class TextFeatures:
         n = 1 + bool(self.config.char_ngram)
         if self.config.hashing is None:
             return [TermCounts() for _ in range(n)]
-        return [HashedCounts.empty(2 ** self.config.hashing) for _ in range(n)]
+        return [HashedCounts.empty(2**self.config.hashing) for _ in range(n)]
 
     def count_chunk(self, counts: list, texts: Sequence[str], raw: Sequence[str] | None = None) -> None:
         """Add one chunk's document frequencies (and term counts) to ``counts``."""
@@ -315,8 +329,9 @@ class TextFeatures:
         vocabulary, df = prune(counts[0], c.min_df, c.max_df, c.max_features)
         _set_vocabulary(self.vectorizer, vocabulary)
         if c.kind == "tfidf" and not self.augmented:
-            self.vectorizer._tfidf = _fitted_tfidf(TfidfTransformer(
-                norm=c.norm, sublinear_tf=c.sublinear_tf), smooth_idf(df, self.n_docs))
+            self.vectorizer._tfidf = _fitted_tfidf(
+                TfidfTransformer(norm=c.norm, sublinear_tf=c.sublinear_tf), smooth_idf(df, self.n_docs)
+            )
         elif self.augmented:
             self.weighting = AugmentedTfidfTransformer(norm=c.norm).fit_df(df, self.n_docs)
         dfs = [df]
@@ -324,16 +339,18 @@ class TextFeatures:
             self.char_vectorizer = self._make_char()
             char_vocabulary, char_df = prune(counts[1], c.min_df, c.max_df, c.max_features)
             _set_vocabulary(self.char_vectorizer, char_vocabulary)
-            self.char_vectorizer._tfidf = _fitted_tfidf(TfidfTransformer(sublinear_tf=True),
-                                                        smooth_idf(char_df, self.n_docs))
+            self.char_vectorizer._tfidf = _fitted_tfidf(
+                TfidfTransformer(sublinear_tf=True), smooth_idf(char_df, self.n_docs)
+            )
             dfs.append(char_df)
         self.doc_freq = np.concatenate(dfs).astype(np.int64)
 
     def _hasher(self, params: dict, binary: bool):
         from sklearn.feature_extraction.text import HashingVectorizer
 
-        return HashingVectorizer(n_features=2 ** self.config.hashing, alternate_sign=False, norm=None,
-                                 binary=binary, **params)
+        return HashingVectorizer(
+            n_features=2**self.config.hashing, alternate_sign=False, norm=None, binary=binary, **params
+        )
 
     def _fit_hashed(self, counts: list) -> None:
         from sklearn.feature_extraction.text import TfidfTransformer
@@ -351,12 +368,15 @@ class TextFeatures:
         if self.augmented:
             self.weighting = AugmentedTfidfTransformer(norm=c.norm).fit_df(counts[0].df, self.n_docs)
         elif c.kind == "tfidf":
-            self.weighting = _fitted_tfidf(TfidfTransformer(norm=c.norm, sublinear_tf=c.sublinear_tf),
-                                           smooth_idf(counts[0].df, self.n_docs))
+            self.weighting = _fitted_tfidf(
+                TfidfTransformer(norm=c.norm, sublinear_tf=c.sublinear_tf),
+                smooth_idf(counts[0].df, self.n_docs),
+            )
         if c.char_ngram:
             self.char_vectorizer = self._hasher(self._char_params(), False)
-            self.char_weighting = _fitted_tfidf(TfidfTransformer(sublinear_tf=True),
-                                                smooth_idf(counts[1].df, self.n_docs))
+            self.char_weighting = _fitted_tfidf(
+                TfidfTransformer(sublinear_tf=True), smooth_idf(counts[1].df, self.n_docs)
+            )
         self.doc_freq = np.concatenate([count.df for count in counts]).astype(np.int64)
 
     # -- using ------------------------------------------------------------------------------
@@ -366,8 +386,9 @@ class TextFeatures:
             raise UsageError("the vectorizer is not fitted")
         X = self._block(self.vectorizer, self.weighting, self.masks[0], texts)
         if self.char_vectorizer is not None:
-            chars = self._block(self.char_vectorizer, self.char_weighting, self.masks[1],
-                                self._char_input(texts, raw))
+            chars = self._block(
+                self.char_vectorizer, self.char_weighting, self.masks[1], self._char_input(texts, raw)
+            )
             X = sp.hstack([X, chars], format="csr")
         return sp.csr_matrix(X)
 
@@ -398,10 +419,14 @@ class TextFeatures:
     def summary(self, top: int = 20) -> dict:
         info = {"config": self.config.to_dict(), "documents": int(self.n_docs), "features": self.n_features}
         if self.config.hashing is not None:
-            width = 2 ** self.config.hashing
-            info.update(word_features=width, char_features=width if self.char_vectorizer else 0,
-                        hashing=self.config.hashing, columns_used=int((self.doc_freq > 0).sum()),
-                        df_histogram=df_histogram(self.doc_freq))
+            width = 2**self.config.hashing
+            info.update(
+                word_features=width,
+                char_features=width if self.char_vectorizer else 0,
+                hashing=self.config.hashing,
+                columns_used=int((self.doc_freq > 0).sum()),
+                df_histogram=df_histogram(self.doc_freq),
+            )
             return info
         names = self.feature_names()
         df = self.doc_freq
@@ -411,7 +436,8 @@ class TextFeatures:
             word_features=int(len(self.vectorizer.vocabulary_)),
             char_features=int(len(self.char_vectorizer.vocabulary_)) if self.char_vectorizer else 0,
             most_frequent=[[str(names[i]), int(df[i])] for i in order[:top]],
-            least_frequent=[[str(names[i]), int(df[i])] for i in rare[:top]])
+            least_frequent=[[str(names[i]), int(df[i])] for i in rare[:top]],
+        )
         return info
 
 

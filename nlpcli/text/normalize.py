@@ -25,8 +25,10 @@ def keep_pattern(keep: str) -> re.Pattern:
     elif keep.startswith("[") and keep.endswith("]") and len(keep) > 2:
         chars = keep[1:-1]
     else:
-        raise UsageError(f"--keep must be one of {', '.join(KEEP_PRESETS)} or a character class "
-                         f"such as '[가-힣0-9]' (got {keep!r})")
+        raise UsageError(
+            f"--keep must be one of {', '.join(KEEP_PRESETS)} or a character class "
+            f"such as '[가-힣0-9]' (got {keep!r})"
+        )
     try:
         return re.compile(f"[^{chars}\\s]+")
     except re.error as exc:
@@ -34,7 +36,7 @@ def keep_pattern(keep: str) -> re.Pattern:
 
 
 def squash_pattern(max_repeat: int) -> re.Pattern:
-    return re.compile(r"(.)\1{%d,}" % max_repeat)
+    return re.compile(rf"(.)\1{{{max_repeat},}}")
 
 
 def clean_spaces(text: str) -> str:
@@ -44,8 +46,7 @@ def clean_spaces(text: str) -> str:
 class Normalizer:
     """The tagger-free steps of a recipe, compiled once: NFC, filter, squash, spaces."""
 
-    def __init__(self, nfc: bool = True, keep: str | None = None, squash: int = 0,
-                 spaces: bool = False):
+    def __init__(self, nfc: bool = True, keep: str | None = None, squash: int = 0, spaces: bool = False):
         if not 0 <= squash <= 10_000:  # re's repeat counts stop at 2**32 - 1 (OverflowError)
             raise UsageError("--squash must be 0 (off) or a number of repeats to keep, at most 10000")
         self.nfc = nfc

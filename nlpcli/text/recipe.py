@@ -8,13 +8,20 @@ processes as dicts; each worker builds its own tagger (and JVM) from it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
-from typing import Sequence
 
 from nlpcli.errors import DataError, UsageError
 from nlpcli.text.normalize import Normalizer
-from nlpcli.text.taggers import (NATIVE_TAGGERS, TAGGERS, USER_DICT_TAGGERS, Tagger, UserWord, create_tagger,
-                                 user_dict_error)
+from nlpcli.text.taggers import (
+    NATIVE_TAGGERS,
+    TAGGERS,
+    USER_DICT_TAGGERS,
+    Tagger,
+    UserWord,
+    create_tagger,
+    user_dict_error,
+)
 
 OPERATIONS = ("normalize", "morphs", "pos", "nouns", "phrases", "split")
 #: operations that need a morphological analyser
@@ -78,7 +85,7 @@ class Recipe:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Recipe":
+    def from_dict(cls, data: dict) -> Recipe:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
@@ -123,8 +130,9 @@ class Preprocessor:
         self.recipe = recipe
         self.threads = threads
         self._tagger: Tagger | None = None
-        self._normalizer = Normalizer(nfc=recipe.nfc, keep=recipe.keep, squash=recipe.squash,
-                                      spaces=recipe.operation == "normalize")
+        self._normalizer = Normalizer(
+            nfc=recipe.nfc, keep=recipe.keep, squash=recipe.squash, spaces=recipe.operation == "normalize"
+        )
         self._stop = frozenset(recipe.stopwords)
         self._cache: dict[str, str] = {}
         self._hits: set[str] = set()
@@ -171,8 +179,10 @@ class Preprocessor:
             tagged = tagger.pos(texts, stem=r.stem, norm=r.norm)
             if op == "pos":
                 lower = str.lower if r.lowercase else str
-                return [" ".join(f"{lower(w)}/{t}".replace(" ", "_") for w, t in sent if self._keep(lower(w)))
-                        for sent in tagged]
+                return [
+                    " ".join(f"{lower(w)}/{t}".replace(" ", "_") for w, t in sent if self._keep(lower(w)))
+                    for sent in tagged
+                ]
             lists = [[w for w, _ in sent] for sent in tagged]
         return [" ".join(w.replace(" ", "_") for w in self._filter(toks)) for toks in lists]
 
@@ -213,7 +223,7 @@ class Preprocessor:
             cache.clear()
             hits.clear()
             cache.update(keep)
-        for t, o in short[:max(0, limit - len(cache))]:
+        for t, o in short[: max(0, limit - len(cache))]:
             cache[t] = o
 
     def tokens(self, texts: Sequence[str]) -> list[list[str]]:
@@ -260,7 +270,7 @@ def init_worker(recipe: dict, threads: int = 1) -> None:
     global _WORKER
     _WORKER = Preprocessor(Recipe.from_dict(recipe), threads=threads)
     if _WORKER.recipe.uses_tagger:
-        _WORKER.tagger  # start the JVM now, not inside the first chunk
+        _ = _WORKER.tagger  # start the JVM now, not inside the first chunk
 
 
 def process_in_worker(texts: list[str]) -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from typing import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from nlpcli.parallel import ordered_map, pipelined
 from nlpcli.text.recipe import Preprocessor, Recipe, init_worker, process_in_worker
@@ -20,9 +20,13 @@ THREADED_CHUNK_SIZE = {"kiwi": 4000, "mecab": 4000, "okt": 1000}
 THREADED_TAGGERS = tuple(THREADED_CHUNK_SIZE)
 
 
-def preprocess_chunks(records: Iterable[Record], recipe: Recipe, jobs: int = 1,
-                      chunk_size: int | None = None,
-                      scheduler: str | None = None) -> Iterator[tuple[list[Record], list[str]]]:
+def preprocess_chunks(
+    records: Iterable[Record],
+    recipe: Recipe,
+    jobs: int = 1,
+    chunk_size: int | None = None,
+    scheduler: str | None = None,
+) -> Iterator[tuple[list[Record], list[str]]]:
     """Yield ``(records, outputs)`` chunk by chunk, in input order.
 
     Kiwi, MeCab and Okt run in this process on ``jobs`` threads (Kiwi's native ones; Okt's on one
@@ -60,21 +64,30 @@ def preprocess_chunks(records: Iterable[Record], recipe: Recipe, jobs: int = 1,
         for chunk in record_chunks:
             yield chunk, pre.process([r.text for r in chunk])
         return
-    yield from _texts_elsewhere(record_chunks, lambda texts: ordered_map(
-        process_in_worker, texts, jobs=jobs, initializer=init_worker, initargs=(recipe.to_dict(),)))
+    yield from _texts_elsewhere(
+        record_chunks,
+        lambda texts: ordered_map(
+            process_in_worker, texts, jobs=jobs, initializer=init_worker, initargs=(recipe.to_dict(),)
+        ),
+    )
 
 
-def _on_cluster(records: Iterable[Record], recipe: Recipe, size: int,
-                scheduler: str) -> Iterator[tuple[list[Record], list[str]]]:
+def _on_cluster(
+    records: Iterable[Record], recipe: Recipe, size: int, scheduler: str
+) -> Iterator[tuple[list[Record], list[str]]]:
     from nlpcli.dask_cluster import dask_ordered_map
 
-    yield from _texts_elsewhere(chunked(records, size), lambda texts: dask_ordered_map(
-        process_in_worker, texts, scheduler, initializer=init_worker, initargs=(recipe.to_dict(),)))
+    yield from _texts_elsewhere(
+        chunked(records, size),
+        lambda texts: dask_ordered_map(
+            process_in_worker, texts, scheduler, initializer=init_worker, initargs=(recipe.to_dict(),)
+        ),
+    )
 
 
-def _texts_elsewhere(record_chunks: Iterable[list[Record]],
-                     ordered: Callable[[Iterator[list[str]]], Iterator[list[str]]]
-                     ) -> Iterator[tuple[list[Record], list[str]]]:
+def _texts_elsewhere(
+    record_chunks: Iterable[list[Record]], ordered: Callable[[Iterator[list[str]]], Iterator[list[str]]]
+) -> Iterator[tuple[list[Record], list[str]]]:
     """Send only each chunk's texts through ``ordered`` (worker processes, a cluster), which
     returns outputs in input order; keep the records here and pair them up again."""
     held: deque[list[Record]] = deque()
@@ -88,9 +101,16 @@ def _texts_elsewhere(record_chunks: Iterable[list[Record]],
         yield held.popleft(), outputs
 
 
-def preprocess_files(inputs: list[str], recipe: Recipe, spec, output: str | None = None,
-                     output_format: str | None = None, jobs: int = 1,
-                     chunk_size: int | None = None, scheduler: str | None = None) -> int:
+def preprocess_files(
+    inputs: list[str],
+    recipe: Recipe,
+    spec,
+    output: str | None = None,
+    output_format: str | None = None,
+    jobs: int = 1,
+    chunk_size: int | None = None,
+    scheduler: str | None = None,
+) -> int:
     """``nlpcli preprocess``: stream ``inputs`` through ``recipe`` to ``output``; returns the count."""
     import contextlib
 
@@ -99,10 +119,16 @@ def preprocess_files(inputs: list[str], recipe: Recipe, spec, output: str | None
 
     fmt = output_format or default_output_format(inputs[0], spec)
     count = 0
-    chunks = preprocess_chunks(read_records(inputs, spec), recipe, jobs=jobs, chunk_size=chunk_size,
-                               scheduler=scheduler)
-    with contextlib.closing(chunks), open_output(output) as stream, \
-            progress.task(f"{recipe.operation} ({recipe.tagger})" if recipe.uses_tagger else recipe.operation) as bar:
+    chunks = preprocess_chunks(
+        read_records(inputs, spec), recipe, jobs=jobs, chunk_size=chunk_size, scheduler=scheduler
+    )
+    with (
+        contextlib.closing(chunks),
+        open_output(output) as stream,
+        progress.task(
+            f"{recipe.operation} ({recipe.tagger})" if recipe.uses_tagger else recipe.operation
+        ) as bar,
+    ):
         writer = RecordWriter(stream, fmt)
         for records, outputs in chunks:
             writer.write_many(records, [{"text": o} for o in outputs])

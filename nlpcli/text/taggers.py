@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 from nlpcli.errors import DependencyError, UsageError
 
@@ -67,7 +67,8 @@ def _jvm_missing_error(detail: str) -> DependencyError:
     return DependencyError(
         f"no Java runtime found ({detail}); KoNLPy's taggers run on the JVM: install one "
         "(Debian/Ubuntu: apt-get install default-jre-headless; or set JAVA_HOME), "
-        "or use --tagger kiwi, which needs no Java")
+        "or use --tagger kiwi, which needs no Java"
+    )
 
 
 def check_jvm() -> None:
@@ -144,13 +145,16 @@ def _okt_function(jki, norm: bool, stem: bool):
     string, jlist, boolean = (JClass(f"java.{n}") for n in ("lang.String", "util.List", "lang.Boolean"))
     lookup = handles.publicLookup()
     tokenize = lookup.findVirtual(jki.getClass(), "tokenize", mtype(jlist, string, boolean, boolean))
-    tokenize = handles.insertArguments(handles.insertArguments(tokenize, 0, jki), 1,
-                                       boolean(bool(norm)), boolean(bool(stem)))
-    join = lookup.findStatic(string, "join", mtype(string, JClass("java.lang.CharSequence"),
-                                                   JClass("java.lang.Iterable")))
+    tokenize = handles.insertArguments(
+        handles.insertArguments(tokenize, 0, jki), 1, boolean(bool(norm)), boolean(bool(stem))
+    )
+    join = lookup.findStatic(
+        string, "join", mtype(string, JClass("java.lang.CharSequence"), JClass("java.lang.Iterable"))
+    )
     join = handles.insertArguments(join, 0, string("\n")).asType(mtype(string, jlist))
     return JClass("java.lang.invoke.MethodHandleProxies").asInterfaceInstance(
-        JClass("java.util.function.Function"), handles.filterReturnValue(tokenize, join))
+        JClass("java.util.function.Function"), handles.filterReturnValue(tokenize, join)
+    )
 
 
 def attach_daemon() -> None:
@@ -210,12 +214,14 @@ class OktTagger(Tagger):
         if self._pool is None:
             from concurrent.futures import ThreadPoolExecutor
 
-            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="nlpcli-okt",
-                                            initializer=attach_daemon)
+            self._pool = ThreadPoolExecutor(
+                self.threads, thread_name_prefix="nlpcli-okt", initializer=attach_daemon
+            )
         return self._pool
 
     def _sliced(self, run, texts: Sequence[str]) -> list:
         """``run`` over ``texts`` in slices, on the thread pool when there are threads."""
+
         def checked(part: Sequence[str]) -> list:
             if self._cancelled:
                 raise RuntimeError("tagging was cancelled")
@@ -225,7 +231,9 @@ class OktTagger(Tagger):
             return checked(texts)
         size = self.SLICE
         out: list = []
-        for result in self._executor().map(checked, [texts[i:i + size] for i in range(0, len(texts), size)]):
+        for result in self._executor().map(
+            checked, [texts[i : i + size] for i in range(0, len(texts), size)]
+        ):
             out.extend(result)
         return out
 
@@ -340,13 +348,18 @@ class KiwiTagger(Tagger):
     def pos(self, texts: Sequence[str], stem: bool = False, norm: bool = False) -> list[Tagged]:
         if norm:
             raise UsageError("--norm is Okt's spelling normalizer; use --tagger okt, or drop --norm")
-        results = self._kiwi.tokenize(list(texts)) if self.threads > 1 else (
-            self._kiwi.tokenize(t) for t in texts)
+        results = (
+            self._kiwi.tokenize(list(texts)) if self.threads > 1 else (self._kiwi.tokenize(t) for t in texts)
+        )
         out = []
         for tokens in results:
             if stem:
-                out.append([(t.form + "다", t.tag) if t.tag.startswith(KIWI_STEM_TAGS) else (t.form, t.tag)
-                            for t in tokens])
+                out.append(
+                    [
+                        (t.form + "다", t.tag) if t.tag.startswith(KIWI_STEM_TAGS) else (t.form, t.tag)
+                        for t in tokens
+                    ]
+                )
             else:
                 out.append([(t.form, t.tag) for t in tokens])
         return out
@@ -384,8 +397,9 @@ class MecabTagger(Tagger):
             import _mecab
             from mecab import MeCab
         except ImportError:
-            raise DependencyError("--tagger mecab needs python-mecab-ko: "
-                                  "pip install python-mecab-ko") from None
+            raise DependencyError(
+                "--tagger mecab needs python-mecab-ko: pip install python-mecab-ko"
+            ) from None
         import threading
 
         self.threads = max(1, threads)
@@ -424,7 +438,7 @@ class MecabTagger(Tagger):
             self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="nlpcli-mecab")
         size = self.SLICE
         out: list[Tagged] = []
-        for part in self._pool.map(self._slice, [texts[i:i + size] for i in range(0, len(texts), size)]):
+        for part in self._pool.map(self._slice, [texts[i : i + size] for i in range(0, len(texts), size)]):
             out.extend(part)
         return out
 
@@ -456,5 +470,8 @@ def create_tagger(name: str, threads: int = 1, user_words: Sequence[UserWord] = 
 
 
 def user_dict_error(name: str | None) -> str:
-    return (f"--user-dict works with --tagger {' or '.join(USER_DICT_TAGGERS)}"
-            + (f", not {name}" if name else "") + " (MeCab's user dictionaries must be compiled first)")
+    return (
+        f"--user-dict works with --tagger {' or '.join(USER_DICT_TAGGERS)}"
+        + (f", not {name}" if name else "")
+        + " (MeCab's user dictionaries must be compiled first)"
+    )

@@ -17,13 +17,13 @@ def length_batches(lengths, batch_size: int, generator=None, pool: int = 50) -> 
     n = len(lengths)
     if generator is None:
         order = np.argsort(lengths, kind="stable")
-        return [order[i:i + batch_size] for i in range(0, n, batch_size)]
+        return [order[i : i + batch_size] for i in range(0, n, batch_size)]
     perm = torch.randperm(n, generator=generator).numpy()
     batches = []
     span = batch_size * pool
     for start in range(0, n, span):
-        chunk = perm[start:start + span]
+        chunk = perm[start : start + span]
         chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
-        batches.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
     shuffle = torch.randperm(len(batches), generator=generator).numpy()
     return [batches[i] for i in shuffle]

@@ -27,8 +27,9 @@ def load_checkpoint(path: str) -> dict:
     state = art.payload
     for key in ("model", "optimizer", "progress", "rng"):
         if key not in state:
-            raise ArtifactError(f"{path}: checkpoint lacks {key!r}; it is damaged, start again without "
-                                "--resume")
+            raise ArtifactError(
+                f"{path}: checkpoint lacks {key!r}; it is damaged, start again without --resume"
+            )
     state["manifest"] = art.manifest
     return state
 
@@ -38,14 +39,30 @@ def cpu_state(module) -> dict:
     return {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}
 
 
-def checkpoint_state(model, optimizer, run_progress: dict, rng, best_model: dict | None, extra: dict,
-                     loop: dict, average: dict | None) -> dict:
+def checkpoint_state(
+    model,
+    optimizer,
+    run_progress: dict,
+    rng,
+    best_model: dict | None,
+    extra: dict,
+    loop: dict,
+    average: dict | None,
+) -> dict:
     """The dict a checkpoint holds (``rng``: torch's RNG state at the start of the next batch)."""
     rng_state = {"torch": rng}
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         rng_state["cuda"] = torch.cuda.get_rng_state_all()
-    return {"model": cpu_state(model), "optimizer": optimizer.state_dict(), "best_model": best_model,
-            "rng": rng_state, "progress": run_progress, "extra": extra, "loop": loop, "average": average}
+    return {
+        "model": cpu_state(model),
+        "optimizer": optimizer.state_dict(),
+        "best_model": best_model,
+        "rng": rng_state,
+        "progress": run_progress,
+        "extra": extra,
+        "loop": loop,
+        "average": average,
+    }
 
 
 def write_checkpoint(path: str, state: dict, loop: dict) -> None:
@@ -58,9 +75,11 @@ def restore_checkpoint(ckpt: dict, model, optimizer, ctx: DistContext, path: str
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
     except (RuntimeError, KeyError, ValueError) as exc:
-        raise ArtifactError(f"{path}: the checkpoint does not fit this model "
-                            f"({str(exc).splitlines()[0][:160]}); resume with the options it was "
-                            "started with") from None
+        raise ArtifactError(
+            f"{path}: the checkpoint does not fit this model "
+            f"({str(exc).splitlines()[0][:160]}); resume with the options it was "
+            "started with"
+        ) from None
     rng = ckpt["rng"]["torch"]
     ranks = ckpt["rng"].get("ranks")
     if ctx.active and ranks is not None and len(ranks) == ctx.world:

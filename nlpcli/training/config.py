@@ -24,8 +24,12 @@ class LoopConfig:
     checkpoint: str | None = None  # written each epoch (and on Ctrl-C / time budget)
     resume: str | None = None
     max_time: float | None = None  # seconds of training, resumed runs included
-    ema: float | None = None  # evaluate and keep an exponential moving average of the weights (decay per step)
-    precision: str = "fp32"  # forward passes in training: fp32, bf16 (autocast) or auto (see resolve_precision)
+    ema: float | None = (
+        None  # evaluate and keep an exponential moving average of the weights (decay per step)
+    )
+    precision: str = (
+        "fp32"  # forward passes in training: fp32, bf16 (autocast) or auto (see resolve_precision)
+    )
 
     def __post_init__(self):
         if self.ema is not None and not 0 < self.ema < 1:
@@ -47,5 +51,7 @@ def check_resume(ckpt: dict, expected: dict, path: str) -> None:
     diffs = [k for k, v in expected.items() if k in stored and stored[k] != v]
     if diffs:
         shown = ", ".join(f"{k}: {stored[k]!r} there, {expected[k]!r} now" for k in diffs[:4])
-        raise UsageError(f"{path}: the checkpoint was made with other options or data ({shown}); "
-                         "resume with the same command, or start again without --resume")
+        raise UsageError(
+            f"{path}: the checkpoint was made with other options or data ({shown}); "
+            "resume with the same command, or start again without --resume"
+        )

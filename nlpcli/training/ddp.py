@@ -71,7 +71,7 @@ def rank_share(batches: list, ctx: DistContext) -> list:
     if not ctx.active:
         return batches
     share = len(batches) // ctx.world
-    return batches[ctx.rank:share * ctx.world:ctx.world]
+    return batches[ctx.rank : share * ctx.world : ctx.world]
 
 
 def rank_max(values: list[float], ctx: DistContext) -> list[float]:

@@ -19,8 +19,10 @@ def resolve_device(name: str = "auto"):
     if name == "auto":
         return torch.device("cuda" if available else "cpu")
     if not available:
-        raise DependencyError(f"--device {name}: no CUDA GPU is usable here (torch {torch.__version__}, "
-                              f"CUDA build: {torch.version.cuda or 'none'}); use --device cpu or auto")
+        raise DependencyError(
+            f"--device {name}: no CUDA GPU is usable here (torch {torch.__version__}, "
+            f"CUDA build: {torch.version.cuda or 'none'}); use --device cpu or auto"
+        )
     device = torch.device(name)
     if device.index is not None and device.index >= torch.cuda.device_count():
         raise DependencyError(f"--device {name}: only {torch.cuda.device_count()} GPU(s) here")

@@ -45,8 +45,10 @@ class WeightAverage:
 
     def load_state_dict(self, state: dict) -> None:
         if len(state["shadow"]) != len(self.shadow):
-            raise ArtifactError("the checkpoint's weight average does not fit this model; resume with the "
-                                "options it was started with")
+            raise ArtifactError(
+                "the checkpoint's weight average does not fit this model; resume with the "
+                "options it was started with"
+            )
         self.steps = int(state["steps"])
         with torch.no_grad():
             for s, saved in zip(self.shadow, state["shadow"]):

@@ -80,8 +80,17 @@ class LoopResult:
     history: list[dict]
 
 
-_PROGRESS = ("epoch", "batch", "best_score", "best_epoch", "bad_epochs", "history", "elapsed", "loss_sum",
-             "loss_count")
+_PROGRESS = (
+    "epoch",
+    "batch",
+    "best_score",
+    "best_epoch",
+    "bad_epochs",
+    "history",
+    "elapsed",
+    "loss_sum",
+    "loss_count",
+)
 
 
 @dataclass
@@ -140,8 +149,14 @@ class Trainer:
                 raise
         if state.best_model is not None:
             task.model.load_state_dict({k: v.to(self.device) for k, v in state.best_model.items()})
-        return LoopResult(state.best_score, state.best_epoch, len(state.history), state.stopped or "epochs",
-                          self._elapsed(), state.history)
+        return LoopResult(
+            state.best_score,
+            state.best_epoch,
+            len(state.history),
+            state.stopped or "epochs",
+            self._elapsed(),
+            state.history,
+        )
 
     # -- the steps of a run -------------------------------------------------------------------
 
@@ -194,8 +209,10 @@ class Trainer:
             self.average.update()
         value = float(loss.detach())
         if not math.isfinite(value):
-            raise FloatingPointError(f"the training loss became {value} at epoch {state.epoch + 1}, batch "
-                                     f"{state.batch + 1}; lower --learning-rate or set --clip-norm")
+            raise FloatingPointError(
+                f"the training loss became {value} at epoch {state.epoch + 1}, batch "
+                f"{state.batch + 1}; lower --learning-rate or set --clip-norm"
+            )
         state.loss_sum += value
         state.loss_count += 1
         state.batch += 1
@@ -233,8 +250,10 @@ class Trainer:
             state.stopped = "time"
             state.elapsed = self._elapsed()
             self.save_checkpoint(task, state)
-            progress.warn(f"--max-time reached after {self._elapsed() / 60:.1f} min "
-                          f"(epoch {state.epoch + 1}, batch {state.batch}); keeping the best model so far")
+            progress.warn(
+                f"--max-time reached after {self._elapsed() / 60:.1f} min "
+                f"(epoch {state.epoch + 1}, batch {state.batch}); keeping the best model so far"
+            )
             return
         state.epoch += 1
         state.batch = 0
@@ -243,8 +262,11 @@ class Trainer:
         state.stopped = self._should_stop(state)
 
     def _record_epoch(self, task: LoopTask, state: LoopState, partial: bool) -> None:
-        record = {"epoch": state.epoch + 1, "batches": state.batch,
-                  "loss": state.loss_sum / max(state.loss_count, 1)}
+        record = {
+            "epoch": state.epoch + 1,
+            "batches": state.batch,
+            "loss": state.loss_sum / max(state.loss_count, 1),
+        }
         with self.average.applied() if self.average is not None else contextlib.nullcontext():
             improved = self._evaluate(task, record, state)
             if improved:
@@ -277,8 +299,10 @@ class Trainer:
             with _ignore_sigint():  # every rank takes part (RNG gather); rank 0 writes
                 self.save_checkpoint(task, state)
         if self.is_main and cfg.checkpoint:
-            progress.warn(f"interrupted at epoch {state.epoch + 1}, batch {state.batch}: checkpoint saved to "
-                          f"{cfg.checkpoint}; continue with --resume {cfg.checkpoint}")
+            progress.warn(
+                f"interrupted at epoch {state.epoch + 1}, batch {state.batch}: checkpoint saved to "
+                f"{cfg.checkpoint}; continue with --resume {cfg.checkpoint}"
+            )
 
     def _elapsed(self) -> float:
         return time.perf_counter() - self._started
@@ -291,9 +315,16 @@ class Trainer:
         rank_rngs = gather_objects(state.rng, self.dist)  # dropout draws differ per rank: every rank's RNG
         if not self.is_main:
             return
-        ckpt = checkpoint_state(task.model, task.optimizer, state.progress(), state.rng, state.best_model,
-                                task.extra, self.config.to_dict(),
-                                None if self.average is None else self.average.state_dict())
+        ckpt = checkpoint_state(
+            task.model,
+            task.optimizer,
+            state.progress(),
+            state.rng,
+            state.best_model,
+            task.extra,
+            self.config.to_dict(),
+            None if self.average is None else self.average.state_dict(),
+        )
         if rank_rngs is not None:
             ckpt["rng"]["ranks"] = rank_rngs
         write_checkpoint(self.config.checkpoint, ckpt, self.config.to_dict())
@@ -303,8 +334,9 @@ class Trainer:
         state = LoopState.from_progress(saved, ckpt.get("best_model"))
         if self.average is not None and ckpt.get("average"):
             self.average.load_state_dict(ckpt["average"])
-        progress.info(f"resuming at epoch {state.epoch + 1}, batch {state.batch} "
-                      f"({state.elapsed:.0f} s trained so far)")
+        progress.info(
+            f"resuming at epoch {state.epoch + 1}, batch {state.batch} ({state.elapsed:.0f} s trained so far)"
+        )
         return state
 
     def _evaluate(self, task: LoopTask, record: dict, state: LoopState) -> bool:
@@ -329,8 +361,10 @@ class Trainer:
     def _report(self, record: dict, task: LoopTask, partial: bool) -> None:
         if not self.is_main:
             return
-        parts = [f"epoch {record['epoch']}/{self.config.epochs}" + (" (partial)" if partial else ""),
-                 f"loss {record['loss']:.4f}"]
+        parts = [
+            f"epoch {record['epoch']}/{self.config.epochs}" + (" (partial)" if partial else ""),
+            f"loss {record['loss']:.4f}",
+        ]
         if task.evaluate is not None:
             best = " *" if record.get("best") else ""
             parts.append(f"dev {task.metric} {record[task.metric]:.4f}{best}")

@@ -55,7 +55,7 @@ class ExponentialDecay(Schedule):
         self.base, self.decay = base, decay
 
     def start_epoch(self, optimizer, epoch: int) -> None:
-        set_lr(optimizer, self.base * self.decay ** epoch)
+        set_lr(optimizer, self.base * self.decay**epoch)
 
 
 class LinearDecay(Schedule):

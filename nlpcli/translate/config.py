@@ -42,8 +42,10 @@ class ModelConfig:
         if not 0 <= self.dropout < 1:
             raise UsageError("--dropout must be in [0, 1)")
         if self.attention == "dot" and self.bidirectional:
-            raise UsageError("--attention dot needs --unidirectional (the encoder output must have the "
-                             "decoder's size); use --attention luong (general) with a bidirectional encoder")
+            raise UsageError(
+                "--attention dot needs --unidirectional (the encoder output must have the "
+                "decoder's size); use --attention luong (general) with a bidirectional encoder"
+            )
 
     @property
     def feeds(self) -> bool:

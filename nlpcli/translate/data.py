@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
-from nlpcli.training import length_batches  # noqa: F401  (the length buckets every RNN trainer shares)
 from nlpcli.errors import DataError, UsageError
 from nlpcli.textio import InputSpec, detect_format, display_name, iter_lines, read_records
+from nlpcli.training import length_batches  # noqa: F401  (the length buckets every RNN trainer shares)
 
 PAD, UNK, BOS, EOS = 0, 1, 2, 3
 SPECIALS = ["<pad>", "<unk>", "<s>", "</s>"]
@@ -45,8 +45,12 @@ class PairSpec:
             raise UsageError(f"--source-lang and --target-lang are both {self.source_lang!r}")
 
     def to_dict(self) -> dict:
-        return {"source_lang": self.source_lang, "target_lang": self.target_lang,
-                "src_column": self.src_column, "tgt_column": self.tgt_column}
+        return {
+            "source_lang": self.source_lang,
+            "target_lang": self.target_lang,
+            "src_column": self.src_column,
+            "tgt_column": self.tgt_column,
+        }
 
 
 @dataclass
@@ -78,8 +82,12 @@ def _read_headerless(path: str, spec: PairSpec) -> tuple[list[str], list[str], l
         cells = line.split("\t")
         if len(cells) != 2:
             found = "one column" if len(cells) == 1 else f"{len(cells)} columns"
-            raise DataError(f"expected two tab-separated columns (source<TAB>target, e.g. ko<TAB>en) but found "
-                            f"{found}; a file with a header takes --src-column/--tgt-column", source=name, line=number)
+            raise DataError(
+                f"expected two tab-separated columns (source<TAB>target, e.g. ko<TAB>en) but found "
+                f"{found}; a file with a header takes --src-column/--tgt-column",
+                source=name,
+                line=number,
+            )
         first.append(cells[0])
         second.append(cells[1])
         lines.append(number)
@@ -100,22 +108,30 @@ def _read_columns(path: str, spec: PairSpec, fmt: str) -> tuple[list[str], list[
     tgt_col = spec.tgt_column or spec.target_lang
     name = display_name(path)
     sources, targets, lines = [], [], []
-    rec_spec = InputSpec(format=fmt, text_column=src_col, text_field=src_col, encoding_errors=spec.encoding_errors)
+    rec_spec = InputSpec(
+        format=fmt, text_column=src_col, text_field=src_col, encoding_errors=spec.encoding_errors
+    )
     for record in read_records([path], rec_spec):
         fields = record.fields or {}
         if tgt_col not in fields:
             if fmt == "jsonl" and not record.text and len(fields) <= 1:
                 value = ""  # an empty line
             else:
-                raise DataError(f"no target column {tgt_col!r} (columns: {', '.join(fields)}); name it with "
-                                "--tgt-column", source=name, line=record.line)
+                raise DataError(
+                    f"no target column {tgt_col!r} (columns: {', '.join(fields)}); name it with --tgt-column",
+                    source=name,
+                    line=record.line,
+                )
         else:
             value = fields[tgt_col]
         if value is None:
             value = ""
         if not isinstance(value, str):
-            raise DataError(f"field {tgt_col!r} is a {type(value).__name__}, expected a string",
-                            source=name, line=record.line)
+            raise DataError(
+                f"field {tgt_col!r} is a {type(value).__name__}, expected a string",
+                source=name,
+                line=record.line,
+            )
         sources.append(record.text)
         targets.append(value)
         lines.append(record.line)
@@ -133,8 +149,13 @@ def read_pairs(path: str, spec: PairSpec) -> Pairs:
     else:
         src, tgt, lines, name = _read_headerless(path, spec)
     keep = [i for i in range(len(src)) if src[i].strip() and tgt[i].strip()]
-    return Pairs([src[i] for i in keep], [tgt[i] for i in keep], [lines[i] for i in keep], name,
-                 empty=len(src) - len(keep))
+    return Pairs(
+        [src[i] for i in keep],
+        [tgt[i] for i in keep],
+        [lines[i] for i in keep],
+        name,
+        empty=len(src) - len(keep),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -146,17 +167,22 @@ class Vocabulary:
 
     def __init__(self, tokens: Sequence[str]):
         self.tokens = list(tokens)
-        if self.tokens[:len(SPECIALS)] != SPECIALS:
+        if self.tokens[: len(SPECIALS)] != SPECIALS:
             raise ValueError("a vocabulary starts with the special tokens")
         self.index = {t: i for i, t in enumerate(self.tokens)}
 
     @classmethod
-    def build(cls, sentences: Sequence[Sequence[str]], min_count: int = 1, max_size: int | None = None) -> "Vocabulary":
+    def build(
+        cls, sentences: Sequence[Sequence[str]], min_count: int = 1, max_size: int | None = None
+    ) -> Vocabulary:
         counts = Counter(t for s in sentences for t in s)
-        kept = [t for t, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-                if c >= min_count and t not in SPECIALS]
+        kept = [
+            t
+            for t, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+            if c >= min_count and t not in SPECIALS
+        ]
         if max_size is not None:
-            kept = kept[:max(0, max_size - len(SPECIALS))]
+            kept = kept[: max(0, max_size - len(SPECIALS))]
         return cls(SPECIALS + kept)
 
     def __len__(self) -> int:
@@ -188,5 +214,5 @@ def pad(seqs: Sequence[Sequence[int]], bos: bool = False, eos: bool = False):
     out = torch.zeros(len(seqs), max(lengths), dtype=torch.long)
     for row, s in enumerate(seqs):
         ids = ([BOS] if bos else []) + list(s) + ([EOS] if eos else [])
-        out[row, :len(ids)] = torch.as_tensor(ids, dtype=torch.long)
+        out[row, : len(ids)] = torch.as_tensor(ids, dtype=torch.long)
     return out, torch.as_tensor(lengths, dtype=torch.long)

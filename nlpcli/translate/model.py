@@ -29,7 +29,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from nlpcli.translate.config import ModelConfig, stored_config
 
-ATTENTION_CHUNK = 2 ** 23  # elements of the additive attention's hidden tensor computed at once
+ATTENTION_CHUNK = 2**23  # elements of the additive attention's hidden tensor computed at once
 
 
 def build(config: dict, n_src: int, n_tgt: int) -> Seq2Seq:
@@ -46,9 +46,12 @@ class Encoded:
         self.outputs, self.mask, self.keys, self.summary = outputs, mask, keys, summary
 
     def select(self, index):
-        return Encoded(self.outputs.index_select(0, index), self.mask.index_select(0, index),
-                       None if self.keys is None else self.keys.index_select(0, index),
-                       self.summary.index_select(0, index))
+        return Encoded(
+            self.outputs.index_select(0, index),
+            self.mask.index_select(0, index),
+            None if self.keys is None else self.keys.index_select(0, index),
+            self.summary.index_select(0, index),
+        )
 
 
 class Seq2Seq(nn.Module):
@@ -71,8 +74,14 @@ class Seq2Seq(nn.Module):
     def _add_encoder(self):
         cfg, enc = self.cfg, self.enc_size
         H, L = cfg.hidden, cfg.layers
-        self.encoder = self._rnn_class()(cfg.embedding_dim, H, num_layers=L, bidirectional=cfg.bidirectional,
-                                         batch_first=True, dropout=cfg.dropout if L > 1 else 0.0)
+        self.encoder = self._rnn_class()(
+            cfg.embedding_dim,
+            H,
+            num_layers=L,
+            bidirectional=cfg.bidirectional,
+            batch_first=True,
+            dropout=cfg.dropout if L > 1 else 0.0,
+        )
         self.bridge = nn.Linear(enc, H * L)
         if cfg.cell == "lstm":
             self.bridge_c = nn.Linear(enc, H * L)
@@ -87,8 +96,9 @@ class Seq2Seq(nn.Module):
             dec_in = E + enc
         else:
             dec_in = E + H
-        self.decoder = self._rnn_class()(dec_in, H, num_layers=L, batch_first=True,
-                                         dropout=cfg.dropout if L > 1 else 0.0)
+        self.decoder = self._rnn_class()(
+            dec_in, H, num_layers=L, batch_first=True, dropout=cfg.dropout if L > 1 else 0.0
+        )
         if att == "bahdanau":
             self.att_query = nn.Linear(H, H, bias=False)
             self.att_key = nn.Linear(enc, H)
@@ -109,7 +119,7 @@ class Seq2Seq(nn.Module):
             # the shared matrix is the output layer too: N(0, 1/E) starts the logits near
             # zero, where nn.Embedding's N(0, 1) starts them with a std of about sqrt(E)/2
             # (a saturated softmax the first epochs spend undoing)
-            nn.init.normal_(self.tgt_embedding.weight, 0.0, E ** -0.5)
+            nn.init.normal_(self.tgt_embedding.weight, 0.0, E**-0.5)
             with torch.no_grad():
                 self.tgt_embedding.weight[0].zero_()
 
@@ -168,8 +178,10 @@ class Seq2Seq(nn.Module):
             query, keys = self.att_query(queries), enc.keys.unsqueeze(1)
             B, T, H = query.shape
             chunk = max(1, ATTENTION_CHUNK // max(1, B * keys.size(2) * H))
-            parts = [self.att_v(torch.tanh(query[:, i:i + chunk].unsqueeze(2) + keys)).squeeze(3)
-                     for i in range(0, T, chunk)]
+            parts = [
+                self.att_v(torch.tanh(query[:, i : i + chunk].unsqueeze(2) + keys)).squeeze(3)
+                for i in range(0, T, chunk)
+            ]
             scores = parts[0] if len(parts) == 1 else torch.cat(parts, 1)
         else:
             scores = torch.bmm(queries, enc.keys.transpose(1, 2))

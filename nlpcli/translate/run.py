@@ -50,10 +50,14 @@ class _Notes:
         self.counts[kind] += 1
         if self.counts[kind] <= self.SHOWN:
             if kind == "empty":
-                progress.warn(f"{record.source}:{record.line}: no tokens in this line; its translation is empty")
+                progress.warn(
+                    f"{record.source}:{record.line}: no tokens in this line; its translation is empty"
+                )
             else:
-                progress.warn(f"{record.source}:{record.line}: longer than --max-length {max_length} tokens; "
-                              f"translated its first {max_length} tokens only")
+                progress.warn(
+                    f"{record.source}:{record.line}: longer than --max-length {max_length} tokens; "
+                    f"translated its first {max_length} tokens only"
+                )
 
     def check(self, record, tr, max_length: int) -> None:
         if tr.empty:
@@ -87,8 +91,14 @@ class _AttentionView:
         if self.plot:
             from nlpcli.translate.show import plot_attention, plot_path
 
-            plot_attention(best.attention, tr.source_tokens, best.tokens, plot_path(self.plot, number),
-                           font=self.font, title=f"{record.source}:{record.line}")
+            plot_attention(
+                best.attention,
+                tr.source_tokens,
+                best.tokens,
+                plot_path(self.plot, number),
+                font=self.font,
+                title=f"{record.source}:{record.line}",
+            )
         if self.console is not None:
             from nlpcli.translate.show import render_terminal
 
@@ -111,8 +121,11 @@ def _row(tr, fmt: str, n_best: int) -> dict:
     """The columns (JSONL fields) added to an input record."""
     row = {"translation": tr.text, "score": round(tr.score, 4)}
     if n_best > 1:
-        row["n_best"] = ([{"translation": c.text, "score": round(c.score, 4)} for c in tr.candidates]
-                         if fmt == "jsonl" else " ||| ".join(c.text for c in tr.candidates))
+        row["n_best"] = (
+            [{"translation": c.text, "score": round(c.score, 4)} for c in tr.candidates]
+            if fmt == "jsonl"
+            else " ||| ".join(c.text for c in tr.candidates)
+        )
     return row
 
 
@@ -121,9 +134,18 @@ def _n_best_lines(number: int, tr) -> list[str]:
     return [f"{number}\t{c.score:.4f}\t{c.text}" for c in tr.candidates] or [f"{number}\t0.0000\t"]
 
 
-def run_files(model_path: str, inputs: Sequence[str], spec: InputSpec, options: RunOptions, *,
-              output: str | None = None, output_format: str | None = None, device: str = "auto",
-              threads: int | None = None, chunk: int = 512) -> int:
+def run_files(
+    model_path: str,
+    inputs: Sequence[str],
+    spec: InputSpec,
+    options: RunOptions,
+    *,
+    output: str | None = None,
+    output_format: str | None = None,
+    device: str = "auto",
+    threads: int | None = None,
+    chunk: int = 512,
+) -> int:
     """Translate every record of ``inputs``; returns the number of sentences translated."""
     from nlpcli.translate.translator import Translator
 
@@ -138,10 +160,15 @@ def run_files(model_path: str, inputs: Sequence[str], spec: InputSpec, options: 
         writer = RecordWriter(stream, fmt, primary="translation")
         with progress.task("translating", unit="sentences") as bar:
             for records in chunked(read_records(list(inputs), spec), chunk):
-                results = translator.translate([r.text for r in records], beam=options.beam,
-                                               n_best=options.n_best, max_length=options.max_length,
-                                               alpha=options.alpha, batch_size=options.batch_size,
-                                               keep_attention=want_att)
+                results = translator.translate(
+                    [r.text for r in records],
+                    beam=options.beam,
+                    n_best=options.n_best,
+                    max_length=options.max_length,
+                    alpha=options.alpha,
+                    batch_size=options.batch_size,
+                    keep_attention=want_att,
+                )
                 rows, lines = [], []
                 for record, tr in zip(records, results):
                     number += 1

@@ -42,8 +42,9 @@ def _log_probs(model, pre):
     return logp
 
 
-def greedy(model, src, src_lengths, max_lengths: Sequence[int], *, alpha: float = 1.0,
-           keep_attention: bool = False) -> list[list[Hypothesis]]:
+def greedy(
+    model, src, src_lengths, max_lengths: Sequence[int], *, alpha: float = 1.0, keep_attention: bool = False
+) -> list[list[Hypothesis]]:
     import torch
 
     B = src.size(0)
@@ -85,15 +86,27 @@ def _greedy_hypotheses(tokens, aligns, atts, total, src_lengths, alpha: float) -
     for b in range(seq.shape[0]):
         row = seq[b].tolist()
         n = row.index(EOS) if EOS in row else len(row)
-        hyp = Hypothesis(row[:n], _normalize(float(totals[b]), n + 1, alpha),
-                         align[b, :n].tolist() if align is not None else [],
-                         att[b, :n + 1, :int(src_lengths[b])] if att is not None else None)
+        hyp = Hypothesis(
+            row[:n],
+            _normalize(float(totals[b]), n + 1, alpha),
+            align[b, :n].tolist() if align is not None else [],
+            att[b, : n + 1, : int(src_lengths[b])] if att is not None else None,
+        )
         out.append([hyp])
     return out
 
 
-def beam_search(model, src, src_lengths, max_lengths: Sequence[int], *, beam: int = 5, n_best: int = 1,
-                alpha: float = 1.0, keep_attention: bool = False) -> list[list[Hypothesis]]:
+def beam_search(
+    model,
+    src,
+    src_lengths,
+    max_lengths: Sequence[int],
+    *,
+    beam: int = 5,
+    n_best: int = 1,
+    alpha: float = 1.0,
+    keep_attention: bool = False,
+) -> list[list[Hypothesis]]:
     """Each step expands every live hypothesis by every token, keeps the ``beam`` best
     continuations of each sentence (:meth:`_Beams.prune`; a continuation by ``</s>`` is a finished
     hypothesis) and reorders the decoder's rows to follow them (:meth:`_Beams.advance`)."""
@@ -153,8 +166,9 @@ def _expand(scores, logp, weights, keep_attention: bool) -> _Expansion:
     top_scores, top_ids = cand.topk(min(2 * K, K * V), dim=1)
     w_align = weights.argmax(1).cpu().numpy() if weights is not None else None
     w_full = weights.detach().cpu().numpy() if (weights is not None and keep_attention) else None
-    return _Expansion(top_scores.cpu().numpy(), top_ids.cpu().numpy(), V, logp[:, EOS].cpu().numpy(),
-                      w_align, w_full)
+    return _Expansion(
+        top_scores.cpu().numpy(), top_ids.cpu().numpy(), V, logp[:, EOS].cpu().numpy(), w_align, w_full
+    )
 
 
 class _Beams:
@@ -183,11 +197,11 @@ class _Beams:
         for b in range(B):
             base = b * K
             if not self.active[b]:
-                new_rows[base:base + K] = base
+                new_rows[base : base + K] = base
                 continue
             if t + 1 >= self.limits[b]:  # out of room: every live hypothesis ends here
                 self._end_all(b, step, scores)
-                new_rows[base:base + K] = base
+                new_rows[base : base + K] = base
                 continue
             slot = self._keep_best(b, step, new_rows, new_tokens, new_scores)
             if len(self.finished[b]) >= K or slot == 0:
@@ -233,10 +247,13 @@ class _Beams:
         """The hypothesis of ``row``, ended by ``</s>`` with total log-probability ``logp``."""
         attention = None
         if step.w_full is not None:
-            attention = np.stack(self.att[row] + [step.w_full[row, :self.lengths[b]]])
+            attention = np.stack(self.att[row] + [step.w_full[row, : self.lengths[b]]])
         ids = self.ids[row]
-        self.finished[b].append(Hypothesis(list(ids), _normalize(logp, len(ids) + 1, self.alpha),
-                                           list(self.align[row]), attention))
+        self.finished[b].append(
+            Hypothesis(
+                list(ids), _normalize(logp, len(ids) + 1, self.alpha), list(self.align[row]), attention
+            )
+        )
 
     def advance(self, rows, tokens, step: _Expansion):
         """Row i now continues row ``rows[i]`` with ``tokens[i]``."""
@@ -245,8 +262,9 @@ class _Beams:
         if step.w_align is not None:
             self.align = [self.align[r] + [int(step.w_align[r])] for r in rows]
             if step.w_full is not None:
-                self.att = [self.att[r] + [step.w_full[r, :self.lengths[i // self.K]]]
-                            for i, r in enumerate(rows)]
+                self.att = [
+                    self.att[r] + [step.w_full[r, : self.lengths[i // self.K]]] for i, r in enumerate(rows)
+                ]
 
     def results(self, n_best: int) -> list[list[Hypothesis]]:
         out = []

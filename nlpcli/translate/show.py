@@ -13,7 +13,6 @@ import numpy as np
 
 from nlpcli.translate.tokenizers import SPACE
 
-
 _BLOCKS = " ░▒▓█"  # also readable without colors (a pipe, NO_COLOR)
 
 
@@ -21,15 +20,21 @@ def _label(token: str) -> str:
     return token.replace(SPACE, "_") if token != SPACE else "_"
 
 
-def plot_attention(attention: np.ndarray, source: list[str], output: list[str], path: str,
-                   font: str | None = None, title: str | None = None) -> None:
+def plot_attention(
+    attention: np.ndarray,
+    source: list[str],
+    output: list[str],
+    path: str,
+    font: str | None = None,
+    title: str | None = None,
+) -> None:
     """Save one heatmap (``attention``: [len(output) + 1, len(source)])."""
     from nlpcli.plotting import korean_figure_setup, save_figure
 
     plt = korean_figure_setup(font)
     rows = [_label(t) for t in output] + ["</s>"]
     cols = [_label(t) for t in source]
-    att = attention[:len(rows), :len(cols)]
+    att = attention[: len(rows), : len(cols)]
     width = min(2 + 0.45 * len(cols), 30)
     height = min(1.5 + 0.4 * len(rows), 30)
     fig, ax = plt.subplots(figsize=(width, height))

@@ -20,7 +20,7 @@ from __future__ import annotations
 import base64
 import re
 import unicodedata
-from typing import Sequence
+from collections.abc import Sequence
 
 from nlpcli.errors import CorruptArtifactError, DependencyError, UsageError
 
@@ -83,11 +83,18 @@ class SentencePieceTokenizer(Tokenizer):
         try:
             self.processor = spm.SentencePieceProcessor(model_proto=model_proto)
         except Exception as exc:  # a damaged proto
-            raise CorruptArtifactError(f"the sentencepiece model in the artifact does not load ({exc})") from None
+            raise CorruptArtifactError(
+                f"the sentencepiece model in the artifact does not load ({exc})"
+            ) from None
 
     @classmethod
-    def train(cls, texts: Sequence[str], vocab_size: int = 4000, coverage: float = 0.9995,
-              option: str = "--src-vocab-size/--tgt-vocab-size") -> "SentencePieceTokenizer":
+    def train(
+        cls,
+        texts: Sequence[str],
+        vocab_size: int = 4000,
+        coverage: float = 0.9995,
+        option: str = "--src-vocab-size/--tgt-vocab-size",
+    ) -> SentencePieceTokenizer:
         import io
 
         try:
@@ -103,15 +110,24 @@ class SentencePieceTokenizer(Tokenizer):
         # one thread keeps the model the same from run to run.
         try:
             spm.SentencePieceTrainer.train(
-                sentence_iterator=iter(sentences), model_writer=model, vocab_size=vocab_size,
-                model_type="unigram", character_coverage=coverage, hard_vocab_limit=False,
-                num_threads=1, minloglevel=2, max_sentence_length=1 << 14)
+                sentence_iterator=iter(sentences),
+                model_writer=model,
+                vocab_size=vocab_size,
+                model_type="unigram",
+                character_coverage=coverage,
+                hard_vocab_limit=False,
+                num_threads=1,
+                minloglevel=2,
+                max_sentence_length=1 << 14,
+            )
         except RuntimeError as exc:
             found = re.search(r"(\d+) vs (\d+)", str(exc))
             if found and "required_chars" in str(exc):
-                raise UsageError(f"a sentencepiece vocabulary of {vocab_size} pieces is smaller than the "
-                                 f"{found.group(2)} characters and symbols this side needs; raise "
-                                 f"{option} or lower --spm-coverage") from None
+                raise UsageError(
+                    f"a sentencepiece vocabulary of {vocab_size} pieces is smaller than the "
+                    f"{found.group(2)} characters and symbols this side needs; raise "
+                    f"{option} or lower --spm-coverage"
+                ) from None
             raise UsageError(f"sentencepiece training failed: {str(exc).splitlines()[0][:200]}") from None
         return cls(model.getvalue(), vocab_size)
 
@@ -122,8 +138,11 @@ class SentencePieceTokenizer(Tokenizer):
         return "".join(tokens).replace(SPACE, " ").strip()
 
     def to_dict(self):
-        return {"kind": self.kind, "vocab_size": self.vocab_size,
-                "model": base64.b64encode(self.model_proto).decode("ascii")}
+        return {
+            "kind": self.kind,
+            "vocab_size": self.vocab_size,
+            "model": base64.b64encode(self.model_proto).decode("ascii"),
+        }
 
     def describe(self):
         return f"spm unigram {self.processor.get_piece_size()} pieces"
@@ -142,11 +161,17 @@ class TaggerTokenizer(Tokenizer):
         return self.preprocessor.tokens([_nfc(t) for t in texts])
 
     def start(self):
-        self.preprocessor.tagger  # Kiwi's model or the JVM: seconds, paid at load time
+        _ = self.preprocessor.tagger  # Kiwi's model or the JVM: seconds, paid at load time
 
 
-def create(kind: str, texts: Sequence[str] | None = None, *, vocab_size: int = 4000,
-           coverage: float = 0.9995, option: str = "--src-vocab-size/--tgt-vocab-size") -> Tokenizer:
+def create(
+    kind: str,
+    texts: Sequence[str] | None = None,
+    *,
+    vocab_size: int = 4000,
+    coverage: float = 0.9995,
+    option: str = "--src-vocab-size/--tgt-vocab-size",
+) -> Tokenizer:
     """A new tokenizer of ``kind``; ``spm`` is trained on ``texts``."""
     if kind not in KINDS:
         raise UsageError(f"unknown tokenizer {kind!r}; choose one of {', '.join(KINDS)}")
@@ -170,4 +195,6 @@ def from_dict(data: dict) -> Tokenizer:
         return CharTokenizer()
     if kind in TAGGER_KINDS:
         return TaggerTokenizer(kind)
-    raise CorruptArtifactError(f"unknown tokenizer kind {kind!r} in the artifact (written by a newer nlpcli?)")
+    raise CorruptArtifactError(
+        f"unknown tokenizer kind {kind!r} in the artifact (written by a newer nlpcli?)"
+    )

@@ -85,8 +85,9 @@ class TrainConfig:
         if not 0 < self.dev_fraction < 1:
             raise UsageError("--dev-fraction must be between 0 and 1")
         if min(self.src_vocab_size, self.tgt_vocab_size) < 8 or self.max_length < 1 or self.min_count < 1:
-            raise UsageError("--src-vocab-size/--tgt-vocab-size must be at least 8, --max-length and "
-                             "--min-count positive")
+            raise UsageError(
+                "--src-vocab-size/--tgt-vocab-size must be at least 8, --max-length and --min-count positive"
+            )
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -124,9 +125,13 @@ def _read_all(paths: list[str], spec: PairSpec) -> Pairs:
             progress.warn(f"{part.name}: skipped {part.empty:,} pair(s) with an empty side")
     if len(parts) == 1:
         return parts[0]
-    return Pairs([s for p in parts for s in p.sources], [t for p in parts for t in p.targets],
-                 [n for p in parts for n in p.lines], " + ".join(p.name for p in parts),
-                 sum(p.empty for p in parts))
+    return Pairs(
+        [s for p in parts for s in p.sources],
+        [t for p in parts for t in p.targets],
+        [n for p in parts for n in p.lines],
+        " + ".join(p.name for p in parts),
+        sum(p.empty for p in parts),
+    )
 
 
 def _split(pairs: Pairs, fraction: float, seed: int) -> tuple[Pairs, Pairs]:
@@ -136,8 +141,12 @@ def _split(pairs: Pairs, fraction: float, seed: int) -> tuple[Pairs, Pairs]:
     dev_idx, train_idx = sorted(order[:n_dev]), sorted(order[n_dev:])
 
     def take(idx, name):
-        return Pairs([pairs.sources[i] for i in idx], [pairs.targets[i] for i in idx],
-                     [pairs.lines[i] for i in idx], name)
+        return Pairs(
+            [pairs.sources[i] for i in idx],
+            [pairs.targets[i] for i in idx],
+            [pairs.lines[i] for i in idx],
+            name,
+        )
 
     return take(train_idx, pairs.name), take(dev_idx, f"{pairs.name} (held-out {fraction:.0%})")
 
@@ -147,8 +156,12 @@ def _fingerprint(pairs: Pairs, cfg: TrainConfig, model_cfg: ModelConfig) -> dict
     for s, t in zip(pairs.sources, pairs.targets):
         digest.update(f"{s}\t{t}\n".encode())
     keep = {k: v for k, v in cfg.to_dict().items() if k not in ("metrics_out", "dev_limit", "dev")}
-    return {"data": digest.hexdigest(), "pairs": len(pairs), "train": json.dumps(keep, sort_keys=True),
-            "model": json.dumps(model_cfg.to_dict(), sort_keys=True)}
+    return {
+        "data": digest.hexdigest(),
+        "pairs": len(pairs),
+        "train": json.dumps(keep, sort_keys=True),
+        "model": json.dumps(model_cfg.to_dict(), sort_keys=True),
+    }
 
 
 def default_bleu_tokenize(target_lang: str) -> str:
@@ -165,8 +178,13 @@ def corpus_scores(hypotheses: list[str], references: list[str], tokenize: str = 
     chrf = sacrebleu.metrics.CHRF()
     b = bleu.corpus_score(hypotheses, [references])
     c = chrf.corpus_score(hypotheses, [references])
-    return {"bleu": round(b.score, 2), "chrf": round(c.score, 2), "bleu_signature": str(bleu.get_signature()),
-            "chrf_signature": str(chrf.get_signature()), "bleu_detail": str(b)}
+    return {
+        "bleu": round(b.score, 2),
+        "chrf": round(c.score, 2),
+        "bleu_signature": str(bleu.get_signature()),
+        "chrf_signature": str(chrf.get_signature()),
+        "bleu_detail": str(b),
+    }
 
 
 def train(inputs: list[str], output: str, cfg: TrainConfig, model_cfg: ModelConfig, loop) -> dict:
@@ -202,13 +220,18 @@ class TrainingData:
 
     def extra(self) -> dict:
         """What every checkpoint stores to rebuild the tokenizers and vocabularies on resume."""
-        return {"src_tokenizer": self.src_tok.to_dict(), "tgt_tokenizer": self.tgt_tok.to_dict(),
-                "src_vocab": self.src_vocab.tokens, "tgt_vocab": self.tgt_vocab.tokens,
-                "fingerprint": self.fingerprint}
+        return {
+            "src_tokenizer": self.src_tok.to_dict(),
+            "tgt_tokenizer": self.tgt_tok.to_dict(),
+            "src_vocab": self.src_vocab.tokens,
+            "tgt_vocab": self.tgt_vocab.tokens,
+            "fingerprint": self.fingerprint,
+        }
 
 
-def prepare_data(inputs: list[str], cfg: TrainConfig, model_cfg: ModelConfig, seed: int,
-                 resume: str | None) -> TrainingData:
+def prepare_data(
+    inputs: list[str], cfg: TrainConfig, model_cfg: ModelConfig, seed: int, resume: str | None
+) -> TrainingData:
     """Read the pairs and the dev set, make the tokenizers and vocabularies (or, resuming, take the
     checkpoint's), and turn the training pairs that are not too long into ids."""
     train_pairs, dev_pairs = _train_and_dev(inputs, cfg, seed)
@@ -218,14 +241,26 @@ def prepare_data(inputs: list[str], cfg: TrainConfig, model_cfg: ModelConfig, se
         ckpt = training.load_checkpoint(resume)
         training.check_resume(ckpt, fingerprint, resume)
     src_tok, tgt_tok = _tokenizers(train_pairs, cfg, ckpt)
-    src_tokens, tgt_tokens = _short_enough(src_tok.tokenize(train_pairs.sources),
-                                           tgt_tok.tokenize(train_pairs.targets), cfg, train_pairs.name)
+    src_tokens, tgt_tokens = _short_enough(
+        src_tok.tokenize(train_pairs.sources), tgt_tok.tokenize(train_pairs.targets), cfg, train_pairs.name
+    )
     src_vocab, tgt_vocab = _vocabularies(src_tokens, tgt_tokens, cfg, ckpt)
     src_ids = [src_vocab.encode(s) for s in src_tokens]
     tgt_ids = [tgt_vocab.encode(t) for t in tgt_tokens]
     lengths = np.asarray([max(len(s), len(t) + 1) for s, t in zip(src_ids, tgt_ids)], dtype=np.int64)
-    return TrainingData(train_pairs, dev_pairs, src_tok, tgt_tok, src_vocab, tgt_vocab, src_ids, tgt_ids,
-                        lengths, fingerprint, ckpt)
+    return TrainingData(
+        train_pairs,
+        dev_pairs,
+        src_tok,
+        tgt_tok,
+        src_vocab,
+        tgt_vocab,
+        src_ids,
+        tgt_ids,
+        lengths,
+        fingerprint,
+        ckpt,
+    )
 
 
 def _train_and_dev(inputs: list[str], cfg: TrainConfig, seed: int) -> tuple[Pairs, Pairs]:
@@ -235,12 +270,18 @@ def _train_and_dev(inputs: list[str], cfg: TrainConfig, seed: int) -> tuple[Pair
         train_pairs, dev_pairs = pairs, _read_all(cfg.dev, cfg.pairs)
     else:
         if len(pairs) < 20:
-            raise DataError(f"only {len(pairs)} pair(s): too few to hold out a dev set; give --dev FILE",
-                            source=pairs.name)
+            raise DataError(
+                f"only {len(pairs)} pair(s): too few to hold out a dev set; give --dev FILE",
+                source=pairs.name,
+            )
         train_pairs, dev_pairs = _split(pairs, cfg.dev_fraction, seed)
     if cfg.dev_limit and len(dev_pairs) > cfg.dev_limit:
-        dev_pairs = Pairs(dev_pairs.sources[:cfg.dev_limit], dev_pairs.targets[:cfg.dev_limit],
-                          dev_pairs.lines[:cfg.dev_limit], dev_pairs.name)
+        dev_pairs = Pairs(
+            dev_pairs.sources[: cfg.dev_limit],
+            dev_pairs.targets[: cfg.dev_limit],
+            dev_pairs.lines[: cfg.dev_limit],
+            dev_pairs.name,
+        )
     return train_pairs, dev_pairs
 
 
@@ -250,60 +291,88 @@ def _tokenizers(train_pairs: Pairs, cfg: TrainConfig, ckpt: dict | None) -> tupl
         extra = ckpt["extra"]
         return tok.from_dict(extra["src_tokenizer"]), tok.from_dict(extra["tgt_tokenizer"])
     started = time.perf_counter()
-    src_tok = tok.create(cfg.src_tokenizer, train_pairs.sources, vocab_size=cfg.src_vocab_size,
-                         coverage=cfg.spm_coverage, option="--src-vocab-size")
-    tgt_tok = tok.create(cfg.tgt_tokenizer, train_pairs.targets, vocab_size=cfg.tgt_vocab_size,
-                         coverage=cfg.spm_coverage, option="--tgt-vocab-size")
+    src_tok = tok.create(
+        cfg.src_tokenizer,
+        train_pairs.sources,
+        vocab_size=cfg.src_vocab_size,
+        coverage=cfg.spm_coverage,
+        option="--src-vocab-size",
+    )
+    tgt_tok = tok.create(
+        cfg.tgt_tokenizer,
+        train_pairs.targets,
+        vocab_size=cfg.tgt_vocab_size,
+        coverage=cfg.spm_coverage,
+        option="--tgt-vocab-size",
+    )
     if cfg.src_tokenizer == "spm" or cfg.tgt_tokenizer == "spm":
-        progress.info(f"tokenizers: source {src_tok.describe()}, target {tgt_tok.describe()} "
-                      f"({time.perf_counter() - started:.1f} s)")
+        progress.info(
+            f"tokenizers: source {src_tok.describe()}, target {tgt_tok.describe()} "
+            f"({time.perf_counter() - started:.1f} s)"
+        )
     return src_tok, tgt_tok
 
 
 def _short_enough(src_tokens: list, tgt_tokens: list, cfg: TrainConfig, name: str) -> tuple[list, list]:
     """The pairs with 1 to ``--max-length`` tokens on each side."""
-    keep = [i for i in range(len(src_tokens))
-            if 0 < len(src_tokens[i]) <= cfg.max_length and 0 < len(tgt_tokens[i]) <= cfg.max_length]
+    keep = [
+        i
+        for i in range(len(src_tokens))
+        if 0 < len(src_tokens[i]) <= cfg.max_length and 0 < len(tgt_tokens[i]) <= cfg.max_length
+    ]
     if len(keep) < len(src_tokens):
-        progress.info(f"skipped {len(src_tokens) - len(keep):,} training pair(s) longer than --max-length "
-                      f"{cfg.max_length} tokens (or with no tokens) on a side")
+        progress.info(
+            f"skipped {len(src_tokens) - len(keep):,} training pair(s) longer than --max-length "
+            f"{cfg.max_length} tokens (or with no tokens) on a side"
+        )
     if not keep:
-        raise DataError("no training pair is left after tokenization; check --max-length and the columns",
-                        source=name)
+        raise DataError(
+            "no training pair is left after tokenization; check --max-length and the columns", source=name
+        )
     return [src_tokens[i] for i in keep], [tgt_tokens[i] for i in keep]
 
 
-def _vocabularies(src_tokens: list, tgt_tokens: list, cfg: TrainConfig,
-                  ckpt: dict | None) -> tuple[Vocabulary, Vocabulary]:
+def _vocabularies(
+    src_tokens: list, tgt_tokens: list, cfg: TrainConfig, ckpt: dict | None
+) -> tuple[Vocabulary, Vocabulary]:
     """The source and target vocabularies: built from the training tokens, or the checkpoint's
     (sentencepiece pieces all stay; other tokens need ``--min-count`` occurrences)."""
     if ckpt is not None:
         return Vocabulary(ckpt["extra"]["src_vocab"]), Vocabulary(ckpt["extra"]["tgt_vocab"])
-    src_vocab = Vocabulary.build(src_tokens, 1 if cfg.src_tokenizer == "spm" else cfg.min_count,
-                                 None if cfg.src_tokenizer == "spm" else cfg.src_vocab_size)
-    tgt_vocab = Vocabulary.build(tgt_tokens, 1 if cfg.tgt_tokenizer == "spm" else cfg.min_count,
-                                 None if cfg.tgt_tokenizer == "spm" else cfg.tgt_vocab_size)
+    src_vocab = Vocabulary.build(
+        src_tokens,
+        1 if cfg.src_tokenizer == "spm" else cfg.min_count,
+        None if cfg.src_tokenizer == "spm" else cfg.src_vocab_size,
+    )
+    tgt_vocab = Vocabulary.build(
+        tgt_tokens,
+        1 if cfg.tgt_tokenizer == "spm" else cfg.min_count,
+        None if cfg.tgt_tokenizer == "spm" else cfg.tgt_vocab_size,
+    )
     return src_vocab, tgt_vocab
 
 
 def _log_start(data: TrainingData, cfg: TrainConfig, model_cfg: ModelConfig, loop, device) -> None:
     import torch
 
-    progress.info(f"translate: {len(data.src_ids):,} training pairs ({cfg.pairs.source_lang} -> "
-                  f"{cfg.pairs.target_lang}), {len(data.dev_pairs):,} dev pairs; vocabularies "
-                  f"{len(data.src_vocab):,} / {len(data.tgt_vocab):,}; {model_cfg.cell} {model_cfg.hidden}"
-                  f"{' bi' if model_cfg.bidirectional else ''}, attention {model_cfg.attention}"
-                  f"{'' if model_cfg.feeds else ' (no input feeding)'}; "
-                  f"device {device}, {torch.get_num_threads()} thread(s), "
-                  f"{training.resolve_precision(loop.precision, device)} training")
+    progress.info(
+        f"translate: {len(data.src_ids):,} training pairs ({cfg.pairs.source_lang} -> "
+        f"{cfg.pairs.target_lang}), {len(data.dev_pairs):,} dev pairs; vocabularies "
+        f"{len(data.src_vocab):,} / {len(data.tgt_vocab):,}; {model_cfg.cell} {model_cfg.hidden}"
+        f"{' bi' if model_cfg.bidirectional else ''}, attention {model_cfg.attention}"
+        f"{'' if model_cfg.feeds else ' (no input feeding)'}; "
+        f"device {device}, {torch.get_num_threads()} thread(s), "
+        f"{training.resolve_precision(loop.precision, device)} training"
+    )
 
 
 # --------------------------------------------------------------------------------------------
 # the model and what the loop calls
 
 
-def build_task(data: TrainingData, cfg: TrainConfig, model_cfg: ModelConfig, loop,
-               device) -> training.LoopTask:
+def build_task(
+    data: TrainingData, cfg: TrainConfig, model_cfg: ModelConfig, loop, device
+) -> training.LoopTask:
     """The model (seeded), its optimizer, the batches and their loss, the dev evaluation and the
     learning rate's schedule, as the loop takes them."""
     from nlpcli.translate.model import build
@@ -316,9 +385,16 @@ def build_task(data: TrainingData, cfg: TrainConfig, model_cfg: ModelConfig, loo
     translator = Translator(model, data.src_tok, data.tgt_tok, data.src_vocab, data.tgt_vocab, device)
     trained = float((data.checkpoint or {}).get("progress", {}).get("elapsed", 0.0))
     evaluate = DevEvaluation(translator, data, cfg, optimizer, device, time.perf_counter() - trained)
-    return training.LoopTask(model=model, optimizer=optimizer, batches=batches,
-                             loss=TranslationLoss(batches, cfg), evaluate=evaluate, metric="bleu",
-                             extra=data.extra(), schedule=lr_schedule(cfg))
+    return training.LoopTask(
+        model=model,
+        optimizer=optimizer,
+        batches=batches,
+        loss=TranslationLoss(batches, cfg),
+        evaluate=evaluate,
+        metric="bleu",
+        extra=data.extra(),
+        schedule=lr_schedule(cfg),
+    )
 
 
 def lr_schedule(cfg: TrainConfig) -> training.Schedule:
@@ -387,24 +463,34 @@ class DevEvaluation:
         self.translator, self.optimizer, self.device, self.started = translator, optimizer, device, started
         self.pairs, self.max_length = data.dev_pairs, cfg.max_length
         self.bleu_tokenize = default_bleu_tokenize(cfg.pairs.target_lang)
-        self.src_ids = [data.src_vocab.encode(s)[:cfg.max_length]
-                        for s in data.src_tok.tokenize(self.pairs.sources)]
-        self.tgt_ids = [data.tgt_vocab.encode(t)[:cfg.max_length]
-                        for t in data.tgt_tok.tokenize(self.pairs.targets)]
+        self.src_ids = [
+            data.src_vocab.encode(s)[: cfg.max_length] for s in data.src_tok.tokenize(self.pairs.sources)
+        ]
+        self.tgt_ids = [
+            data.tgt_vocab.encode(t)[: cfg.max_length] for t in data.tgt_tok.tokenize(self.pairs.targets)
+        ]
         self.usable = [i for i in range(len(self.src_ids)) if self.src_ids[i] and self.tgt_ids[i]]
 
     def __call__(self, net) -> dict:
-        found = self.translator.translate(self.pairs.sources, beam=1, max_length=self.max_length,
-                                          batch_size=128)
+        found = self.translator.translate(
+            self.pairs.sources, beam=1, max_length=self.max_length, batch_size=128
+        )
         hyps = [t.text for t in found]
         scores = corpus_scores(hyps, self.pairs.targets, self.bleu_tokenize)
         dev_loss = round(self.loss(net), 4)
         lr = self.optimizer.param_groups[0]["lr"]
         minutes = (time.perf_counter() - self.started) / 60
-        progress.info(f"  dev chrF {scores['chrf']:.2f}, dev loss {dev_loss:.4f}, learning rate {lr:.2e}, "
-                      f"{minutes:.1f} min")
-        return {"bleu": scores["bleu"], "chrf": scores["chrf"], "dev_loss": dev_loss, "lr": lr,
-                "minutes": round(minutes, 2)}
+        progress.info(
+            f"  dev chrF {scores['chrf']:.2f}, dev loss {dev_loss:.4f}, learning rate {lr:.2e}, "
+            f"{minutes:.1f} min"
+        )
+        return {
+            "bleu": scores["bleu"],
+            "chrf": scores["chrf"],
+            "dev_loss": dev_loss,
+            "lr": lr,
+            "minutes": round(minutes, 2),
+        }
 
     def loss(self, net) -> float:
         """The mean token cross-entropy of the dev targets, teacher-forced (no label smoothing)."""
@@ -412,14 +498,19 @@ class DevEvaluation:
 
         total = count = 0.0
         for start in range(0, len(self.usable), 128):
-            batch = self.usable[start:start + 128]
+            batch = self.usable[start : start + 128]
             src, src_len = pad([self.src_ids[i] for i in batch])
             tgt_in, _ = pad([self.tgt_ids[i] for i in batch], bos=True)
             tgt_out, _ = pad([self.tgt_ids[i] for i in batch], eos=True)
             logits = net(src.to(self.device), src_len, tgt_in.to(self.device))
-            total += float(torch.nn.functional.cross_entropy(
-                logits.reshape(-1, logits.size(-1)), tgt_out.to(self.device).reshape(-1), ignore_index=0,
-                reduction="sum"))
+            total += float(
+                torch.nn.functional.cross_entropy(
+                    logits.reshape(-1, logits.size(-1)),
+                    tgt_out.to(self.device).reshape(-1),
+                    ignore_index=0,
+                    reduction="sum",
+                )
+            )
             count += int(tgt_out.ne(0).sum())
         return total / max(count, 1)
 
@@ -428,25 +519,41 @@ class DevEvaluation:
 # the end of the run
 
 
-def _finish(result, model, data: TrainingData, output: str, cfg: TrainConfig, model_cfg: ModelConfig,
-            loop) -> dict:
+def _finish(
+    result, model, data: TrainingData, output: str, cfg: TrainConfig, model_cfg: ModelConfig, loop
+) -> dict:
     """Report the run, and (on rank 0) save the translator and the metrics file; returns the summary."""
-    progress.info(f"translate: {result.epochs} epoch(s) in {result.seconds / 60:.1f} min "
-                  f"(stopped: {result.stopped}); best dev BLEU {result.best_score} at epoch "
-                  f"{result.best_epoch}")
-    summary = {"best_dev_bleu": result.best_score, "best_epoch": result.best_epoch, "epochs": result.epochs,
-               "stopped": result.stopped, "train_seconds": round(result.seconds, 1),
-               "history": result.history,
-               "train_pairs": len(data.src_ids), "dev_pairs": len(data.dev_pairs), "dev": data.dev_pairs.name,
-               "src_vocab": len(data.src_vocab), "tgt_vocab": len(data.tgt_vocab)}
+    progress.info(
+        f"translate: {result.epochs} epoch(s) in {result.seconds / 60:.1f} min "
+        f"(stopped: {result.stopped}); best dev BLEU {result.best_score} at epoch "
+        f"{result.best_epoch}"
+    )
+    summary = {
+        "best_dev_bleu": result.best_score,
+        "best_epoch": result.best_epoch,
+        "epochs": result.epochs,
+        "stopped": result.stopped,
+        "train_seconds": round(result.seconds, 1),
+        "history": result.history,
+        "train_pairs": len(data.src_ids),
+        "dev_pairs": len(data.dev_pairs),
+        "dev": data.dev_pairs.name,
+        "src_vocab": len(data.src_vocab),
+        "tgt_vocab": len(data.tgt_vocab),
+    }
     if not training.is_main_process():  # under torchrun, rank 0 alone writes the model
         return summary
-    state = {"state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-             "config": model_cfg.to_dict(), "src_vocab": data.src_vocab.tokens,
-             "tgt_vocab": data.tgt_vocab.tokens,
-             "src_tokenizer": data.src_tok.to_dict(), "tgt_tokenizer": data.tgt_tok.to_dict(),
-             "source_lang": cfg.pairs.source_lang, "target_lang": cfg.pairs.target_lang,
-             "pairs": cfg.pairs.to_dict()}
+    state = {
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "config": model_cfg.to_dict(),
+        "src_vocab": data.src_vocab.tokens,
+        "tgt_vocab": data.tgt_vocab.tokens,
+        "src_tokenizer": data.src_tok.to_dict(),
+        "tgt_tokenizer": data.tgt_tok.to_dict(),
+        "source_lang": cfg.pairs.source_lang,
+        "target_lang": cfg.pairs.target_lang,
+        "pairs": cfg.pairs.to_dict(),
+    }
     params = {"train": cfg.to_dict(), "model": model_cfg.to_dict(), "loop": loop.to_dict()}
     artifacts.save_torch(output, KIND, state, params=params, data={"train": data.train_pairs.name, **summary})
     progress.info(f"{KIND} -> {output}")

@@ -12,8 +12,8 @@ most (the classic unknown-word copy; dropped without attention).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
@@ -49,8 +49,16 @@ class Translation:
 
 
 class Translator:
-    def __init__(self, model, src_tokenizer: tok.Tokenizer, tgt_tokenizer: tok.Tokenizer,
-                 src_vocab: Vocabulary, tgt_vocab: Vocabulary, device, info: dict | None = None):
+    def __init__(
+        self,
+        model,
+        src_tokenizer: tok.Tokenizer,
+        tgt_tokenizer: tok.Tokenizer,
+        src_vocab: Vocabulary,
+        tgt_vocab: Vocabulary,
+        device,
+        info: dict | None = None,
+    ):
         self.model = model
         self.src_tokenizer, self.tgt_tokenizer = src_tokenizer, tgt_tokenizer
         self.src_vocab, self.tgt_vocab = src_vocab, tgt_vocab
@@ -58,10 +66,12 @@ class Translator:
         self.info = info or {}
         self.has_attention = model.cfg.attention != "none"
         subword = ("spm", "char")
-        self._copy_mark = (tgt_tokenizer.kind in subword) - (src_tokenizer.kind in subword)  # +1 add ▁, -1 strip
+        self._copy_mark = (tgt_tokenizer.kind in subword) - (
+            src_tokenizer.kind in subword
+        )  # +1 add ▁, -1 strip
 
     @classmethod
-    def load(cls, path: str, device: str = "auto", threads: int | None = None) -> "Translator":
+    def load(cls, path: str, device: str = "auto", threads: int | None = None) -> Translator:
         from nlpcli import artifacts, training
         from nlpcli.translate.model import build
 
@@ -73,19 +83,28 @@ class Translator:
             src_vocab, tgt_vocab = Vocabulary(p["src_vocab"]), Vocabulary(p["tgt_vocab"])
             model = build(dict(p["config"]), len(src_vocab), len(tgt_vocab))
             model.load_state_dict(p["state_dict"])
-            src_tok, tgt_tok = tok.from_dict(dict(p["src_tokenizer"])), tok.from_dict(dict(p["tgt_tokenizer"]))
+            src_tok, tgt_tok = (
+                tok.from_dict(dict(p["src_tokenizer"])),
+                tok.from_dict(dict(p["tgt_tokenizer"])),
+            )
             src_tok.start()
             tgt_tok.start()
         except CorruptArtifactError as exc:
             raise CorruptArtifactError(f"{path}: {exc}") from None
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-            raise CorruptArtifactError(f"{path}: the translation model in it does not load "
-                                       f"({type(exc).__name__}: {str(exc).splitlines()[0][:120]}); "
-                                       "re-create it") from None
+            raise CorruptArtifactError(
+                f"{path}: the translation model in it does not load "
+                f"({type(exc).__name__}: {str(exc).splitlines()[0][:120]}); "
+                "re-create it"
+            ) from None
         model.to(torch_device)
         model.eval()
-        info = {"source_lang": p.get("source_lang"), "target_lang": p.get("target_lang"),
-                "pairs": dict(p.get("pairs") or {}), "manifest": art.manifest}
+        info = {
+            "source_lang": p.get("source_lang"),
+            "target_lang": p.get("target_lang"),
+            "pairs": dict(p.get("pairs") or {}),
+            "manifest": art.manifest,
+        }
         return cls(model, src_tok, tgt_tok, src_vocab, tgt_vocab, torch_device, info)
 
     # ------------------------------------------------------------------------------------
@@ -108,8 +127,17 @@ class Translator:
             out.append(token)
         return Candidate(self.tgt_tokenizer.detokenize(out), float(hyp.score), out, hyp.attention)
 
-    def translate(self, texts: Sequence[str], *, beam: int = 1, n_best: int = 1, max_length: int = 100,
-                  alpha: float = 1.0, batch_size: int = 64, keep_attention: bool = False) -> list[Translation]:
+    def translate(
+        self,
+        texts: Sequence[str],
+        *,
+        beam: int = 1,
+        n_best: int = 1,
+        max_length: int = 100,
+        alpha: float = 1.0,
+        batch_size: int = 64,
+        keep_attention: bool = False,
+    ) -> list[Translation]:
         """Translations of ``texts`` (in order); see the module docstring for bad input."""
         import torch
 
@@ -119,7 +147,7 @@ class Translator:
             raise UsageError(f"--n-best {n_best} needs --beam {n_best} or more")
         results = []
         todo, ids = [], []
-        for text, tokens in zip(texts, self.src_tokenizer.tokenize(list(texts))):
+        for tokens in self.src_tokenizer.tokenize(list(texts)):
             tr = Translation(tokens[:max_length])
             tr.empty = not tokens
             tr.truncated = len(tokens) > max_length
@@ -139,8 +167,16 @@ class Translator:
                     if beam == 1:
                         hyps = greedy(model, src, lengths, limits, alpha=alpha, keep_attention=keep_attention)
                     else:
-                        hyps = beam_search(model, src, lengths, limits, beam=beam, n_best=n_best, alpha=alpha,
-                                           keep_attention=keep_attention)
+                        hyps = beam_search(
+                            model,
+                            src,
+                            lengths,
+                            limits,
+                            beam=beam,
+                            n_best=n_best,
+                            alpha=alpha,
+                            keep_attention=keep_attention,
+                        )
                     for i, sent_hyps in zip(batch, hyps):
                         tr = results[todo[i]]
                         tr.candidates = [self._candidate(h, tr.source_tokens) for h in sent_hyps]

@@ -10,8 +10,17 @@ from nlpcli.errors import UsageError
 CELLS = ("rnn", "lstm", "gru")
 POOLINGS = ("last", "max", "mean")
 #: the options that shape the network (stored in the artifact)
-MODEL_OPTIONS = ("cell", "layers", "bidirectional", "hidden", "embedding_dim", "dropout", "pooling",
-                 "max_length", "subwords")
+MODEL_OPTIONS = (
+    "cell",
+    "layers",
+    "bidirectional",
+    "hidden",
+    "embedding_dim",
+    "dropout",
+    "pooling",
+    "max_length",
+    "subwords",
+)
 DEFAULT_LEARNING_RATE = 2e-3
 
 
@@ -59,13 +68,27 @@ class RnnConfig:
         return {k: v for k, v in asdict(self).items() if k in MODEL_OPTIONS}
 
 
-def loop_config(output: str, *, early_stopping: bool = True, patience: int = 2, clip_norm: float = 5.0,
-                ema: float = 0.0, checkpoint: str | None = None, max_time: float | None = None, **options):
+def loop_config(
+    output: str,
+    *,
+    early_stopping: bool = True,
+    patience: int = 2,
+    clip_norm: float = 5.0,
+    ema: float = 0.0,
+    checkpoint: str | None = None,
+    max_time: float | None = None,
+    **options,
+):
     """The :class:`~nlpcli.training.LoopConfig` of the RNN from the train options: no patience
     without ``early_stopping``, 0 turns ``clip_norm`` and ``ema`` off, the checkpoint defaults to
     ``OUTPUT.ckpt``, ``max_time`` is in minutes. ``options``: the other LoopConfig fields."""
     from nlpcli import training
 
-    return training.LoopConfig(patience=patience if early_stopping else None, clip_norm=clip_norm or None,
-                               ema=ema or None, checkpoint=checkpoint or f"{output}.ckpt",
-                               max_time=max_time * 60 if max_time else None, **options)
+    return training.LoopConfig(
+        patience=patience if early_stopping else None,
+        clip_norm=clip_norm or None,
+        ema=ema or None,
+        checkpoint=checkpoint or f"{output}.ckpt",
+        max_time=max_time * 60 if max_time else None,
+        **options,
+    )

@@ -11,19 +11,21 @@ import torch
 from nlpcli.classify.rnn.vocab import Vocabulary
 
 
-def make_batch(encoded: Sequence[list[int]], index: Sequence[int], subwords: Sequence[list[list[int]]] | None = None):
+def make_batch(
+    encoded: Sequence[list[int]], index: Sequence[int], subwords: Sequence[list[list[int]]] | None = None
+):
     """Padded ids (B × T), lengths and, with ``subwords``, padded n-gram ids (B × T × K) for ``index``."""
     lengths = [len(encoded[i]) for i in index]
     ids = torch.zeros(len(index), max(lengths), dtype=torch.long)
     for row, i in enumerate(index):
-        ids[row, :lengths[row]] = torch.as_tensor(encoded[i], dtype=torch.long)
+        ids[row, : lengths[row]] = torch.as_tensor(encoded[i], dtype=torch.long)
     sub = None
     if subwords is not None:
         width = max(1, max(len(g) for i in index for g in subwords[i]))
         flat = np.zeros((len(index), ids.shape[1], width), dtype=np.int64)
         for row, i in enumerate(index):
             for t, grams in enumerate(subwords[i]):
-                flat[row, t, :len(grams)] = grams
+                flat[row, t, : len(grams)] = grams
         sub = torch.from_numpy(flat)
     return ids, torch.as_tensor(lengths, dtype=torch.long), sub
 

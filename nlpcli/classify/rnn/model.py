@@ -9,8 +9,8 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from nlpcli import progress
-from nlpcli.embed.store import load_word_vectors
 from nlpcli.classify.rnn.vocab import PAD, Vocabulary
+from nlpcli.embed.store import load_word_vectors
 from nlpcli.errors import UsageError
 
 RNN_CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
@@ -30,9 +30,14 @@ class RnnTextModel(nn.Module):
         self.subwords = bool(c.get("subwords"))
         if self.subwords:
             self.subword_embedding = nn.Embedding(c["n_subwords"], c["embedding_dim"], padding_idx=0)
-        self.rnn = RNN_CELLS[c["cell"]](c["embedding_dim"], c["hidden"], num_layers=c["layers"], batch_first=True,
-                                        bidirectional=c["bidirectional"],
-                                        dropout=c["dropout"] if c["layers"] > 1 else 0.0)
+        self.rnn = RNN_CELLS[c["cell"]](
+            c["embedding_dim"],
+            c["hidden"],
+            num_layers=c["layers"],
+            batch_first=True,
+            bidirectional=c["bidirectional"],
+            dropout=c["dropout"] if c["layers"] > 1 else 0.0,
+        )
         self.dropout = nn.Dropout(c["dropout"])
         width = c["hidden"] * (2 if c["bidirectional"] else 1)
         self.out = nn.Linear(width, n_out)
@@ -71,8 +76,10 @@ def init_embeddings(model: RnnTextModel, vocab: Vocabulary, path: str, freeze: b
     words, vectors = load_word_vectors(path)
     weight = model.embedding.weight
     if vectors.shape[1] != weight.shape[1]:
-        raise UsageError(f"--embeddings {path} has {vectors.shape[1]}-dimensional vectors: "
-                         f"pass --embedding-dim {vectors.shape[1]}")
+        raise UsageError(
+            f"--embeddings {path} has {vectors.shape[1]}-dimensional vectors: "
+            f"pass --embedding-dim {vectors.shape[1]}"
+        )
     index = {w: i for i, w in enumerate(words)}
     hits = [(i, index[t]) for i, t in enumerate(vocab.tokens) if t in index]
     with torch.no_grad():
@@ -81,7 +88,9 @@ def init_embeddings(model: RnnTextModel, vocab: Vocabulary, path: str, freeze: b
             weight[list(rows)] = torch.as_tensor(vectors[list(src)])
         weight[PAD].zero_()
     model.embedding.weight.requires_grad_(not freeze)
-    progress.info(f"embeddings: {len(hits):,} of {len(vocab):,} vocabulary tokens initialized from {path}"
-                  + (" (frozen)" if freeze else ""))
+    progress.info(
+        f"embeddings: {len(hits):,} of {len(vocab):,} vocabulary tokens initialized from {path}"
+        + (" (frozen)" if freeze else "")
+    )
     if not hits:
         progress.warn(f"{path}: no vocabulary token has a vector: was it trained on the same tokenization?")

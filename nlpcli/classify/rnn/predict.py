@@ -52,8 +52,10 @@ def load_rnn_predictor(art, device: str = "auto", threads: int | None = None):
         model = RnnTextModel(config, len(tokens), n_out)
         model.load_state_dict(p["state_dict"])
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-        raise CorruptArtifactError(f"{art.path}: the RNN model in it does not load "
-                                   f"({type(exc).__name__}: {str(exc).splitlines()[0][:120]}); re-create it") from None
+        raise CorruptArtifactError(
+            f"{art.path}: the RNN model in it does not load "
+            f"({type(exc).__name__}: {str(exc).splitlines()[0][:120]}); re-create it"
+        ) from None
     model.to(torch_device)
     model.eval()
     vocab = Vocabulary(tokens, list(p.get("subwords") or []), int(config.get("subwords") or 0))
@@ -62,8 +64,11 @@ def load_rnn_predictor(art, device: str = "auto", threads: int | None = None):
     def predict(texts: Sequence[str]) -> Prediction:
         encoded = Encoded(vocab, texts, max_length)
         if not len(encoded):
-            return Prediction(probabilities=np.zeros((0, n_out))) if task == "classification" \
+            return (
+                Prediction(probabilities=np.zeros((0, n_out)))
+                if task == "classification"
                 else Prediction(values=np.zeros(0))
+            )
         return scores_to_prediction(task, predict_encoded(model, encoded, torch_device), target)
 
     return predict, task, labels

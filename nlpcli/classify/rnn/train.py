@@ -31,8 +31,17 @@ EPOCH_METRICS = {"classification": ("accuracy", "macro_f1"), "regression": ("mae
 SAVED_METRICS = ("accuracy", "macro_f1", "mae", "rmse", "n")
 
 
-def train_rnn(train_ds: Dataset, dev_ds: Dataset | None, labels, output: str, cfg, recipe, data: dict,
-              rcfg: RnnConfig, loop) -> dict | None:
+def train_rnn(
+    train_ds: Dataset,
+    dev_ds: Dataset | None,
+    labels,
+    output: str,
+    cfg,
+    recipe,
+    data: dict,
+    rcfg: RnnConfig,
+    loop,
+) -> dict | None:
     """Train the RNN with :mod:`nlpcli.training`, evaluate on ``dev_ds``, save to ``output``.
 
     ``cfg`` is the :class:`~nlpcli.classify.train.TrainConfig` (its task and regression
@@ -48,31 +57,65 @@ def train_rnn(train_ds: Dataset, dev_ds: Dataset | None, labels, output: str, cf
     vocab = _vocabulary(train_ds, rcfg, ckpt)
     encoded = Encoded(vocab, train_ds.texts, rcfg.max_length)
     unk_rate = sum(e.count(UNK) for e in encoded.ids) / max(1, int(encoded.lengths.sum()))
-    progress.info(f"rnn: {len(vocab):,} tokens in the vocabulary ({unk_rate:.1%} of training tokens unknown), "
-                  f"{len(train_ds):,} training documents, device {device}")
+    progress.info(
+        f"rnn: {len(vocab):,} tokens in the vocabulary ({unk_rate:.1%} of training tokens unknown), "
+        f"{len(train_ds):,} training documents, device {device}"
+    )
     y, n_out, target = _targets(task, train_ds, labels, clip=cfg.estimator.clip)
     training.seed_everything(loop.seed)
     model_cfg, model = _model(rcfg, vocab, n_out, resumed=ckpt is not None)
     model.to(device)
-    dev = None if dev_ds is None else _DevData(dev_ds, Encoded(vocab, dev_ds.texts, rcfg.max_length),
-                                               task, labels, target, device)
-    loop_task = _loop_task(model, encoded, y, rcfg, loop, task, device, dev,
-                           extra={"vocab": vocab.tokens, "subwords": vocab.subwords, "fingerprint": fingerprint})
+    dev = (
+        None
+        if dev_ds is None
+        else _DevData(dev_ds, Encoded(vocab, dev_ds.texts, rcfg.max_length), task, labels, target, device)
+    )
+    loop_task = _loop_task(
+        model,
+        encoded,
+        y,
+        rcfg,
+        loop,
+        task,
+        device,
+        dev,
+        extra={"vocab": vocab.tokens, "subwords": vocab.subwords, "fingerprint": fingerprint},
+    )
     result = training.Trainer(loop).fit(loop_task, resume_state=ckpt)
-    progress.info(f"rnn: {result.epochs} epoch(s) in {result.seconds / 60:.1f} min "
-                  f"(stopped: {result.stopped}); best epoch {result.best_epoch}")
-    data.update({"train_seconds": round(result.seconds, 1), "history": result.history,
-                 "best_epoch": result.best_epoch, "stopped": result.stopped})
+    progress.info(
+        f"rnn: {result.epochs} epoch(s) in {result.seconds / 60:.1f} min "
+        f"(stopped: {result.stopped}); best epoch {result.best_epoch}"
+    )
+    data.update(
+        {
+            "train_seconds": round(result.seconds, 1),
+            "history": result.history,
+            "best_epoch": result.best_epoch,
+            "stopped": result.stopped,
+        }
+    )
     dev_metrics = None
     if dev is not None:
         dev_metrics = dev.metrics(model)
         data["dev_metrics"] = {k: v for k, v in dev_metrics.items() if k in SAVED_METRICS}
-    state = {"state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-             "config": model_cfg, "vocab": vocab.tokens, "subwords": vocab.subwords,
-             "labels": labels or [], "task": task,
-             "n_out": n_out, "target": target}
-    params = {"model": "rnn", "task": task, "labels": labels, "seed": loop.seed, "rnn": asdict(rcfg),
-              "loop": loop.to_dict()}
+    state = {
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "config": model_cfg,
+        "vocab": vocab.tokens,
+        "subwords": vocab.subwords,
+        "labels": labels or [],
+        "task": task,
+        "n_out": n_out,
+        "target": target,
+    }
+    params = {
+        "model": "rnn",
+        "task": task,
+        "labels": labels,
+        "seed": loop.seed,
+        "rnn": asdict(rcfg),
+        "loop": loop.to_dict(),
+    }
     if training.is_main_process():  # under torchrun, rank 0 alone writes the model
         artifacts.save_torch(output, kind_for(task), state, params=params, recipe=recipe.to_dict(), data=data)
         progress.info(f"{kind_for(task)} (rnn) -> {output}")
@@ -87,8 +130,15 @@ def _fingerprint(train_ds: Dataset, cfg: RnnConfig, task: str, labels) -> dict:
         digest.update(b"\t")
         digest.update(label.encode("utf-8"))
         digest.update(b"\n")
-    return {"data": digest.hexdigest(), "documents": len(train_ds), "task": task, "labels": labels,
-            "model": cfg.model_dict(), "min_count": cfg.min_count, "max_vocab": cfg.max_vocab}
+    return {
+        "data": digest.hexdigest(),
+        "documents": len(train_ds),
+        "task": task,
+        "labels": labels,
+        "model": cfg.model_dict(),
+        "min_count": cfg.min_count,
+        "max_vocab": cfg.max_vocab,
+    }
 
 
 def _resume_checkpoint(loop, fingerprint: dict) -> dict | None:
@@ -109,7 +159,9 @@ def _vocabulary(train_ds: Dataset, rcfg: RnnConfig, ckpt: dict | None) -> Vocabu
         if rcfg.subwords:
             vocab = vocab.with_subwords(train_ds.texts, rcfg.subwords)
     if len(vocab) <= len(SPECIALS):
-        raise DataError(f"no token occurs {rcfg.min_count} times or more: lower --min-count", source=train_ds.name)
+        raise DataError(
+            f"no token occurs {rcfg.min_count} times or more: lower --min-count", source=train_ds.name
+        )
     return vocab
 
 
@@ -120,8 +172,13 @@ def _targets(task: str, train_ds: Dataset, labels, clip: bool) -> tuple[torch.Te
         index = {label: i for i, label in enumerate(labels)}
         return torch.as_tensor([index[v] for v in train_ds.labels], dtype=torch.long), len(labels), {}
     values = np.asarray(train_ds.values, dtype=np.float64)
-    target = {"mean": float(values.mean()), "std": float(values.std() or 1.0),
-              "min": float(values.min()), "max": float(values.max()), "clip": bool(clip)}
+    target = {
+        "mean": float(values.mean()),
+        "std": float(values.std() or 1.0),
+        "min": float(values.min()),
+        "max": float(values.max()),
+        "clip": bool(clip),
+    }
     return torch.as_tensor((values - target["mean"]) / target["std"], dtype=torch.float32), 1, target
 
 
@@ -131,7 +188,9 @@ def _model(rcfg: RnnConfig, vocab: Vocabulary, n_out: int, resumed: bool) -> tup
     model_cfg = rcfg.model_dict()
     if rcfg.subwords:
         model_cfg["n_subwords"] = len(vocab.subwords) + 1
-        progress.info(f"rnn: {len(vocab.subwords):,} character n-grams (1-{rcfg.subwords}) in the subword table")
+        progress.info(
+            f"rnn: {len(vocab.subwords):,} character n-grams (1-{rcfg.subwords}) in the subword table"
+        )
     model = RnnTextModel(model_cfg, len(vocab), n_out)
     if rcfg.embeddings and not resumed:
         init_embeddings(model, vocab, rcfg.embeddings, rcfg.freeze_embeddings)
@@ -157,12 +216,22 @@ class _DevData:
         return {k: m[k] for k in EPOCH_METRICS[self.task]}
 
 
-def _loop_task(model: RnnTextModel, encoded: Encoded, y: torch.Tensor, rcfg: RnnConfig, loop, task: str,
-               device, dev: _DevData | None, extra: dict):
+def _loop_task(
+    model: RnnTextModel,
+    encoded: Encoded,
+    y: torch.Tensor,
+    rcfg: RnnConfig,
+    loop,
+    task: str,
+    device,
+    dev: _DevData | None,
+    extra: dict,
+):
     """The :class:`~nlpcli.training.LoopTask` of the RNN: Adam, batches of documents of similar
     length, cross-entropy (classification) or squared error (regression), the dev metrics."""
-    optimizer = training.adam([p for p in model.parameters() if p.requires_grad], rcfg.learning_rate,
-                              rcfg.weight_decay)
+    optimizer = training.adam(
+        [p for p in model.parameters() if p.requires_grad], rcfg.learning_rate, rcfg.weight_decay
+    )
     loss_fn = torch.nn.CrossEntropyLoss() if task == "classification" else torch.nn.MSELoss()
 
     def batches(epoch, generator):
@@ -174,7 +243,13 @@ def _loop_task(model: RnnTextModel, encoded: Encoded, y: torch.Tensor, rcfg: Rnn
         return loss_fn(out if task == "classification" else out[:, 0], gold)
 
     return training.LoopTask(
-        model=model, optimizer=optimizer, batches=batches, loss=loss,
+        model=model,
+        optimizer=optimizer,
+        batches=batches,
+        loss=loss,
         evaluate=None if dev is None else dev.epoch_metrics,
-        metric="accuracy" if task == "classification" else "mae", lower_is_better=task == "regression",
-        schedule=training.ExponentialDecay(rcfg.learning_rate, rcfg.lr_decay), extra=extra)
+        metric="accuracy" if task == "classification" else "mae",
+        lower_is_better=task == "regression",
+        schedule=training.ExponentialDecay(rcfg.learning_rate, rcfg.lr_decay),
+        extra=extra,
+    )

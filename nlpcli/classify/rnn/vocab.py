@@ -36,7 +36,9 @@ class Vocabulary:
         ids = self._subword_cache.get(token)
         if ids is None:
             get = self.subword_index.get
-            ids = [i for i in (get(g) for g in _char_ngrams(token, self.subword_n)) if i][:self.SUBWORDS_PER_TOKEN]
+            ids = [i for i in (get(g) for g in _char_ngrams(token, self.subword_n)) if i][
+                : self.SUBWORDS_PER_TOKEN
+            ]
             if len(self._subword_cache) < 500_000:
                 self._subword_cache[token] = ids
         return ids
@@ -49,7 +51,7 @@ class Vocabulary:
         counts = Counter(tok for text in texts for tok in text.split())
         kept = [t for t, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if c >= min_count]
         if max_size is not None:
-            kept = kept[:max(0, max_size - len(SPECIALS))]
+            kept = kept[: max(0, max_size - len(SPECIALS))]
         return cls(SPECIALS + kept)
 
     def __len__(self) -> int:
@@ -65,5 +67,7 @@ def _char_ngrams(token: str, n: int) -> list[str]:
     marked = f"<{token}>"
     out = []
     for size in range(1, n + 1):
-        out.extend(marked[i:i + size] for i in range(len(marked) - size + 1) if marked[i:i + size] not in "<>")
+        out.extend(
+            marked[i : i + size] for i in range(len(marked) - size + 1) if marked[i : i + size] not in "<>"
+        )
     return list(dict.fromkeys(out))
