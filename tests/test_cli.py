@@ -114,9 +114,11 @@ def test_ctrl_c_with_parallel_tagging(tmp_path, sample):
     import gzip
 
     out = tmp_path / "out.txt"
-    # 20,000 distinct reviews (repeated texts are tagged once, so repeats would finish too soon)
+    # 80,000 distinct reviews (repeated texts are tagged once, so plain repeats would finish too
+    # soon): far more than a fast machine tags in the seconds before the interrupt
     src = tmp_path / "in.txt"
-    src.write_bytes(gzip.decompress((sample / "reviews-unlabeled.txt.gz").read_bytes()))
+    reviews = gzip.decompress((sample / "reviews-unlabeled.txt.gz").read_bytes()).decode("utf-8").splitlines()
+    src.write_text("".join(f"{r} {k}\n" for k in range(4) for r in reviews), encoding="utf-8")
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -136,7 +138,12 @@ def test_ctrl_c_with_parallel_tagging(tmp_path, sample):
         start_new_session=True,
         preexec_fn=default_signals,
     )
-    time.sleep(8)  # the JVM is up and tagging
+    # interrupt once the JVM is up and the first tagged chunks reach the output's temporary file
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if any(p.stat().st_size for p in tmp_path.glob("*.part")):
+            break
+        time.sleep(0.2)
     assert proc.poll() is None, "finished before it could be interrupted"
     import os
 
