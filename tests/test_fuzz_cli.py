@@ -217,3 +217,13 @@ def test_embed_seed_out_of_range_is_a_usage_error(seed):
         assert "--seed" in str(exc) and not 0 <= seed < 2**32
     else:
         assert 0 <= seed < 2**32
+
+
+@pytest.mark.parametrize(
+    "command", [["train", "x.tsv"], ["translate", "train", "x.tsv"], ["embed", "train", "x.txt"]]
+)
+@pytest.mark.parametrize("seed", ["-1", str(2**32)])
+def test_seed_out_of_range_is_a_usage_error_at_parse_time(cli, command, seed):
+    """Once a scikit-learn InvalidParameterError after reading the data (found by bench/fuzz.py)."""
+    res = cli(*command, "--seed", seed)
+    assert res.code == 2 and "--seed" in res.err and "Traceback" not in res.err

@@ -8,6 +8,7 @@ import typer
 
 from nlpcli.cli import app
 from nlpcli.cli.options import (
+    MAX_SEED,
     EncodingErrors,
     Format,
     Inputs,
@@ -102,7 +103,10 @@ def train_cmd(
     ] = None,
     workers: Annotated[int, typer.Option("--workers", help="Training threads.")] = 2,
     seed: Annotated[
-        int, typer.Option("--seed", help="Random seed (bit-identical only with --workers 1).")
+        int,
+        typer.Option(
+            "--seed", min=0, max=MAX_SEED, help="Random seed (bit-identical only with --workers 1)."
+        ),
     ] = 1,
     min_n: Annotated[
         int,
@@ -458,7 +462,7 @@ def plot_cmd(
     font: Annotated[
         Optional[str], typer.Option("--font", help="A .ttf/.otf/.ttc font file with Hangul glyphs.")
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed (t-SNE).")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, max=MAX_SEED, help="Random seed (t-SNE).")] = 0,
     title: Annotated[Optional[str], typer.Option("--title", help="Plot title.")] = None,
 ) -> None:
     from nlpcli import progress

@@ -68,7 +68,9 @@ Jobs = Annotated[
         "the input order.",
     ),
 ]
-Seed = Annotated[int, typer.Option("--seed", help="Random seed.")]
+#: the seeds numpy, scikit-learn, gensim and torch all accept
+MAX_SEED = 2**32 - 1
+Seed = Annotated[int, typer.Option("--seed", min=0, max=MAX_SEED, help="Random seed.")]
 TrustArtifact = Annotated[
     bool,
     typer.Option(
