@@ -302,6 +302,20 @@ def _looks_like_footer(tail: bytes) -> bool:
     return len(tail) == _FOOTER_LENGTH and prefix + hexes >= 60
 
 
+def _cut_footer(tail: bytes) -> bool:
+    """The file ends in the first bytes of a footer (``\n#nl``...): it was cut short there. A
+    pickle ends with its STOP opcode ``.`` and a torch file with its zip directory (``\x00\x00``
+    when it has no comment), never like this."""
+    if tail.endswith((b".\n", b"\x00\n")):  # only the footer's newline is left
+        return True
+    start = tail.rfind(b"\n#")
+    if start < 0:
+        return False
+    rest = tail[start:]
+    head = rest[: len(_FOOTER_PREFIX)]
+    return _FOOTER_PREFIX.startswith(head) and all(c in b"0123456789abcdef" for c in rest[len(head) :])
+
+
 def verify_footer(path: str) -> bool:
     """Check the footer of ``path``: True if it has one that matches, False if it has none (an
     older file); :class:`CorruptArtifactError` if the bytes before it are not the ones written."""
@@ -316,7 +330,8 @@ def verify_footer(path: str) -> bool:
         with open(path, "rb") as fh:
             fh.seek(max(0, size - (1 << 16)))
             end = fh.read()
-        if b"#nlpcli-sha256:" in end or b"-sha256:" in end[-200:] or _looks_like_footer(tail):
+        damaged = b"#nlpcli-sha256:" in end or b"-sha256:" in end[-200:] or _looks_like_footer(tail)
+        if damaged or _cut_footer(tail):
             raise CorruptArtifactError(
                 f"{path}: bytes after its checksum line, or a damaged checksum line: "
                 "the file was changed after it was written; re-create it"

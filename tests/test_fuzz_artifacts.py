@@ -300,3 +300,14 @@ def test_a_damaged_recipe_names_the_artifact(tmp_path, vectorizer):
     path.write_bytes(body.replace(b"split", b"spli\x11"))
     with pytest.raises(CorruptArtifactError, match=r"vec.joblib: its preprocessing recipe cannot be used"):
         artifacts.load(path)
+
+
+@pytest.mark.parametrize("cut", [1, 20, 60, 78, 79, 80])
+def test_an_artifact_cut_inside_its_checksum_line_is_refused(tmp_path, vectorizer, cut):
+    """Cut a few bytes into the footer (``...\\n#nl``), the pickle before it still loaded as a
+    footer-less file (found by bench/fuzz.py)."""
+    data, _ = vectorizer
+    path = tmp_path / "vec.joblib"
+    path.write_bytes(data[: len(data) - artifacts._FOOTER_LENGTH + cut])
+    with pytest.raises(CorruptArtifactError, match="checksum line"):
+        artifacts.load(path)
