@@ -24,14 +24,13 @@ import hashlib
 import json
 import math
 import os
-import signal
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 
 from nlpcli import artifacts, progress
 from nlpcli.errors import DataError, UsageError
+from nlpcli.interrupt import InterruptFlag
 from nlpcli.textio import STDIO, InputSpec, atomic_path, display_name, read_records
 
 CLASSIFICATION_LOSSES = ("log_loss", "hinge", "modified_huber")
@@ -426,30 +425,6 @@ def _after_batch(state: State) -> None:
     """Called after each minibatch (tests replace it to interrupt at a known point)."""
 
 
-class _InterruptFlag:
-    """The first Ctrl-C sets a flag that the loop checks between minibatches (so a checkpoint
-    never holds half a step); a second one interrupts at once."""
-
-    def __init__(self):
-        self.raised = False
-        self._previous = None
-
-    def _handler(self, signum, frame):
-        if self.raised:
-            raise KeyboardInterrupt
-        self.raised = True
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handler)
-        return self
-
-    def __exit__(self, *exc):
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-        return False
-
-
 @dataclass
 class Job:
     """Everything an epoch needs besides the state."""
@@ -479,7 +454,7 @@ def _xy(job: Job, batch: list):
     return X, np.fromiter((index[v] for v, _, _ in batch), dtype=np.int64, count=len(batch))
 
 
-def run_epoch(job: Job, state: State, flag: _InterruptFlag) -> int:
+def run_epoch(job: Job, state: State, flag: InterruptFlag) -> int:
     """Fit one epoch's minibatches from ``state.batch`` on; returns the documents fitted."""
     import numpy as np
 
@@ -510,7 +485,7 @@ def fit(job: Job, state: State, checkpoint: str, save_checkpoint) -> State:
     """Epochs until ``cfg.epochs`` or ``cfg.patience`` epochs without a better dev score; Ctrl-C
     saves ``checkpoint`` (through ``save_checkpoint(state)``) and stops with KeyboardInterrupt."""
     cfg = job.cfg
-    with _InterruptFlag() as flag:
+    with InterruptFlag() as flag:
         try:
             while state.epoch < cfg.epochs:
                 start = time.perf_counter()

@@ -34,6 +34,7 @@ from typing import Any
 import torch
 
 from nlpcli import progress
+from nlpcli.interrupt import InterruptFlag
 from nlpcli.training.batching import epoch_generator
 from nlpcli.training.checkpoint import checkpoint_state, cpu_state, restore_checkpoint, write_checkpoint
 from nlpcli.training.config import LoopConfig
@@ -139,7 +140,7 @@ class Trainer:
         """Train until the last epoch, early stopping or the time budget (from ``resume_state``, a
         checkpoint, when given); the model ends with the best weights seen on dev."""
         state = self._begin(task, resume_state)
-        with _InterruptFlag() as interrupt:
+        with InterruptFlag() as interrupt:
             try:
                 while state.epoch < self.config.epochs and state.stopped is None:
                     partial = self._run_epoch(task, state, interrupt)
@@ -175,7 +176,7 @@ class Trainer:
         self.net = wrap_model(task.model, self.device, self.dist)
         return state
 
-    def _run_epoch(self, task: LoopTask, state: LoopState, interrupt: _InterruptFlag) -> bool:
+    def _run_epoch(self, task: LoopTask, state: LoopState, interrupt: InterruptFlag) -> bool:
         """The batches of ``state.epoch`` from ``state.batch`` on (this rank's share of them); True
         when the time budget ran out before the last one."""
         cfg = self.config
@@ -233,7 +234,7 @@ class Trainer:
             return rank_max([self._elapsed() / self.config.max_time], self.dist)[0]
         return (state.epoch * n_batches + state.batch) / (self.config.epochs * n_batches)
 
-    def _stop_inside_epoch(self, state: LoopState, n_batches: int, interrupt: _InterruptFlag) -> bool:
+    def _stop_inside_epoch(self, state: LoopState, n_batches: int, interrupt: InterruptFlag) -> bool:
         """Between two batches: KeyboardInterrupt after Ctrl-C on any rank; True when the time budget
         ran out (on any rank) before the epoch's last batch."""
         cfg = self.config
@@ -374,30 +375,6 @@ class Trainer:
 
 # --------------------------------------------------------------------------------------------
 # Ctrl-C
-
-
-class _InterruptFlag:
-    """SIGINT sets a flag that the loop checks between batches, so a checkpoint is never taken
-    half-way through an optimizer step; a second Ctrl-C interrupts at once."""
-
-    def __init__(self):
-        self.raised = False
-        self._previous = None
-
-    def _handler(self, signum, frame):
-        if self.raised:
-            raise KeyboardInterrupt
-        self.raised = True
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handler)
-        return self
-
-    def __exit__(self, *exc):
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-        return False
 
 
 @contextlib.contextmanager
