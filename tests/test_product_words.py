@@ -16,6 +16,8 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 SESSION = "sess" + "ion"
+ISSUE = "iss" + "ue"
+THIS_VM = "this " + "VM"
 SHARED = r"\.\./" + "shared"
 
 #: (pattern, why), matched case-insensitively against every line
@@ -109,9 +111,9 @@ def test_no_history_talk_in_the_product():
     [
         "the default since " + SESSION + " 6",
         "as in " + SESSION + "'s run",
-        "fixed for issue 12",
+        "fixed for " + ISSUE + " 12",
         "see #7 for details",
-        "measured on this VM",
+        "measured on " + THIS_VM + "",
         "flock /tmp/nlpcli-" + "heavy.lock python3 bench/x.py",
         "data in ../" + "shared/data/reviews",
         "4 epochs of patience, the default then",
@@ -142,15 +144,15 @@ def test_product_text_that_is_not_history_passes(tmp_path):
 def test_bench_may_name_its_data_directory_but_not_history(tmp_path):
     (tmp_path / "bench").mkdir()
     (tmp_path / "bench" / "RESULTS.md").write_text(
-        "data: ../" + "shared/data/reviews\nthis VM\n", encoding="utf-8"
+        "data: ../" + "shared/data/reviews\n" + THIS_VM + "\n", encoding="utf-8"
     )
     assert scan(["bench/RESULTS.md"], root=str(tmp_path)) == [
-        "bench/RESULTS.md:2: the development machine: this VM"
+        "bench/RESULTS.md:2: the development machine: " + THIS_VM
     ]
 
 
 def test_binary_files_and_files_out_of_scope_are_skipped(tmp_path):
     (tmp_path / "tests").mkdir()
-    (tmp_path / "tests" / "model.pt").write_bytes(b"\0\1" + ("issue 12 " + SESSION + " 5").encode())
+    (tmp_path / "tests" / "model.pt").write_bytes(b"\0\1" + (ISSUE + " 12 " + SESSION + " 5").encode())
     (tmp_path / "other.txt").write_text(SESSION + " 5\n", encoding="utf-8")
     assert scan(["tests/model.pt", "other.txt"], root=str(tmp_path)) == []
