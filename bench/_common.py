@@ -193,6 +193,31 @@ def machine() -> str:
 # token checks shared by the tagger benchmarks
 
 
+def tagger_bench_setup(doc: str, steps: tuple[str, ...], name: str, prefix: str):
+    """The options every tagger benchmark takes (--data, --limit, --jobs, --only, --save) and its
+    input: ``(args, steps to run, work folder, data file, its 'document' column)``."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, default=None, help="TSV with a 'document' column (default: dev.tsv)")
+    ap.add_argument("--limit", type=int, default=None, help="only the first N reviews")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--only", default=",".join(steps), help=f"comma list of {','.join(steps)}")
+    ap.add_argument("--save", type=Path, help="also write the figures as JSON here")
+    args = ap.parse_args()
+    chosen = [s for s in args.only.split(",") if s]
+    unknown = set(chosen) - set(steps)
+    if unknown:
+        ap.error(f"unknown steps: {', '.join(sorted(unknown))}")
+    tmp = workdir(prefix)
+    data = args.data or data_file("dev.tsv")
+    if args.limit:
+        data = head_file(data, args.limit + 1, tmp / "input.tsv")
+    texts = tsv_column(data)
+    print(f"# {name}: {len(texts):,} reviews of {data}, --jobs {args.jobs}; {machine()}")
+    return args, chosen, tmp, data, texts
+
+
 def compare_tokens(reference: list[list[str]], lines: list[str], label: str, texts: list[str]) -> list[int]:
     """The indices of the lines whose tokens differ from ``reference`` (a token's own spaces
     written as ``_``, as nlpcli writes them); prints the first few."""

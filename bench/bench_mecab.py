@@ -19,7 +19,6 @@ tokens differ or ``nlpcli --jobs JOBS`` is not at least 1.6x the loop.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -87,25 +86,8 @@ TARGET = 1.6
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", type=Path, default=None, help="TSV with a 'document' column (default: dev.tsv)")
-    ap.add_argument("--limit", type=int, default=None, help="only the first N reviews")
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--only", default=",".join(STEPS), help=f"comma list of {','.join(STEPS)}")
-    ap.add_argument("--save", type=Path, help="also write the figures as JSON here")
-    args = ap.parse_args()
-
-    steps = [s for s in args.only.split(",") if s]
-    unknown = set(steps) - set(STEPS)
-    if unknown:
-        ap.error(f"unknown steps: {', '.join(sorted(unknown))}")
-    tmp = c.workdir("nlpcli-bench-mecab-")
-    data = args.data or c.data_file("dev.tsv")
-    if args.limit:
-        data = c.head_file(data, args.limit + 1, tmp / "input.tsv")
-    texts = c.tsv_column(data)
+    args, steps, tmp, data, texts = c.tagger_bench_setup(__doc__, STEPS, "bench_mecab", "nlpcli-bench-mecab-")
     jobs = str(args.jobs)
-    print(f"# bench_mecab: {len(texts):,} reviews of {data}, --jobs {jobs}; {c.machine()}")
 
     for name, code in {"loop": LOOP, "threads": THREADS, "pool": POOL}.items():
         (tmp / f"{name}.py").write_text(code, encoding="utf-8")

@@ -18,7 +18,6 @@ seconds, CPU cores used and speed ratios; exits 1 if tokens differ or a target i
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -74,25 +73,10 @@ def check(what: str, against: str, ratio: float, target: float, failures: list[s
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", type=Path, default=None, help="TSV with a 'document' column (default: dev.tsv)")
-    ap.add_argument("--limit", type=int, default=None, help="only the first N reviews")
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--only", default=",".join(STEPS), help=f"comma list of {','.join(STEPS)}")
-    ap.add_argument("--save", type=Path, help="also write the figures as JSON here")
-    args = ap.parse_args()
-
-    steps = [s for s in args.only.split(",") if s]
-    unknown = set(steps) - set(STEPS)
-    if unknown:
-        ap.error(f"unknown steps: {', '.join(sorted(unknown))}")
-    tmp = c.workdir("nlpcli-bench-pre-")
-    data = args.data or c.data_file("dev.tsv")
-    if args.limit:
-        data = c.head_file(data, args.limit + 1, tmp / "input.tsv")
-    texts = c.tsv_column(data)
+    args, steps, tmp, data, texts = c.tagger_bench_setup(
+        __doc__, STEPS, "bench_preprocess", "nlpcli-bench-pre-"
+    )
     jobs = str(args.jobs)
-    print(f"# bench_preprocess: {len(texts):,} reviews of {data}, --jobs {jobs}; {c.machine()}")
 
     scripts = {"loop": LOOP, "pool": POOL, "kiwi": KIWI}
     for name, code in scripts.items():
