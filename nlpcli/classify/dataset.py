@@ -39,6 +39,22 @@ class Dataset:
         )
 
 
+def numeric_label(label: str, source: str, line: int) -> float:
+    """A regression target: a finite number, else a data error naming the file and line."""
+    try:
+        number = float(label)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number):
+        raise DataError(
+            f"label {label!r} is not a number; --task regression needs numeric labels "
+            "(or use --task classification)",
+            source=source,
+            line=line,
+        )
+    return number
+
+
 def read_labelled(
     inputs: list[str],
     spec: InputSpec,
@@ -75,17 +91,7 @@ def read_labelled(
                         f"empty label in column {spec.label_column!r}", source=r.source, line=r.line
                     )
                 if values is not None:
-                    try:
-                        number = float(label)
-                    except ValueError:
-                        number = math.nan
-                    if not math.isfinite(number):
-                        raise DataError(
-                            f"label {label!r} is not a number; --task regression needs "
-                            "numeric labels (or use --task classification)",
-                            source=r.source,
-                            line=r.line,
-                        )
+                    number = numeric_label(label, r.source, r.line)
                 if drop_empty and not text.strip():
                     empty.append(f"{r.source}:{r.line}")
                     continue

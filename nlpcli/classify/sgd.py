@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 
 from nlpcli import artifacts, progress
+from nlpcli.classify.dataset import numeric_label
 from nlpcli.errors import DataError, UsageError
 from nlpcli.interrupt import InterruptFlag
 from nlpcli.textio import STDIO, InputSpec, atomic_path, display_name, read_records
@@ -179,18 +180,7 @@ def _check_label(r, task: str, classes: set | None) -> tuple[str, float | None]:
     if not label:
         raise DataError("empty label", source=r.source, line=r.line)
     if task == "regression":
-        try:
-            number = float(label)
-        except ValueError:
-            number = math.nan
-        if not math.isfinite(number):
-            raise DataError(
-                f"label {label!r} is not a number; --task regression needs numeric labels "
-                "(or use --task classification)",
-                source=r.source,
-                line=r.line,
-            )
-        return label, number
+        return label, numeric_label(label, r.source, r.line)
     if classes is not None and label not in classes:
         raise DataError(
             f"label {label!r} is not one of --classes {','.join(sorted(classes))}",
