@@ -193,6 +193,14 @@ def machine() -> str:
 # token checks shared by the tagger benchmarks
 
 
+def check_target(what: str, against: str, ratio: float, target: float, failures: list[str]) -> None:
+    """Print whether ``ratio`` (``what`` against ``against``) reaches ``target``; a miss is a failure."""
+    ok = ratio >= target
+    print(f"target {what} >= {target}x {against}: {ratio:.2f}x {'ok' if ok else 'MISSED'}")
+    if not ok:
+        failures.append(f"{what}: {ratio:.2f}x < {target}x {against}")
+
+
 def tagger_bench_setup(doc: str, steps: tuple[str, ...], name: str, prefix: str):
     """The options every tagger benchmark takes (--data, --limit, --jobs, --only, --save) and its
     input: ``(args, steps to run, work folder, data file, its 'document' column)``."""

@@ -157,14 +157,13 @@ def main() -> int:
             elif bad:
                 failures.append(f"{other}: {len(bad)} lines differ from MeCab().morphs")
         if "nlpcli" in results:
-            ratio = base.wall / results["nlpcli"].wall
-            ok = ratio >= TARGET
-            print(
-                f"target nlpcli --tagger mecab --jobs {jobs} >= {TARGET}x the loop: {ratio:.2f}x "
-                f"{'ok' if ok else 'MISSED'}"
+            c.check_target(
+                f"nlpcli --tagger mecab --jobs {jobs}",
+                "the loop",
+                base.wall / results["nlpcli"].wall,
+                TARGET,
+                failures,
             )
-            if not ok:
-                failures.append(f"nlpcli --jobs {jobs}: {ratio:.2f}x < {TARGET}x the loop")
     saved = {
         "reviews": len(texts),
         "data": str(data),

@@ -65,13 +65,6 @@ with open(sys.argv[2], "w", encoding="utf-8") as out:
 STEPS = ("loop", "pool", "nlpcli-okt", "kiwi", "nlpcli-kiwi")
 
 
-def check(what: str, against: str, ratio: float, target: float, failures: list[str]) -> None:
-    ok = ratio >= target
-    print(f"target {what} >= {target}x {against}: {ratio:.2f}x {'ok' if ok else 'MISSED'}")
-    if not ok:
-        failures.append(f"{what}: {ratio:.2f}x < {target}x {against}")
-
-
 def main() -> int:
     args, steps, tmp, data, texts = c.tagger_bench_setup(
         __doc__, STEPS, "bench_preprocess", "nlpcli-bench-pre-"
@@ -180,7 +173,7 @@ def main() -> int:
         )
 
     if base and "nlpcli-okt" in results:
-        check(
+        c.check_target(
             f"nlpcli --tagger okt --jobs {jobs}",
             "the loop",
             base.wall / results["nlpcli-okt"].wall,
@@ -188,7 +181,7 @@ def main() -> int:
             failures,
         )
     if kiwi and "nlpcli-kiwi" in results:
-        check(
+        c.check_target(
             "nlpcli --tagger kiwi",
             "kiwipiepy's own speed",
             kiwi.wall / results["nlpcli-kiwi"].wall,
