@@ -43,7 +43,7 @@ from nlpcli.errors import (
     CorruptArtifactError,
     UntrustedArtifactError,
 )
-from nlpcli.textio import atomic_path
+from nlpcli.textio import output_path
 
 #: Bumped when the layout of artifact files changes incompatibly.
 FORMAT_VERSION = 1
@@ -367,7 +367,7 @@ def save(
     """
     manifest = make_manifest(kind, params=params, recipe=recipe, data=data, extra=extra)
     obj = {MANIFEST_KEY: manifest, "payload": payload}
-    with atomic_path(path) as tmp:
+    with output_path(path) as tmp:
         if compress:
             import joblib
 
@@ -393,7 +393,7 @@ def save_torch(
     import torch
 
     manifest = make_manifest(kind, params=params, recipe=recipe, data=data, extra=extra)
-    with atomic_path(path) as tmp:
+    with output_path(path) as tmp:
         torch.save({MANIFEST_KEY: manifest, **state}, tmp)
         add_footer(tmp)
     return manifest

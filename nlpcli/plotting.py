@@ -137,10 +137,10 @@ def korean_figure_setup(font: str | None = None):
 
 def save_figure(fig, output: str, dpi: int = 150) -> None:
     """Save atomically; the format comes from the extension of ``output``."""
-    from nlpcli.textio import atomic_path
+    from nlpcli.textio import output_path
 
-    ext = os.path.splitext(output)[1].lower().lstrip(".") or "png"
+    ext = os.path.splitext(output or "")[1].lower().lstrip(".") or "png"
     if ext not in ("png", "svg", "pdf", "jpg", "jpeg"):
         raise UsageError(f"{output}: unknown image format {ext!r}; use .png, .svg or .pdf")
-    with atomic_path(output) as tmp:
+    with output_path(output) as tmp:
         fig.savefig(tmp, format=ext, dpi=dpi, bbox_inches="tight")

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import gzip
 import io
 import json
 import os
+import stat
 import sys
 import tempfile
+import threading
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -595,22 +598,151 @@ def _stdout_text() -> IO[str]:
     return _STDOUT_WRAPPER
 
 
+# --------------------------------------------------------------------------------------------
+# output paths: file modes, early checks, full disks
+
+_UMASK: int | None = None
+_UMASK_LOCK = threading.Lock()
+
+#: errors of the file being written (not of the input being read): reported as "cannot write FILE"
+WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
+
+
+def process_umask() -> int:
+    """The process's umask, read once and kept: from ``/proc/self/status`` where there is one
+    (reading it changes nothing), else set and restored at once under a lock."""
+    global _UMASK
+    if _UMASK is None:
+        with _UMASK_LOCK:
+            if _UMASK is None:
+                _UMASK = _read_umask()
+    return _UMASK
+
+
+def _read_umask() -> int:
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
+def usual_mode(directory: bool = False) -> int:
+    """The mode a plain ``open()`` (``mkdir()`` for a directory) gives under the umask: 0644/0755
+    under umask 022. Temporary files and directories are created 0600/0700, so everything nlpcli
+    renames into place is given this mode first."""
+    return (0o777 if directory else 0o666) & ~process_umask()
+
+
+def write_error(exc: OSError, target: str) -> DataError:
+    """One line for a write that failed half-way (a full disk, a quota, a read-only file system)."""
+    hint = "; free some space or write elsewhere" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else ""
+    return DataError(f"cannot write {target}: {exc.strerror or exc}{hint}")
+
+
+@contextlib.contextmanager
+def naming_write_errors(target: str) -> Iterator[None]:
+    """Turn a full disk (a quota, a read-only file system) inside the block into :func:`write_error`."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in WRITE_ERRNOS:
+            raise write_error(exc, target) from None
+        raise
+
+
+def check_output(path: str | None, *, binary: bool = False, directory: bool = False) -> None:
+    """Check an output before the work starts: ``None`` or ``-`` is stdout (a binary output is
+    refused on a terminal; a directory cannot go there); a file must not be an existing
+    directory (a model directory must not be a file), and its folder must exist and be writable."""
+    if path is None or path == STDIO:
+        if directory:
+            raise UsageError("a model directory cannot be written to stdout; give -o DIRECTORY")
+        if binary and _stdout_is_terminal():
+            raise UsageError("refusing to write binary output to a terminal; redirect it or give -o FILE")
+        return
+    target = os.fspath(path)
+    if not directory and os.path.isdir(target):
+        raise DataError("is a directory; give a file name, e.g. -o DIRECTORY/NAME", source=target)
+    parent = os.path.dirname(os.path.abspath(target))
+    if not os.path.isdir(parent):
+        raise DataError("the output directory does not exist; create it first", source=target)
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".nlpcli-probe-", dir=parent)
+    except OSError as exc:  # a read-only folder, a name too long for the file system...
+        raise DataError(f"cannot write here ({exc.strerror or exc})", source=target) from None
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
+
+
+def _stdout_is_terminal() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def default_checkpoint(output: str | None) -> str | None:
+    """``OUTPUT.ckpt``, or none when the output goes to stdout (then only --checkpoint gives one)."""
+    return None if output is None or output == STDIO else f"{output}.ckpt"
+
+
+@contextlib.contextmanager
+def output_path(path: str | os.PathLike | None, *, binary: bool = True) -> Iterator[str]:
+    """A path to write a whole file to: :func:`atomic_path` for a file name; for ``None`` or ``-``
+    a private temporary file whose bytes go to stdout when the block succeeds (a binary output is
+    refused on a terminal)."""
+    if path is not None and os.fspath(path) != STDIO:
+        with atomic_path(path) as tmp:
+            yield tmp
+        return
+    check_output(None, binary=binary)
+    fd, tmp = tempfile.mkstemp(prefix="nlpcli-stdout-", suffix=".part")
+    os.close(fd)
+    try:
+        yield tmp
+        sys.stdout.flush()
+        with open(tmp, "rb") as src:
+            try:
+                while block := src.read(1 << 20):
+                    sys.stdout.buffer.write(block)
+                sys.stdout.buffer.flush()
+            except BrokenPipeError:
+                raise OutputClosed("stdout was closed by the reader") from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[str]:
-    """A temporary path in the target's directory; renamed to ``path`` when the block succeeds."""
+    """A temporary path in the target's directory; renamed to ``path`` when the block succeeds.
+
+    The file gets the mode a plain ``open()`` gives (an existing target's mode is kept); a full
+    disk while writing is one line naming ``path``, and the temporary file is removed."""
     target = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(target))
     if not os.path.isdir(directory):
         raise DataError("the output directory does not exist; create it first", source=target)
+    if os.path.isdir(target):
+        raise DataError("is a directory; give a file name, e.g. -o DIRECTORY/NAME", source=target)
     try:
         fd, tmp = tempfile.mkstemp(
             prefix=f".{os.path.basename(target)[:200]}.", suffix=".part", dir=directory
         )
     except OSError as exc:  # a read-only folder, a name too long for the file system...
         raise DataError(f"cannot write here ({exc.strerror or exc})", source=target) from None
-    os.close(fd)
     try:
-        yield tmp
+        os.fchmod(fd, _kept_mode(target))
+    finally:
+        os.close(fd)
+    try:
+        with naming_write_errors(target):
+            yield tmp
         try:
             os.replace(tmp, target)
         except OSError as exc:  # the target is a directory, the name is too long...
@@ -619,3 +751,12 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _kept_mode(target: str) -> int:
+    """An existing regular file's permission bits (a plain ``open()`` keeps them), else the usual mode."""
+    try:
+        st = os.stat(target)
+    except OSError:
+        return usual_mode()
+    return stat.S_IMODE(st.st_mode) if stat.S_ISREG(st.st_mode) else usual_mode()

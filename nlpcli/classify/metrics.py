@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from nlpcli import progress
-from nlpcli.textio import atomic_path
+from nlpcli.textio import output_path
 
 
 def classification_metrics(
@@ -122,7 +122,7 @@ def write_json(metrics: dict, path: str, extra: dict | None = None) -> None:
     out = dict(metrics)
     if extra:
         out.update(extra)
-    with atomic_path(path) as tmp:
+    with output_path(path, binary=False) as tmp:
         with open(tmp, "w", encoding="utf-8") as fh:
             json.dump(out, fh, ensure_ascii=False, indent=2)
             fh.write("\n")

@@ -32,7 +32,15 @@ from nlpcli import artifacts, progress
 from nlpcli.classify.dataset import numeric_label
 from nlpcli.errors import DataError, UsageError
 from nlpcli.interrupt import InterruptFlag
-from nlpcli.textio import STDIO, InputSpec, atomic_path, display_name, read_records
+from nlpcli.textio import (
+    STDIO,
+    InputSpec,
+    atomic_path,
+    check_output,
+    default_checkpoint,
+    display_name,
+    read_records,
+)
 
 CLASSIFICATION_LOSSES = ("log_loss", "hinge", "modified_huber")
 #: the first is the default: the mean absolute error (what ``train`` reports) is what it fits
@@ -471,7 +479,7 @@ def run_epoch(job: Job, state: State, flag: InterruptFlag) -> int:
     return done
 
 
-def fit(job: Job, state: State, checkpoint: str, save_checkpoint) -> State:
+def fit(job: Job, state: State, checkpoint: str | None, save_checkpoint) -> State:
     """Epochs until ``cfg.epochs`` or ``cfg.patience`` epochs without a better dev score; Ctrl-C
     saves ``checkpoint`` (through ``save_checkpoint(state)``) and stops with KeyboardInterrupt."""
     cfg = job.cfg
@@ -494,11 +502,12 @@ def fit(job: Job, state: State, checkpoint: str, save_checkpoint) -> State:
                 if stop:
                     break
         except KeyboardInterrupt:
+            where = f"interrupted at epoch {state.epoch + 1}, batch {state.batch}"
+            if not checkpoint:  # the model was going to stdout and no --checkpoint was given
+                progress.warn(f"{where}: no checkpoint kept (--checkpoint FILE keeps one)")
+                raise
             save_checkpoint(state)
-            progress.warn(
-                f"interrupted at epoch {state.epoch + 1}, batch {state.batch}: checkpoint saved "
-                f"to {checkpoint}; continue with --resume {checkpoint}"
-            )
+            progress.warn(f"{where}: checkpoint saved to {checkpoint}; continue with --resume {checkpoint}")
             raise
     return state
 
@@ -538,9 +547,9 @@ def train_sgd(inputs: list[str], spec: InputSpec, output: str, cfg, sgd: SgdConf
 
     if cfg.dev_fraction:
         raise UsageError("--dev-fraction holds documents in memory; for sgd give a --dev FILE")
-    checkpoint = sgd.checkpoint or sgd.resume or f"{output}.ckpt"  # a resumed run goes on in its checkpoint
-    if not os.path.isdir(os.path.dirname(os.path.abspath(output))):
-        raise DataError("the output directory does not exist; create it first", source=output)
+    # a resumed run goes on in its checkpoint
+    checkpoint = sgd.checkpoint or sgd.resume or default_checkpoint(output)
+    check_output(output, binary=True)
     if sgd.resume:
         job, state, recipe = _resume(sgd.resume, inputs, spec, cfg)
     else:
@@ -737,7 +746,7 @@ def _resume(path: str, inputs: list[str], spec: InputSpec, cfg):
     return job, state, Recipe.from_dict(payload["recipe"])
 
 
-def _finish(job: Job, state: State, output: str, cfg, recipe, data: dict, dev_ds, checkpoint: str):
+def _finish(job: Job, state: State, output: str, cfg, recipe, data: dict, dev_ds, checkpoint: str | None):
     from nlpcli.classify.dataset import evaluate
     from nlpcli.classify.models import TextModel, kind_for
 
@@ -764,7 +773,7 @@ def _finish(job: Job, state: State, output: str, cfg, recipe, data: dict, dev_ds
     }
     artifacts.save(output, kind_for(job.cfg.task), model, params=params, recipe=recipe.to_dict(), data=data)
     progress.info(f"{kind_for(job.cfg.task)} (sgd) -> {output}")
-    if os.path.exists(checkpoint):
+    if checkpoint and os.path.exists(checkpoint):
         os.remove(checkpoint)
     if job.scan.temporary:
         remove_cache(job.scan)

@@ -301,6 +301,7 @@ def train_cmd(
     fmt: Format = None,
     encoding_errors: EncodingErrors = "strict",
 ) -> None:
+    from nlpcli.textio import default_checkpoint
     from nlpcli.training import LoopConfig
     from nlpcli.translate.config import ModelConfig
     from nlpcli.translate.data import PairSpec
@@ -348,7 +349,7 @@ def train_cmd(
         device=device,
         threads=threads,
         seed=seed,
-        checkpoint=checkpoint or f"{output}.ckpt",
+        checkpoint=checkpoint or default_checkpoint(output),
         resume=resume,
         max_time=max_time * 60 if max_time else None,
         ema=ema or None,

@@ -9,19 +9,18 @@ from __future__ import annotations
 
 from nlpcli.embed import store
 from nlpcli.errors import UsageError
-from nlpcli.textio import atomic_path
+from nlpcli.textio import output_path
 
 FORMATS = ("word2vec-text", "word2vec-bin")
 
 
 def export(
-    model: str, output: str, fmt: str = "word2vec-text", limit: int | None = None, trust: bool = False
+    model: str, output: str | None, fmt: str = "word2vec-text", limit: int | None = None, trust: bool = False
 ) -> int:
-    """Write the model's word vectors with gensim's ``save_word2vec_format``; returns their count."""
+    """Write the model's word vectors with gensim's ``save_word2vec_format`` (``None`` or ``-``:
+    stdout); returns their count."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown --format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    if output == "-":
-        raise UsageError("export writes a file: give --output FILE")
     manifest = store.read_manifest(model, store.WORD_KINDS)
     if manifest["kind"] == store.IMPORTED_KIND:
         return _export_imported(model, manifest, output, fmt, limit)
@@ -41,12 +40,12 @@ def export(
             top.allocate_vecattrs(attrs=["count"], types=[wv.expandos["count"].dtype])
             top.expandos["count"][:] = wv.expandos["count"][:count]
         wv = top
-    with atomic_path(output) as tmp:
+    with output_path(output, binary=fmt == "word2vec-bin") as tmp:
         wv.save_word2vec_format(tmp, binary=fmt == "word2vec-bin")
     return count
 
 
-def _export_imported(model: str, manifest: dict, output: str, fmt: str, limit: int | None) -> int:
+def _export_imported(model: str, manifest: dict, output: str | None, fmt: str, limit: int | None) -> int:
     """An imported model's words and raw vectors, streamed (``vocab.txt`` and ``vectors.npy``)."""
     import numpy as np
 
@@ -56,7 +55,7 @@ def _export_imported(model: str, manifest: dict, output: str, fmt: str, limit: i
     count = min(limit, len(words)) if limit else len(words)
     dim = vectors.shape[1]
     row_text = " %.9g" * dim
-    with atomic_path(output) as tmp, open(tmp, "wb") as fh:
+    with output_path(output, binary=fmt == "word2vec-bin") as tmp, open(tmp, "wb") as fh:
         fh.write(f"{count} {dim}\n".encode())
         for start in range(0, count, 4096):
             block = np.asarray(vectors[start : min(count, start + 4096)], dtype="<f4")

@@ -36,6 +36,7 @@ from collections.abc import Iterable, Iterator
 
 from nlpcli import artifacts
 from nlpcli.errors import ArtifactError, ArtifactKindError, CorruptArtifactError, DataError  # noqa: F401
+from nlpcli.textio import naming_write_errors, usual_mode
 
 MANIFEST = "nlpcli.json"
 GENSIM_FILE = "model.gensim"
@@ -151,8 +152,10 @@ def building(target: str) -> Iterator[str]:
         tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(target)[:200]}.", suffix=".part", dir=parent)
     except OSError as exc:  # a read-only folder, a name too long
         raise DataError(f"cannot write here ({exc.strerror or exc})", source=target) from None
+    os.chmod(tmp, usual_mode(directory=True))  # mkdtemp's 0700, as a plain mkdir would not
     try:
-        yield tmp
+        with naming_write_errors(target):
+            yield tmp
         old = None
         if os.path.exists(target):
             old = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.", suffix=".old", dir=parent)

@@ -14,7 +14,7 @@ from nlpcli.errors import DataError
 from nlpcli.features.vectorizers import TextFeatures, VectorizerConfig
 from nlpcli.text.recipe import Preprocessor, Recipe
 from nlpcli.text.stream import preprocess_chunks
-from nlpcli.textio import InputSpec, Record, atomic_path, chunked, display_name, read_records
+from nlpcli.textio import InputSpec, Record, chunked, display_name, output_path, read_records
 
 KIND = "vectorizer"
 
@@ -57,16 +57,16 @@ def _labels(records: list[Record]) -> list[str]:
     return [r.label for r in records]
 
 
-def save_matrix(X, path: str) -> None:
+def save_matrix(X, path: str | None) -> None:
     import scipy.sparse as sp
 
-    with atomic_path(path) as tmp:
+    with output_path(path) as tmp:
         with open(tmp, "wb") as fh:
             sp.save_npz(fh, X.tocsr(), compressed=False)
 
 
 def save_labels(labels: Iterable[str], path: str) -> None:
-    with atomic_path(path) as tmp:
+    with output_path(path, binary=False) as tmp:
         with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
             for label in labels:
                 fh.write(f"{label}\n")
@@ -96,7 +96,12 @@ def fit(
         labels = None
         if labels_out:  # written as the labels stream past, renamed into place at the end
             labels = stack.enter_context(
-                open(stack.enter_context(atomic_path(labels_out)), "w", encoding="utf-8", newline="\n")
+                open(
+                    stack.enter_context(output_path(labels_out, binary=False)),
+                    "w",
+                    encoding="utf-8",
+                    newline="\n",
+                )
             )
         bar = stack.enter_context(
             progress.task(f"counting ({recipe.tagger})" if recipe.uses_tagger else "counting")
@@ -168,7 +173,7 @@ def transform(
     artifact_path: str,
     inputs: list[str],
     spec: InputSpec,
-    matrix_out: str,
+    matrix_out: str | None,
     jobs: int = 1,
     labels_out: str | None = None,
     trust: bool = False,

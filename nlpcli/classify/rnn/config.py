@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from nlpcli.errors import UsageError
+from nlpcli.textio import default_checkpoint
 
 CELLS = ("rnn", "lstm", "gru")
 POOLINGS = ("last", "max", "mean")
@@ -88,7 +89,7 @@ def loop_config(
         patience=patience if early_stopping else None,
         clip_norm=clip_norm or None,
         ema=ema or None,
-        checkpoint=checkpoint or f"{output}.ckpt",
+        checkpoint=checkpoint or default_checkpoint(output),
         max_time=max_time * 60 if max_time else None,
         **options,
     )
