@@ -96,20 +96,41 @@ class Record:
 # reading
 
 
+def _open_error(exc: OSError, path: str) -> DataError:
+    if isinstance(exc, FileNotFoundError):
+        return DataError("no such file; check the path", source=path)
+    if isinstance(exc, IsADirectoryError):
+        return DataError("is a directory, expected a file", source=path)
+    if isinstance(exc, PermissionError):
+        return DataError("permission denied", source=path)
+    return DataError(
+        f"cannot read ({exc.strerror or exc})", source=path
+    )  # a name too long, a loop of links...
+
+
+def check_input(path: str) -> None:
+    """Check an input before the work starts: it exists, is not a directory, and a regular file
+    opens for reading. Nothing is read (a pipe such as ``<(zcat x.gz)`` keeps all its data)."""
+    if path == STDIO:
+        return
+    try:
+        st = os.stat(path)
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+        if stat.S_ISREG(st.st_mode):
+            os.close(os.open(path, os.O_RDONLY))
+    except OSError as exc:
+        raise _open_error(exc, path) from None
+
+
 def _open_binary(path: str) -> IO[bytes]:
     if path == STDIO:
         raw = sys.stdin.buffer
     else:
         try:
             raw = open(path, "rb")
-        except FileNotFoundError:
-            raise DataError("no such file; check the path", source=path) from None
-        except IsADirectoryError:
-            raise DataError("is a directory, expected a file", source=path) from None
-        except PermissionError:
-            raise DataError("permission denied", source=path) from None
-        except OSError as exc:  # a name too long, a loop of links...
-            raise DataError(f"cannot read ({exc.strerror or exc})", source=path) from None
+        except OSError as exc:
+            raise _open_error(exc, path) from None
     peek = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
     if peek == b"\x1f\x8b":
         return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]

@@ -248,7 +248,7 @@ def test_output_that_cannot_be_created_is_a_data_error(tmp_path):
         with open_output(str(tmp_path / ("x" * 300))) as fh:
             fh.write("a\n")
     (tmp_path / "d").mkdir()
-    with pytest.raises(DataError, match="cannot write here"):
+    with pytest.raises(DataError, match="d: is a directory; give a file name"):
         with open_output(str(tmp_path / "d")) as fh:
             fh.write("a\n")
     assert sorted(os.listdir(tmp_path)) == ["d"] and os.listdir(tmp_path / "d") == []

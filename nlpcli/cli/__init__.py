@@ -24,7 +24,7 @@ app = typer.Typer(
     "stdout carries data only; messages and progress go to stderr. "
     "Exit codes: 0 ok, 1 data or runtime error, 2 usage error, 130 interrupted.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -82,8 +82,13 @@ def reflow(text: str | None) -> str | None:
 
 
 def _reflow_helps(typer_app: typer.Typer) -> None:
+    """Reflow every help text; every command checks its paths once its options are parsed and
+    gets plain strings for its choices."""
+    from nlpcli.cli.options import plain_command
+
     for command in typer_app.registered_commands:
         command.help = reflow(command.help or inspect.getdoc(command.callback))
+        command.callback = plain_command(command.callback)
     for group in typer_app.registered_groups:
         group.help = reflow(group.help)
         group.typer_instance.info.help = reflow(group.typer_instance.info.help)

@@ -2,12 +2,85 @@
 
 from __future__ import annotations
 
+import functools
 from enum import Enum
 from typing import Annotated, Optional
 
 import typer
 
-from nlpcli.textio import InputSpec
+from nlpcli.textio import (
+    ENCODING_ERRORS,
+    INPUT_FORMATS,
+    OUTPUT_FORMATS,
+    InputSpec,
+    check_input,
+    check_output,
+)
+
+#: ``ctx.meta`` key of the path checks found while parsing: they run once parsing is over, so a
+#: bad option is reported first (exit 2), then a bad path, then the work starts
+_PATH_CHECKS = "nlpcli.path_checks"
+
+
+def _later(ctx: typer.Context, check, *args, **kwargs) -> None:
+    if not ctx.resilient_parsing:  # completing a command line checks nothing
+        ctx.meta.setdefault(_PATH_CHECKS, []).append(functools.partial(check, *args, **kwargs))
+
+
+def _current_context():
+    try:
+        from typer._click.globals import get_current_context
+    except ImportError:  # older typer on top of click
+        from click import get_current_context
+    return get_current_context(silent=True)
+
+
+def plain_command(command):
+    """``command`` (a command's function) running the path checks of its options first, and
+    called with plain strings for the choices (:func:`choice`) the parser hands over as enums."""
+
+    @functools.wraps(command)
+    def checked(*args, **kwargs):
+        ctx = _current_context()
+        for check in ctx.meta.pop(_PATH_CHECKS, []) if ctx is not None else []:
+            check()
+        return command(*args, **{k: _plain(v) for k, v in kwargs.items()})
+
+    return checked
+
+
+def _plain(value):
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def choice(name: str, values: tuple[str, ...]) -> type[Enum]:
+    """An option's fixed set of values as a str Enum: the parser checks it (exit 2, before any
+    work), ``--help`` lists it and the shell completes it; the command gets the plain string."""
+    return Enum(name, {v: v for v in values}, type=str, module=__name__)
+
+
+def inputs_checked(ctx: typer.Context, paths):
+    """Inputs that are missing, directories or unreadable stop the run before any work."""
+    for path in [paths] if isinstance(paths, str) else paths or []:
+        _later(ctx, check_input, path)
+    return paths
+
+
+def output_option(help: str, *names: str, binary: bool = False, directory: bool = False):
+    """An output option (``--output/-o`` unless ``names`` are given), checked before the work
+    starts (see :func:`nlpcli.textio.check_output`): an existing directory where a file is
+    expected, a missing or read-only folder, binary output to a terminal."""
+
+    def checked(ctx: typer.Context, value):
+        _later(ctx, check_output, value, binary=binary, directory=directory)
+        return value
+
+    return typer.Option(*(names or ("--output", "-o")), help=help, callback=checked)
+
 
 Inputs = Annotated[
     list[str],
@@ -15,10 +88,12 @@ Inputs = Annotated[
         help="Input files ('-' or nothing: stdin). Plain text (one document a line), .tsv/.csv with a "
         "header, .jsonl; gzip is read transparently.",
         show_default=False,
+        callback=inputs_checked,
     ),
 ]
+InputFormat = choice("InputFormat", INPUT_FORMATS)
 Format = Annotated[
-    Optional[str],
+    Optional[InputFormat],
     typer.Option(
         "--format", "-f", help="Input format: text, tsv, csv or jsonl (default: from the extension)."
     ),
@@ -39,17 +114,14 @@ TextField = Annotated[
     Optional[str], typer.Option("--text-field", help="JSONL field holding the text (default: text).")
 ]
 EncodingErrors = Annotated[
-    str,
+    choice("EncodingErrors", ENCODING_ERRORS),
     typer.Option(
         "--encoding-errors", help="On invalid UTF-8: strict (stop with file:line), replace or ignore."
     ),
 ]
-Output = Annotated[
-    Optional[str],
-    typer.Option("--output", "-o", help="Output file, written atomically ('-' or nothing: stdout)."),
-]
+Output = Annotated[Optional[str], output_option("Output file, written atomically ('-' or nothing: stdout).")]
 OutputFormat = Annotated[
-    Optional[str],
+    Optional[choice("OutputFormat", OUTPUT_FORMATS)],
     typer.Option(
         "--output-format",
         "-F",
@@ -57,6 +129,10 @@ OutputFormat = Annotated[
         "TSV with the other columns passed through, JSONL gives JSONL).",
     ),
 ]
+#: feature choices of ``vectorize fit`` and ``train`` (``features.vectorizers``; lecture: augmented)
+FeatureKind = choice("FeatureKind", ("count", "tfidf"))
+Weighting = choice("Weighting", ("sklearn", "augmented", "lecture"))
+RowNorm = choice("RowNorm", ("l2", "l1", "none"))
 Jobs = Annotated[
     int,
     typer.Option(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from nlpcli.embed import store
 from nlpcli.errors import UsageError
-from nlpcli.textio import output_path
+from nlpcli.textio import check_output, output_path
 
 FORMATS = ("word2vec-text", "word2vec-bin")
 
@@ -21,6 +21,7 @@ def export(
     stdout); returns their count."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown --format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    check_output(output, binary=fmt == "word2vec-bin")
     manifest = store.read_manifest(model, store.WORD_KINDS)
     if manifest["kind"] == store.IMPORTED_KIND:
         return _export_imported(model, manifest, output, fmt, limit)
