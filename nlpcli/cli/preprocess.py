@@ -19,6 +19,7 @@ from nlpcli.cli.options import (
     TaggerOrNone,
     TextColumn,
     TextField,
+    choice,
     input_spec,
 )
 
@@ -136,15 +137,25 @@ RawTagger = Annotated[
         "with the result, so later steps tokenize new text the same way.",
     ),
 ]
-RawOperation = Annotated[str, typer.Option("--operation", help="With --tagger: morphs, nouns or pos.")]
+#: the operations that run a tagger (``text.recipe.TAGGING_OPERATIONS``)
+TaggingOperation = choice("TaggingOperation", ("morphs", "pos", "nouns", "phrases"))
+RawOperation = Annotated[
+    TaggingOperation, typer.Option("--operation", help="With --tagger: morphs, nouns, pos or phrases.")
+]
+#: every operation (``text.recipe.OPERATIONS``)
+Operation = choice("Operation", ("normalize", "morphs", "pos", "nouns", "phrases", "split"))
 
 
 @app.command(
     help="Normalize and tokenize Korean text, one output line per input document.\n\n"
-    f"OPERATION: {OPERATION_HELP}."
+    f"OPERATION: {OPERATION_HELP}.\n\n"
+    "Example: nlpcli preprocess morphs --tagger kiwi sample_data/reviews-test.tsv -o test.tok.tsv",
 )
 def preprocess(
-    operation: Annotated[str, typer.Argument(help="normalize | morphs | pos | nouns | phrases | split")],
+    operation: Annotated[
+        Operation,
+        typer.Argument(help="normalize | morphs | pos | nouns | phrases | split", show_default=False),
+    ],
     inputs: Inputs = None,
     tagger: Tagger = TaggerName.okt,
     user_dict: UserDict = None,
