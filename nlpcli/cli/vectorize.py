@@ -10,15 +10,20 @@ import typer
 from nlpcli.cli import app
 from nlpcli.cli.options import (
     EncodingErrors,
+    FeatureKind,
     Format,
     Inputs,
     Jobs,
     LabelColumn,
+    RowNorm,
     Scheduler,
     TextColumn,
     TextField,
     TrustArtifact,
+    Weighting,
+    choice,
     input_spec,
+    output_option,
 )
 from nlpcli.cli.preprocess import (
     Keep,
@@ -52,11 +57,14 @@ app.add_typer(vectorize_app, name="vectorize")
 def fit_cmd(
     inputs: Inputs = None,
     output: Annotated[
-        str, typer.Option("--output", "-o", help="Where to save the vectorizer (.joblib).")
-    ] = "vectorizer.joblib",
-    kind: Annotated[str, typer.Option("--kind", help="count or tfidf.")] = "tfidf",
+        str, output_option("Where to save the vectorizer (.joblib; '-': stdout).", binary=True)
+    ] = ...,
+    kind: Annotated[FeatureKind, typer.Option("--kind", help="count or tfidf.")] = "tfidf",
     ngram: Annotated[str, typer.Option("--ngram", help="Word n-gram range MIN,MAX.")] = "1,1",
-    analyzer: Annotated[str, typer.Option("--analyzer", help="word (the tokens), char or char_wb.")] = "word",
+    analyzer: Annotated[
+        choice("Analyzer", ("word", "char", "char_wb")),
+        typer.Option("--analyzer", help="word (the tokens), char or char_wb."),
+    ] = "word",
     char_ngram: Annotated[
         Optional[str],
         typer.Option(
@@ -80,7 +88,7 @@ def fit_cmd(
         bool, typer.Option("--lowercase", help="Lowercase tokens (default: used as they are).")
     ] = False,
     weighting: Annotated[
-        str,
+        Weighting,
         typer.Option(
             "--weighting",
             help="tf-idf weighting: sklearn, or augmented (augmented tf 0.5 + 0.5·f/max f, "
@@ -88,7 +96,7 @@ def fit_cmd(
         ),
     ] = "sklearn",
     norm_rows: Annotated[
-        str, typer.Option("--row-norm", help="Row normalization for tf-idf: l2, l1 or none.")
+        RowNorm, typer.Option("--row-norm", help="Row normalization for tf-idf: l2, l1 or none.")
     ] = "l2",
     hashing: Annotated[
         Optional[int],
@@ -111,11 +119,11 @@ def fit_cmd(
     stopwords: Stopwords = None,
     matrix_out: Annotated[
         Optional[str],
-        typer.Option("--matrix-out", help="Also save the training matrix (.npz, scipy sparse)."),
+        output_option("Also save the training matrix (.npz, scipy sparse).", "--matrix-out", binary=True),
     ] = None,
     labels_out: Annotated[
         Optional[str],
-        typer.Option("--labels-out", help="Also save the label column (one a line); needs --label-column."),
+        output_option("Also save the label column (one a line); needs --label-column.", "--labels-out"),
     ] = None,
     fmt: Format = None,
     text_column: TextColumn = None,
@@ -167,15 +175,17 @@ def fit_cmd(
 @vectorize_app.command(
     "transform",
     help="The features of new text (raw or tokenized, as the artifact's "
-    "recipe says) as a scipy sparse matrix (.npz).",
+    "recipe says) as a scipy sparse matrix (.npz): to -o FILE, or to stdout when it is not a terminal.\n\n"
+    "Example: nlpcli vectorize transform tfidf.joblib sample_data/reviews-test.tsv -o X-test.npz",
 )
 def transform_cmd(
     artifact: Annotated[str, typer.Argument(help="A vectorizer from 'vectorize fit'.")],
     inputs: Inputs = None,
-    output: Annotated[str, typer.Option("--output", "-o", help="Matrix file (.npz).")] = "X.npz",
-    labels_out: Annotated[
-        Optional[str], typer.Option("--labels-out", help="Also save the label column.")
+    output: Annotated[
+        Optional[str],
+        output_option("Matrix file (.npz; '-' or nothing: stdout, unless it is a terminal).", binary=True),
     ] = None,
+    labels_out: Annotated[Optional[str], output_option("Also save the label column.", "--labels-out")] = None,
     fmt: Format = None,
     text_column: TextColumn = None,
     label_column: LabelColumn = None,
@@ -199,13 +209,14 @@ def transform_cmd(
         trust=trust,
         scheduler=scheduler,
     )
-    progress.info(f"{X.shape[0]:,} x {X.shape[1]:,} matrix, {X.nnz:,} non-zeros -> {output}")
+    progress.info(f"{X.shape[0]:,} x {X.shape[1]:,} matrix, {X.nnz:,} non-zeros -> {output or 'stdout'}")
 
 
 @vectorize_app.command(
     "inspect",
     help="Parameters, vocabulary size, most and least frequent terms "
-    "(hashed features: how many columns have each document frequency).",
+    "(hashed features: how many columns have each document frequency).\n\n"
+    "Example: nlpcli vectorize inspect tfidf.joblib --top 5",
 )
 def inspect_cmd(
     artifact: Annotated[str, typer.Argument(help="A vectorizer from 'vectorize fit'.")],
