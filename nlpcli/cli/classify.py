@@ -9,22 +9,37 @@ import typer
 from nlpcli.cli import app
 from nlpcli.cli.options import (
     EncodingErrors,
+    FeatureKind,
     Format,
     Inputs,
     Jobs,
     Output,
     OutputFormat,
+    RowNorm,
     Scheduler,
     Seed,
     TextColumn,
     TextField,
     TrustArtifact,
+    Weighting,
+    choice,
     input_spec,
+    inputs_checked,
+    output_option,
 )
-from nlpcli.cli.preprocess import Keep, Nfc, Squash, Stopwords, TrainTagger, UserDict, build_recipe
+from nlpcli.cli.preprocess import (
+    Keep,
+    Nfc,
+    Squash,
+    Stopwords,
+    TaggingOperation,
+    TrainTagger,
+    UserDict,
+    build_recipe,
+)
 
 Device = Annotated[
-    str,
+    choice("Device", ("auto", "cpu", "cuda")),
     typer.Option(
         "--device",
         help="auto (a CUDA GPU when there is one, else the CPU), cpu or cuda "
@@ -68,18 +83,40 @@ Determinism: a fixed --seed gives the same model for the same data, options and 
 same machine (scikit-learn models are single-threaded here; the RNN's CPU results can differ with
 another thread count). The RNN writes a checkpoint each epoch (--checkpoint); Ctrl-C saves it
 (sgd: its checkpoint at the current minibatch) and exits 130; --resume CHECKPOINT continues to the
-same model an uninterrupted run gives."""
+same model an uninterrupted run gives.
+
+Example: nlpcli train sample_data/reviews-train.tsv --tagger kiwi --dev sample_data/reviews-test.tsv -o sentiment.joblib"""
+
+
+#: linreg's losses, then sgd's for classification and for regression (``classify.models``, ``classify.sgd``)
+Loss = choice(
+    "Loss",
+    (
+        "squared",
+        "absolute",
+        "log_loss",
+        "hinge",
+        "modified_huber",
+        "epsilon_insensitive",
+        "squared_error",
+        "huber",
+    ),
+)
 
 
 @app.command("train", help=TRAIN_HELP)
 def train_cmd(
     inputs: Inputs = None,
     output: Annotated[
-        str, typer.Option("--output", "-o", help="Where to save the model (.joblib; .pt for rnn).")
-    ] = "model.joblib",
-    model: Annotated[str, typer.Option("--model", "-m", help="logreg, linreg, mlp, sgd or rnn.")] = "logreg",
+        str, output_option("Where to save the model (.joblib; .pt for rnn; '-': stdout).", binary=True)
+    ] = ...,
+    model: Annotated[
+        choice("Model", ("logreg", "linreg", "mlp", "sgd", "rnn")),
+        typer.Option("--model", "-m", help="logreg, linreg, mlp, sgd or rnn."),
+    ] = "logreg",
     task: Annotated[
-        str, typer.Option("--task", help="classification (labels) or regression (numbers).")
+        choice("Task", ("classification", "regression")),
+        typer.Option("--task", help="classification (labels) or regression (numbers)."),
     ] = "classification",
     label_column: Annotated[
         str, typer.Option("--label-column", help="Column (JSONL field) holding the label or number.")
@@ -87,7 +124,9 @@ def train_cmd(
     dev: Annotated[
         Optional[list[str]],
         typer.Option(
-            "--dev", help="Dev file(s), same format: the report and the RNN's early stopping use it."
+            "--dev",
+            help="Dev file(s), same format: the report and the RNN's early stopping use it.",
+            callback=inputs_checked,
         ),
     ] = None,
     dev_fraction: Annotated[
@@ -98,12 +137,14 @@ def train_cmd(
         ),
     ] = None,
     metrics_out: Annotated[
-        Optional[str], typer.Option("--metrics-out", help="Write the dev metrics as JSON here.")
+        Optional[str], output_option("Write the dev metrics as JSON here.", "--metrics-out")
     ] = None,
     # preprocessing
     tagger: TrainTagger = "okt",
     user_dict: UserDict = None,
-    operation: Annotated[str, typer.Option("--operation", help="morphs, nouns, pos or phrases.")] = "morphs",
+    operation: Annotated[
+        TaggingOperation, typer.Option("--operation", help="morphs, nouns, pos or phrases.")
+    ] = "morphs",
     stem: Annotated[
         bool,
         typer.Option("--stem/--no-stem", help="Okt/Kiwi: verbs and adjectives to their dictionary form."),
@@ -127,7 +168,7 @@ def train_cmd(
             help="A feature artifact ('vectorize fit', ...) instead of fitting features here; its recipe is used.",
         ),
     ] = None,
-    kind: Annotated[str, typer.Option("--kind", help="Features: count or tfidf.")] = "tfidf",
+    kind: Annotated[FeatureKind, typer.Option("--kind", help="Features: count or tfidf.")] = "tfidf",
     ngram: Annotated[str, typer.Option("--ngram", help="Features: word n-gram range MIN,MAX.")] = "1,2",
     char_ngram: Annotated[
         Optional[str],
@@ -136,7 +177,7 @@ def train_cmd(
         ),
     ] = None,
     char_source: Annotated[
-        str,
+        choice("CharSource", ("tokens", "text")),
         typer.Option(
             "--char-source",
             help="Features: --char-ngram reads the tokens, or the raw text (text: keeps endings and spelling that stemming removes; not with --tokenized).",
@@ -158,13 +199,13 @@ def train_cmd(
         bool, typer.Option("--sublinear-tf", help="Features: tf-idf with 1 + log(tf).")
     ] = False,
     weighting: Annotated[
-        str,
+        Weighting,
         typer.Option(
             "--weighting",
             help="Features: tf-idf weighting, sklearn or augmented (augmented tf, smoothed idf).",
         ),
     ] = "sklearn",
-    row_norm: Annotated[str, typer.Option("--row-norm", help="Features: l2, l1 or none.")] = "l2",
+    row_norm: Annotated[RowNorm, typer.Option("--row-norm", help="Features: l2, l1 or none.")] = "l2",
     hashing: Annotated[
         Optional[int],
         typer.Option(
@@ -180,10 +221,11 @@ def train_cmd(
         ),
     ] = 3.5,
     class_weight: Annotated[
-        str, typer.Option("--class-weight", help="logreg: none or balanced (for skewed classes).")
+        choice("ClassWeight", ("none", "balanced")),
+        typer.Option("--class-weight", help="logreg: none or balanced (for skewed classes)."),
     ] = "none",
     solver: Annotated[
-        str,
+        choice("Solver", ("auto", "liblinear", "lbfgs", "saga", "newton-cg", "newton-cholesky")),
         typer.Option(
             "--solver",
             help="logreg: auto (liblinear for two classes, lbfgs for more), liblinear, lbfgs, saga, newton-cg, newton-cholesky.",
@@ -200,7 +242,7 @@ def train_cmd(
         ),
     ] = None,
     loss: Annotated[
-        Optional[str],
+        Optional[Loss],
         typer.Option(
             "--loss",
             help="linreg: squared (default; ridge) or absolute (fits the median: lower MAE). sgd: log_loss (default), hinge (a linear SVM: predict leaves the probability empty) or modified_huber; for regression epsilon_insensitive (default: fits the mean absolute error), squared_error or huber.",
@@ -214,7 +256,8 @@ def train_cmd(
         str, typer.Option("--hidden-sizes", help="mlp: hidden layer sizes, e.g. 256 or 256,64.")
     ] = "128",
     activation: Annotated[
-        str, typer.Option("--activation", help="mlp: relu, tanh, logistic or identity.")
+        choice("Activation", ("relu", "tanh", "logistic", "identity")),
+        typer.Option("--activation", help="mlp: relu, tanh, logistic or identity."),
     ] = "relu",
     early_stopping: Annotated[
         bool,
@@ -224,7 +267,8 @@ def train_cmd(
     ] = True,
     # sgd
     penalty: Annotated[
-        Optional[str], typer.Option("--penalty", help="sgd: l2 (default), l1, elasticnet or none.")
+        Optional[choice("Penalty", ("l2", "l1", "elasticnet", "none"))],
+        typer.Option("--penalty", help="sgd: l2 (default), l1, elasticnet or none."),
     ] = None,
     average: Annotated[
         Optional[bool],
@@ -234,7 +278,7 @@ def train_cmd(
         ),
     ] = None,
     lr_schedule: Annotated[
-        Optional[str],
+        Optional[choice("SgdSchedule", ("optimal", "invscaling", "adaptive", "constant"))],
         typer.Option(
             "--lr-schedule",
             help="sgd: learning-rate schedule: optimal (default for classification), invscaling (default for regression), adaptive or constant; the last three start at --learning-rate (default 0.01).",
@@ -284,7 +328,9 @@ def train_cmd(
             "--patience", min=1, help="rnn/sgd: epochs without dev improvement before stopping (default 2)."
         ),
     ] = None,
-    cell: Annotated[str, typer.Option("--cell", help="rnn: rnn, lstm or gru.")] = "gru",
+    cell: Annotated[
+        choice("RnnCell", ("rnn", "lstm", "gru")), typer.Option("--cell", help="rnn: rnn, lstm or gru.")
+    ] = "gru",
     layers: Annotated[int, typer.Option("--layers", min=1, help="rnn: stacked layers.")] = 1,
     bidirectional: Annotated[
         bool, typer.Option("--bidirectional/--unidirectional", help="rnn: read both directions.")
@@ -301,7 +347,8 @@ def train_cmd(
         ),
     ] = 0.3,
     pooling: Annotated[
-        str, typer.Option("--pooling", help="rnn: last (final hidden states), max or mean over time.")
+        choice("Pooling", ("last", "max", "mean")),
+        typer.Option("--pooling", help="rnn: last (final hidden states), max or mean over time."),
     ] = "max",
     max_length: Annotated[
         int, typer.Option("--max-length", min=1, help="rnn: keep at most this many tokens per document.")
@@ -447,7 +494,7 @@ def predict_cmd(
     ] = None,
     metrics_out: Annotated[
         Optional[str],
-        typer.Option("--metrics-out", help="Write the metrics as JSON here (needs --label-column)."),
+        output_option("Write the metrics as JSON here (needs --label-column).", "--metrics-out"),
     ] = None,
     tokenized: Tokenized = False,
     batch_size: Annotated[
