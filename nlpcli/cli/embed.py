@@ -16,7 +16,10 @@ from nlpcli.cli.options import (
     TextColumn,
     TextField,
     TrustArtifact,
+    choice,
     input_spec,
+    inputs_checked,
+    output_option,
 )
 from nlpcli.cli.preprocess import (
     Keep,
@@ -69,17 +72,19 @@ Json = Annotated[
         "--id-column, or line numbers).\n\n"
         "The model loads in gensim itself: Word2Vec.load('MODEL/model.gensim') (FastText, Doc2Vec alike). "
         "Determinism: --seed fixes the initialisation, but only --workers 1 gives bit-identical vectors "
-        "(threads race on shared weights); one worker is proportionally slower."
+        "(threads race on shared weights); one worker is proportionally slower.\n\n"
+        "Example: nlpcli embed train sample_data/reviews-unlabeled.txt.gz --keep hangul --dim 64 -o reviews.w2v"
     ),
 )
 def train_cmd(
     inputs: Inputs = None,
-    output: Annotated[
-        str, typer.Option("--output", "-o", help="Model directory to write (atomically).")
-    ] = "embed.model",
-    algo: Annotated[str, typer.Option("--algo", help="word2vec, fasttext or doc2vec.")] = "word2vec",
+    output: Annotated[str, output_option("Model directory to write (atomically).", directory=True)] = ...,
+    algo: Annotated[
+        choice("Algo", ("word2vec", "fasttext", "doc2vec")),
+        typer.Option("--algo", help="word2vec, fasttext or doc2vec."),
+    ] = "word2vec",
     arch: Annotated[
-        Optional[str],
+        Optional[choice("Arch", ("cbow", "skipgram", "dbow", "dm"))],
         typer.Option(
             "--arch",
             help="word2vec/fasttext: cbow (default) or skipgram; doc2vec: dbow (default, PV-DBOW) or dm (PV-DM).",
@@ -213,7 +218,8 @@ def _query(kind: str, model: str, words: list[str] | None, **kwargs) -> None:
         "--negative words are subtracted.\n\n"
         "Output: word<TAB>score lines (with no WORDS, each stdin line is a query and lines are "
         "query<TAB>word<TAB>score). Needs no gensim: answers from a memory-mapped index in a fraction of a second. "
-        "fastText models also answer for unseen words (from their character n-grams)."
+        "fastText models also answer for unseen words (from their character n-grams).\n\n"
+        "Example: nlpcli embed similar reviews.w2v 영화 --topn 5"
     ),
 )
 def similar_cmd(
@@ -232,8 +238,9 @@ def similar_cmd(
     "analogy",
     help=(
         "A is to B as C is to ?  (3CosAdd: the words nearest to B - A + C, other than A, B, C). "
-        "Example: 'embed analogy MODEL 남자 여자 왕' asks 남자:여자 = 왕:? and should answer 여왕.\n\n"
-        "With no words, each stdin line 'A B C' is a query."
+        "'embed analogy MODEL 남자 여자 왕' asks 남자:여자 = 왕:? and should answer 여왕.\n\n"
+        "With no words, each stdin line 'A B C' is a query.\n\n"
+        "Example: nlpcli embed analogy wiki.ft 남자 여자 왕 --topn 3"
     ),
 )
 def analogy_cmd(
@@ -248,7 +255,11 @@ def analogy_cmd(
     _query("analogy", model, words, topn=topn, as_json=as_json)
 
 
-@embed_app.command("similarity", help="Cosine similarity of two words (or of each 'W1 W2' line on stdin).")
+@embed_app.command(
+    "similarity",
+    help="Cosine similarity of two words (or of each 'W1 W2' line on stdin).\n\n"
+    "Example: nlpcli embed similarity reviews.w2v 영화 작품",
+)
 def similarity_cmd(
     model: Model,
     words: Annotated[
@@ -261,7 +272,9 @@ def similarity_cmd(
 
 
 @embed_app.command(
-    "vector", help="A word's vector (exactly gensim's model.wv of the word), space-separated on one line."
+    "vector",
+    help="A word's vector (exactly gensim's model.wv of the word), space-separated on one line.\n\n"
+    "Example: nlpcli embed vector reviews.w2v 영화",
 )
 def vector_cmd(
     model: Model,
@@ -279,7 +292,8 @@ def vector_cmd(
     help=(
         "Word analogies (accuracy per section, gensim's evaluate_word_analogies) and word-pair similarity "
         "(Spearman/Pearson, evaluate_word_pairs), with the out-of-vocabulary rate. fastText models answer "
-        "unseen pair words from their n-grams (gensim's vocabulary-only figure is reported too)."
+        "unseen pair words from their n-grams (gensim's vocabulary-only figure is reported too).\n\n"
+        "Example: nlpcli embed evaluate wiki.ft --analogies analogy.txt --pairs ws353.tsv"
     ),
 )
 def evaluate_cmd(
@@ -351,7 +365,8 @@ def evaluate_cmd(
         "doc2vec: the training documents most similar to TEXT (inferred vector; raw text goes through the "
         "model's recipe, e.g. its tagger). Output: id<TAB>score<TAB>text lines. With no TEXT, each stdin "
         "line is a query (lines then start with the query's line number). Inferred vectors vary slightly "
-        "between runs unless PYTHONHASHSEED is set (gensim seeds inference from Python's string hash)."
+        "between runs unless PYTHONHASHSEED is set (gensim seeds inference from Python's string hash).\n\n"
+        "Example: nlpcli embed docs reviews.d2v '배우들 연기가 좋았다' --topn 3"
     ),
 )
 def docs_cmd(
@@ -389,12 +404,19 @@ def docs_cmd(
 @embed_app.command(
     "export",
     help="Export the word vectors for other tools: word2vec text or binary format "
-    "(gensim's save_word2vec_format; loads in fastText, spaCy, gensim's KeyedVectors).",
+    "(gensim's save_word2vec_format; loads in fastText, spaCy, gensim's KeyedVectors).\n\n"
+    "Example: nlpcli embed export reviews.w2v --limit 1000 | head -n 3",
 )
 def export_cmd(
     model: Model,
-    output: Annotated[str, typer.Option("--output", "-o", help="File to write (atomically).")],
-    fmt: Annotated[str, typer.Option("--format", help="word2vec-text or word2vec-bin.")] = "word2vec-text",
+    output: Annotated[
+        Optional[str],
+        output_option("File to write, atomically ('-' or nothing: stdout; word2vec-bin: not a terminal)."),
+    ] = None,
+    fmt: Annotated[
+        choice("ExportFormat", ("word2vec-text", "word2vec-bin")),
+        typer.Option("--format", help="word2vec-text or word2vec-bin."),
+    ] = "word2vec-text",
     limit: Annotated[Optional[int], typer.Option("--limit", help="Only the N most frequent words.")] = None,
     trust: TrustArtifact = False,
 ) -> None:
@@ -402,7 +424,7 @@ def export_cmd(
     from nlpcli.embed.export import export
 
     n = export(model, output, fmt, limit=limit, trust=trust)
-    progress.info(f"{n:,} word vectors -> {output} ({fmt})")
+    progress.info(f"{n:,} word vectors -> {output or 'stdout'} ({fmt})")
 
 
 @embed_app.command(
@@ -420,10 +442,14 @@ def export_cmd(
     ),
 )
 def import_cmd(
-    file: Annotated[str, typer.Argument(help="The vectors file ('-': stdin).", show_default=False)],
-    output: Annotated[str, typer.Option("--output", "-o", help="Model directory to write (atomically).")],
+    file: Annotated[
+        str,
+        typer.Argument(help="The vectors file ('-': stdin).", show_default=False, callback=inputs_checked),
+    ],
+    output: Annotated[str, output_option("Model directory to write (atomically).", directory=True)],
     fmt: Annotated[
-        str, typer.Option("--format", help="auto, word2vec-text, word2vec-binary, fasttext-bin or glove.")
+        choice("ImportFormat", ("auto", "word2vec-text", "word2vec-binary", "fasttext-bin", "glove")),
+        typer.Option("--format", help="auto, word2vec-text, word2vec-binary, fasttext-bin or glove."),
     ] = "auto",
     limit: Annotated[
         Optional[int],
@@ -444,7 +470,8 @@ def import_cmd(
     "plot",
     help=(
         "Plot the given words and their nearest neighbours in 2-D (PCA, or --method tsne), labelled in Hangul. "
-        "Needs a font with Hangul glyphs: found on the system (e.g. Debian's fonts-nanum) or given with --font."
+        "Needs a font with Hangul glyphs: found on the system (e.g. Debian's fonts-nanum) or given with --font.\n\n"
+        "Example: nlpcli embed plot reviews.w2v 영화 배우 -o words.png"
     ),
 )
 def plot_cmd(
@@ -453,12 +480,14 @@ def plot_cmd(
         list[str], typer.Argument(help="Words to plot (each with its neighbours).", show_default=False)
     ],
     output: Annotated[
-        str, typer.Option("--output", "-o", help="Image file (.png, .svg, .pdf).")
-    ] = "words.png",
+        str, output_option("Image file (.png, .svg, .pdf; '-': PNG on stdout).", binary=True)
+    ] = ...,
     neighbours: Annotated[
         int, typer.Option("--neighbours", "-n", min=0, help="Nearest neighbours per word.")
     ] = 8,
-    method: Annotated[str, typer.Option("--method", help="pca or tsne.")] = "pca",
+    method: Annotated[
+        choice("PlotMethod", ("pca", "tsne")), typer.Option("--method", help="pca or tsne.")
+    ] = "pca",
     font: Annotated[
         Optional[str], typer.Option("--font", help="A .ttf/.otf/.ttc font file with Hangul glyphs.")
     ] = None,
