@@ -17,7 +17,10 @@ from nlpcli.cli.options import (
     Seed,
     TextColumn,
     TextField,
+    choice,
     input_spec,
+    inputs_checked,
+    output_option,
 )
 
 translate_app = typer.Typer(
@@ -33,6 +36,7 @@ Pairs = Annotated[
         "or TSV/CSV with a header / JSONL with --src-column/--tgt-column (default: columns named after "
         "the languages).",
         show_default=False,
+        callback=inputs_checked,
     ),
 ]
 SourceLang = Annotated[str, typer.Option("--source-lang", help="Language to translate from (ko, en, ...).")]
@@ -64,6 +68,10 @@ LengthPenalty = Annotated[
         "short output; 1: mean per token).",
     ),
 ]
+#: ``translate.tokenizers.KINDS``, and auto
+Tokenizer = choice(
+    "Tokenizer", ("auto", "spm", "whitespace", "char", "okt", "kiwi", "kkma", "komoran", "hannanum")
+)
 BatchSize = Annotated[int, typer.Option("--batch-size", min=1, help="Sentences decoded together.")]
 
 TRAIN_HELP = """Train a translator on sentence pairs and save it as one artifact (.pt).
@@ -95,11 +103,15 @@ Example: nlpcli translate train train.tsv --dev dev.tsv --max-time 45 -o ko-en.p
 def train_cmd(
     inputs: Pairs,
     output: Annotated[
-        str, typer.Option("--output", "-o", help="Where to save the translator (.pt).")
-    ] = "translator.pt",
+        str, output_option("Where to save the translator (.pt; '-': stdout).", binary=True)
+    ] = ...,
     dev: Annotated[
         Optional[list[str]],
-        typer.Option("--dev", help="Dev pairs (same layout): early stopping and the BLEU curve."),
+        typer.Option(
+            "--dev",
+            help="Dev pairs (same layout): early stopping and the BLEU curve.",
+            callback=inputs_checked,
+        ),
     ] = None,
     dev_fraction: Annotated[
         float, typer.Option("--dev-fraction", help="Without --dev: hold out this fraction of the pairs.")
@@ -115,14 +127,14 @@ def train_cmd(
     src_column: SrcColumn = None,
     tgt_column: TgtColumn = None,
     src_tokenizer: Annotated[
-        str,
+        Tokenizer,
         typer.Option(
             "--src-tokenizer",
             help="auto (kiwi for a Korean source, else spm), spm (sentencepiece unigram trained here), whitespace, char, or a tagger: okt, kiwi, kkma, komoran, hannanum (morphemes).",
         ),
     ] = "auto",
     tgt_tokenizer: Annotated[
-        str,
+        Tokenizer,
         typer.Option(
             "--tgt-tokenizer",
             help="As --src-tokenizer, for the target side; auto is spm (a tagger loses the spacing of its output).",
@@ -161,7 +173,9 @@ def train_cmd(
         int,
         typer.Option("--max-length", min=1, help="Skip training pairs with more tokens than this on a side."),
     ] = 100,
-    cell: Annotated[str, typer.Option("--cell", help="gru or lstm.")] = "gru",
+    cell: Annotated[
+        choice("TranslateCell", ("gru", "lstm")), typer.Option("--cell", help="gru or lstm.")
+    ] = "gru",
     layers: Annotated[
         int, typer.Option("--layers", min=1, help="Stacked RNN layers (encoder and decoder).")
     ] = 1,
@@ -173,7 +187,7 @@ def train_cmd(
         bool, typer.Option("--bidirectional/--unidirectional", help="Encoder reads both directions.")
     ] = True,
     attention: Annotated[
-        str,
+        choice("Attention", ("bahdanau", "luong", "dot", "none")),
         typer.Option(
             "--attention",
             help="bahdanau (additive), luong (general), dot (Luong dot product; needs --unidirectional), or none (fixed-vector seq2seq, the baseline).",
@@ -205,7 +219,7 @@ def train_cmd(
         float, typer.Option("--learning-rate", "--lr", help="Adam learning rate.")
     ] = 2e-3,
     lr_schedule: Annotated[
-        str,
+        choice("TranslateSchedule", ("linear", "plateau", "constant")),
         typer.Option(
             "--lr-schedule",
             help="linear (decay to --lr-floor over --max-time, else over --epochs), plateau (halve when dev BLEU does not improve) or constant.",
@@ -277,7 +291,7 @@ def train_cmd(
     device: Device = "auto",
     threads: Threads = None,
     precision: Annotated[
-        str,
+        choice("Precision", ("auto", "fp32", "bf16")),
         typer.Option(
             "--precision",
             help="Training forward passes: fp32, bf16 (autocast: products in bfloat16, weights in fp32), or auto (bf16 where the CPU or GPU has native bfloat16, e.g. AVX512-BF16/AMX; else fp32). Translation always runs in fp32.",
@@ -292,9 +306,9 @@ def train_cmd(
     ] = None,
     metrics_out: Annotated[
         Optional[str],
-        typer.Option(
+        output_option(
+            "Write the training summary and per-epoch history (dev BLEU against minutes) as JSON.",
             "--metrics-out",
-            help="Write the training summary and per-epoch history (dev BLEU against minutes) as JSON.",
         ),
     ] = None,
     seed: Seed = 0,
@@ -447,7 +461,10 @@ def evaluate_cmd(
         str, typer.Argument(help="A translator from 'nlpcli translate train'.", show_default=False)
     ],
     pairs: Annotated[
-        str, typer.Argument(help="Sentence pairs, as for 'translate train'.", show_default=False)
+        str,
+        typer.Argument(
+            help="Sentence pairs, as for 'translate train'.", show_default=False, callback=inputs_checked
+        ),
     ],
     source_lang: Annotated[
         Optional[str],
@@ -464,7 +481,7 @@ def evaluate_cmd(
     length_penalty: LengthPenalty = 1.0,
     batch_size: BatchSize = 64,
     output: Annotated[
-        Optional[str], typer.Option("--output", "-o", help="Keep the translations here, one per pair.")
+        Optional[str], output_option("Keep the translations here, one per pair ('-': stdout).")
     ] = None,
     bleu_tokenize: Annotated[
         Optional[str],
@@ -477,7 +494,7 @@ def evaluate_cmd(
         int, typer.Option("--examples", min=0, help="Show this many best and worst sentences.")
     ] = 3,
     metrics_out: Annotated[
-        Optional[str], typer.Option("--metrics-out", help="Write the scores, signatures and speed as JSON.")
+        Optional[str], output_option("Write the scores, signatures and speed as JSON.", "--metrics-out")
     ] = None,
     device: Device = "auto",
     threads: Threads = None,
