@@ -688,6 +688,8 @@ def check_output(path: str | None, *, binary: bool = False, directory: bool = Fa
     target = os.fspath(path)
     if not directory and os.path.isdir(target):
         raise DataError("is a directory; give a file name, e.g. -o DIRECTORY/NAME", source=target)
+    if not directory and _is_device(target):
+        return
     parent = os.path.dirname(os.path.abspath(target))
     if not os.path.isdir(parent):
         raise DataError("the output directory does not exist; create it first", source=target)
@@ -746,6 +748,10 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
     The file gets the mode a plain ``open()`` gives (an existing target's mode is kept); a full
     disk while writing is one line naming ``path``, and the temporary file is removed."""
     target = os.fspath(path)
+    if _is_device(target):  # /dev/null, /dev/stdout, a named pipe: written in place, as by a shell's >
+        with naming_write_errors(target):
+            yield target
+        return
     directory = os.path.dirname(os.path.abspath(target))
     if not os.path.isdir(directory):
         raise DataError("the output directory does not exist; create it first", source=target)
@@ -772,6 +778,15 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _is_device(target: str) -> bool:
+    """Whether ``target`` exists and is neither a regular file nor a directory (a device, a pipe)."""
+    try:
+        mode = os.stat(target).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 def _kept_mode(target: str) -> int:

@@ -163,25 +163,44 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # a bug or an unexpected failure: one line unless --debug
         if debug:
             traceback.print_exc()
-        first = str(exc).splitlines()[0] if str(exc) else ""
-        unverified = getattr(sys.modules.get("nlpcli.artifacts"), "UNVERIFIED", None)
-        if unverified:  # most likely a damaged file that had no checksum to tell
-            print(
-                f"nlpcli: error: {unverified[-1]}: could not use this artifact ({type(exc).__name__}: "
-                f"{first}); it has no checksum (written by nlpcli 0.1) and may be damaged: re-create it "
-                "(--debug shows the traceback)",
-                file=sys.stderr,
-            )
-        else:
-            print(
-                f"nlpcli: error: {type(exc).__name__}: {first} (run with --debug for the traceback)",
-                file=sys.stderr,
-            )
-        code = ExitStatus.ERROR
+        code = _unexpected(exc)
     try:
         sys.stdout.flush()
     except BrokenPipeError:
         _silence_stdout()
-    except (ValueError, OSError):  # stdout closed or unusable: the data went where it could
-        pass
+    except (ValueError, OSError) as exc:  # stdout closed or unusable: the data went where it could
+        if _write_failed(exc):  # but a full disk has cut it short
+            code = ExitStatus.ERROR
     sys.exit(int(code))
+
+
+def _write_failed(exc: BaseException) -> bool:
+    """Report a write to stdout that failed for good (a full disk, a quota): whatever read the
+    output must not take it for the whole of it."""
+    from nlpcli.textio import WRITE_ERRNOS, write_error
+
+    if not isinstance(exc, OSError) or exc.errno not in WRITE_ERRNOS:
+        return False
+    print(f"nlpcli: error: {write_error(exc, exc.filename or '<stdout>')}", file=sys.stderr)
+    return True
+
+
+def _unexpected(exc: Exception) -> int:
+    """The one line for an exception nlpcli did not expect; its exit code."""
+    if _write_failed(exc):
+        return ExitStatus.ERROR
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    unverified = getattr(sys.modules.get("nlpcli.artifacts"), "UNVERIFIED", None)
+    if unverified:  # most likely a damaged file that had no checksum to tell
+        print(
+            f"nlpcli: error: {unverified[-1]}: could not use this artifact ({type(exc).__name__}: "
+            f"{first}); it has no checksum (written by nlpcli 0.1) and may be damaged: re-create it "
+            "(--debug shows the traceback)",
+            file=sys.stderr,
+        )
+    else:
+        print(
+            f"nlpcli: error: {type(exc).__name__}: {first} (run with --debug for the traceback)",
+            file=sys.stderr,
+        )
+    return ExitStatus.ERROR
