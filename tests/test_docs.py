@@ -60,7 +60,7 @@ def test_every_command_has_a_page():
 def test_pages_show_options_with_their_defaults():
     page = gen_docs.pages()["nlpcli-vectorize-fit.md"]
     assert "nlpcli vectorize fit [OPTIONS]" in page
-    assert re.search(r"- `--kind <str>`: .*\[default: tfidf\]", page)
+    assert re.search(r"- `--kind <count\|tfidf>`: .*\[default: tfidf\]", page)
     assert "- `-h, --help`: Show this message and exit." in page
 
 
