@@ -65,6 +65,18 @@ Tokenized = Annotated[
     ),
 ]
 
+#: choices, made once (an annotation is evaluated for each command the parser builds)
+Model = choice("Model", ("logreg", "linreg", "mlp", "sgd", "rnn"))
+Task = choice("Task", ("classification", "regression"))
+CharSource = choice("CharSource", ("tokens", "text"))
+ClassWeight = choice("ClassWeight", ("none", "balanced"))
+Solver = choice("Solver", ("auto", "liblinear", "lbfgs", "saga", "newton-cg", "newton-cholesky"))
+Activation = choice("Activation", ("relu", "tanh", "logistic", "identity"))
+Penalty = choice("Penalty", ("l2", "l1", "elasticnet", "none"))
+SgdSchedule = choice("SgdSchedule", ("optimal", "invscaling", "adaptive", "constant"))
+RnnCell = choice("RnnCell", ("rnn", "lstm", "gru"))
+Pooling = choice("Pooling", ("last", "max", "mean"))
+
 TRAIN_HELP = """Train a classifier (or regressor) on labelled text and save it as one artifact.
 
 Models: logreg (logistic regression on n-gram tf-idf), linreg (ridge, or least absolute deviations
@@ -111,11 +123,11 @@ def train_cmd(
         str, output_option("Where to save the model (.joblib; .pt for rnn; '-': stdout).", binary=True)
     ] = ...,
     model: Annotated[
-        choice("Model", ("logreg", "linreg", "mlp", "sgd", "rnn")),
+        Model,
         typer.Option("--model", "-m", help="logreg, linreg, mlp, sgd or rnn."),
     ] = "logreg",
     task: Annotated[
-        choice("Task", ("classification", "regression")),
+        Task,
         typer.Option("--task", help="classification (labels) or regression (numbers)."),
     ] = "classification",
     label_column: Annotated[
@@ -177,7 +189,7 @@ def train_cmd(
         ),
     ] = None,
     char_source: Annotated[
-        choice("CharSource", ("tokens", "text")),
+        CharSource,
         typer.Option(
             "--char-source",
             help="Features: --char-ngram reads the tokens, or the raw text (text: keeps endings and spelling that stemming removes; not with --tokenized).",
@@ -221,11 +233,11 @@ def train_cmd(
         ),
     ] = 3.5,
     class_weight: Annotated[
-        choice("ClassWeight", ("none", "balanced")),
+        ClassWeight,
         typer.Option("--class-weight", help="logreg: none or balanced (for skewed classes)."),
     ] = "none",
     solver: Annotated[
-        choice("Solver", ("auto", "liblinear", "lbfgs", "saga", "newton-cg", "newton-cholesky")),
+        Solver,
         typer.Option(
             "--solver",
             help="logreg: auto (liblinear for two classes, lbfgs for more), liblinear, lbfgs, saga, newton-cg, newton-cholesky.",
@@ -256,7 +268,7 @@ def train_cmd(
         str, typer.Option("--hidden-sizes", help="mlp: hidden layer sizes, e.g. 256 or 256,64.")
     ] = "128",
     activation: Annotated[
-        choice("Activation", ("relu", "tanh", "logistic", "identity")),
+        Activation,
         typer.Option("--activation", help="mlp: relu, tanh, logistic or identity."),
     ] = "relu",
     early_stopping: Annotated[
@@ -267,7 +279,7 @@ def train_cmd(
     ] = True,
     # sgd
     penalty: Annotated[
-        Optional[choice("Penalty", ("l2", "l1", "elasticnet", "none"))],
+        Optional[Penalty],
         typer.Option("--penalty", help="sgd: l2 (default), l1, elasticnet or none."),
     ] = None,
     average: Annotated[
@@ -278,7 +290,7 @@ def train_cmd(
         ),
     ] = None,
     lr_schedule: Annotated[
-        Optional[choice("SgdSchedule", ("optimal", "invscaling", "adaptive", "constant"))],
+        Optional[SgdSchedule],
         typer.Option(
             "--lr-schedule",
             help="sgd: learning-rate schedule: optimal (default for classification), invscaling (default for regression), adaptive or constant; the last three start at --learning-rate (default 0.01).",
@@ -328,9 +340,7 @@ def train_cmd(
             "--patience", min=1, help="rnn/sgd: epochs without dev improvement before stopping (default 2)."
         ),
     ] = None,
-    cell: Annotated[
-        choice("RnnCell", ("rnn", "lstm", "gru")), typer.Option("--cell", help="rnn: rnn, lstm or gru.")
-    ] = "gru",
+    cell: Annotated[RnnCell, typer.Option("--cell", help="rnn: rnn, lstm or gru.")] = "gru",
     layers: Annotated[int, typer.Option("--layers", min=1, help="rnn: stacked layers.")] = 1,
     bidirectional: Annotated[
         bool, typer.Option("--bidirectional/--unidirectional", help="rnn: read both directions.")
@@ -347,7 +357,7 @@ def train_cmd(
         ),
     ] = 0.3,
     pooling: Annotated[
-        choice("Pooling", ("last", "max", "mean")),
+        Pooling,
         typer.Option("--pooling", help="rnn: last (final hidden states), max or mean over time."),
     ] = "max",
     max_length: Annotated[

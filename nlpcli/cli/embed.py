@@ -41,6 +41,13 @@ embed_app = typer.Typer(
 )
 app.add_typer(embed_app, name="embed")
 
+#: choices, made once (an annotation is evaluated for each command the parser builds)
+Algo = choice("Algo", ("word2vec", "fasttext", "doc2vec"))
+Arch = choice("Arch", ("cbow", "skipgram", "dbow", "dm"))
+ExportFormat = choice("ExportFormat", ("word2vec-text", "word2vec-bin"))
+ImportFormat = choice("ImportFormat", ("auto", "word2vec-text", "word2vec-binary", "fasttext-bin", "glove"))
+PlotMethod = choice("PlotMethod", ("pca", "tsne"))
+
 Model = Annotated[
     str,
     typer.Argument(
@@ -80,11 +87,11 @@ def train_cmd(
     inputs: Inputs = None,
     output: Annotated[str, output_option("Model directory to write (atomically).", directory=True)] = ...,
     algo: Annotated[
-        choice("Algo", ("word2vec", "fasttext", "doc2vec")),
+        Algo,
         typer.Option("--algo", help="word2vec, fasttext or doc2vec."),
     ] = "word2vec",
     arch: Annotated[
-        Optional[choice("Arch", ("cbow", "skipgram", "dbow", "dm"))],
+        Optional[Arch],
         typer.Option(
             "--arch",
             help="word2vec/fasttext: cbow (default) or skipgram; doc2vec: dbow (default, PV-DBOW) or dm (PV-DM).",
@@ -414,7 +421,7 @@ def export_cmd(
         output_option("File to write, atomically ('-' or nothing: stdout; word2vec-bin: not a terminal)."),
     ] = None,
     fmt: Annotated[
-        choice("ExportFormat", ("word2vec-text", "word2vec-bin")),
+        ExportFormat,
         typer.Option("--format", help="word2vec-text or word2vec-bin."),
     ] = "word2vec-text",
     limit: Annotated[Optional[int], typer.Option("--limit", help="Only the N most frequent words.")] = None,
@@ -448,7 +455,7 @@ def import_cmd(
     ],
     output: Annotated[str, output_option("Model directory to write (atomically).", directory=True)],
     fmt: Annotated[
-        choice("ImportFormat", ("auto", "word2vec-text", "word2vec-binary", "fasttext-bin", "glove")),
+        ImportFormat,
         typer.Option("--format", help="auto, word2vec-text, word2vec-binary, fasttext-bin or glove."),
     ] = "auto",
     limit: Annotated[
@@ -485,9 +492,7 @@ def plot_cmd(
     neighbours: Annotated[
         int, typer.Option("--neighbours", "-n", min=0, help="Nearest neighbours per word.")
     ] = 8,
-    method: Annotated[
-        choice("PlotMethod", ("pca", "tsne")), typer.Option("--method", help="pca or tsne.")
-    ] = "pca",
+    method: Annotated[PlotMethod, typer.Option("--method", help="pca or tsne.")] = "pca",
     font: Annotated[
         Optional[str], typer.Option("--font", help="A .ttf/.otf/.ttc font file with Hangul glyphs.")
     ] = None,

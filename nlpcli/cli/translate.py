@@ -29,6 +29,12 @@ translate_app = typer.Typer(
 )
 app.add_typer(translate_app, name="translate")
 
+#: choices, made once (an annotation is evaluated for each command the parser builds)
+TranslateCell = choice("TranslateCell", ("gru", "lstm"))
+Attention = choice("Attention", ("bahdanau", "luong", "dot", "none"))
+TranslateSchedule = choice("TranslateSchedule", ("linear", "plateau", "constant"))
+Precision = choice("Precision", ("auto", "fp32", "bf16"))
+
 Pairs = Annotated[
     list[str],
     typer.Argument(
@@ -173,9 +179,7 @@ def train_cmd(
         int,
         typer.Option("--max-length", min=1, help="Skip training pairs with more tokens than this on a side."),
     ] = 100,
-    cell: Annotated[
-        choice("TranslateCell", ("gru", "lstm")), typer.Option("--cell", help="gru or lstm.")
-    ] = "gru",
+    cell: Annotated[TranslateCell, typer.Option("--cell", help="gru or lstm.")] = "gru",
     layers: Annotated[
         int, typer.Option("--layers", min=1, help="Stacked RNN layers (encoder and decoder).")
     ] = 1,
@@ -187,7 +191,7 @@ def train_cmd(
         bool, typer.Option("--bidirectional/--unidirectional", help="Encoder reads both directions.")
     ] = True,
     attention: Annotated[
-        choice("Attention", ("bahdanau", "luong", "dot", "none")),
+        Attention,
         typer.Option(
             "--attention",
             help="bahdanau (additive), luong (general), dot (Luong dot product; needs --unidirectional), or none (fixed-vector seq2seq, the baseline).",
@@ -219,7 +223,7 @@ def train_cmd(
         float, typer.Option("--learning-rate", "--lr", help="Adam learning rate.")
     ] = 2e-3,
     lr_schedule: Annotated[
-        choice("TranslateSchedule", ("linear", "plateau", "constant")),
+        TranslateSchedule,
         typer.Option(
             "--lr-schedule",
             help="linear (decay to --lr-floor over --max-time, else over --epochs), plateau (halve when dev BLEU does not improve) or constant.",
@@ -291,7 +295,7 @@ def train_cmd(
     device: Device = "auto",
     threads: Threads = None,
     precision: Annotated[
-        choice("Precision", ("auto", "fp32", "bf16")),
+        Precision,
         typer.Option(
             "--precision",
             help="Training forward passes: fp32, bf16 (autocast: products in bfloat16, weights in fp32), or auto (bf16 where the CPU or GPU has native bfloat16, e.g. AVX512-BF16/AMX; else fp32). Translation always runs in fp32.",

@@ -38,6 +38,9 @@ from nlpcli.cli.preprocess import (
     build_recipe,
 )
 
+#: choices, made once (an annotation is evaluated for each command the parser builds)
+Analyzer = choice("Analyzer", ("word", "char", "char_wb"))
+
 vectorize_app = typer.Typer(
     help="Count and tf-idf features (n-grams, document-frequency bounds).", no_args_is_help=True
 )
@@ -62,7 +65,7 @@ def fit_cmd(
     kind: Annotated[FeatureKind, typer.Option("--kind", help="count or tfidf.")] = "tfidf",
     ngram: Annotated[str, typer.Option("--ngram", help="Word n-gram range MIN,MAX.")] = "1,1",
     analyzer: Annotated[
-        choice("Analyzer", ("word", "char", "char_wb")),
+        Analyzer,
         typer.Option("--analyzer", help="word (the tokens), char or char_wb."),
     ] = "word",
     char_ngram: Annotated[
