@@ -275,6 +275,15 @@ def test_other_outputs_are_checked_too(late_error, tmp_path, args):
     assert res.code == 1 and f"{tmp_path}: is a directory" in res.err, res.err
 
 
+def test_a_folder_in_the_way_of_a_model_directory_is_found_before_training(late_error, tmp_path):
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "mine.txt").write_text("not a model\n")
+    res = run_nlpcli("embed", "train", str(late_error), "--keep", "hangul", "-o", str(tmp_path / "notes"))
+    assert res.code == 1 and "late.tsv" not in res.err, res.err
+    assert f"{tmp_path / 'notes'}: exists and is not an nlpcli embed model" in res.err
+    assert os.listdir(tmp_path / "notes") == ["mine.txt"]
+
+
 def test_inputs_that_are_directories_or_missing_are_named_before_the_model_loads(tmp_path):
     res = run_nlpcli("predict", str(tmp_path / "no-model.joblib"), str(tmp_path))
     assert res.code == 1 and f"{tmp_path}: is a directory, expected a file" in res.err

@@ -132,6 +132,18 @@ def _crc32(path: str) -> int:
     return crc
 
 
+def check_target(target: str) -> None:
+    """Where a model directory can go: its folder exists, and nothing is in the way but an
+    nlpcli model or an empty directory (checked again before the work, by the commands)."""
+    if not os.path.isdir(os.path.dirname(os.path.abspath(target))):
+        raise DataError("the output directory does not exist; create it first", source=target)
+    if os.path.exists(target):
+        if os.path.isfile(target) or (
+            os.listdir(target) and not os.path.exists(os.path.join(target, MANIFEST))
+        ):
+            raise DataError("exists and is not an nlpcli embed model; choose another --output", source=target)
+
+
 @contextlib.contextmanager
 def building(target: str) -> Iterator[str]:
     """A temporary directory beside ``target``, renamed to ``target`` when the block succeeds.
@@ -141,13 +153,7 @@ def building(target: str) -> Iterator[str]:
     """
     target = os.path.abspath(target)
     parent = os.path.dirname(target)
-    if not os.path.isdir(parent):
-        raise DataError("the output directory does not exist; create it first", source=target)
-    if os.path.exists(target):
-        if os.path.isfile(target) or (
-            os.listdir(target) and not os.path.exists(os.path.join(target, MANIFEST))
-        ):
-            raise DataError("exists and is not an nlpcli embed model; choose another --output", source=target)
+    check_target(target)
     try:
         tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(target)[:200]}.", suffix=".part", dir=parent)
     except OSError as exc:  # a read-only folder, a name too long

@@ -154,6 +154,7 @@ def train(
     keep_corpus: bool = True,
 ) -> dict:
     """Train, save the model directory at ``output``, return its manifest."""
+    store.check_target(output)  # before tokenizing and training, not after
     docs = config.algo == "doc2vec"
     corpus = corpus_mod.prepare(inputs, spec, recipe, output, docs=docs, id_column=id_column, jobs=jobs)
     source = ", ".join(display_name(p) for p in inputs or ["-"])
