@@ -49,12 +49,12 @@ def _fit(src, out, options, *extra):
 
 @pytest.fixture(scope="module")
 def local_exact(sample, tmp_path_factory):
-    return _fit(sample / "reviews-train.tsv", tmp_path_factory.mktemp("local") / "v.joblib", EXACT)
+    return _fit(sample / "reviews-test.tsv", tmp_path_factory.mktemp("local") / "v.joblib", EXACT)
 
 
 def assert_same_vectorizer(a, b):
     (fa, ra, arta), (fb, rb, artb) = a, b
-    assert ra.to_dict() == rb.to_dict() and fa.n_docs == fb.n_docs == 4000
+    assert ra.to_dict() == rb.to_dict() and fa.n_docs == fb.n_docs > 0
     assert arta.manifest["data"] == artb.manifest["data"]
     assert np.array_equal(fa.doc_freq, fb.doc_freq)
     if fa.config.hashing is None:
@@ -68,13 +68,15 @@ def assert_same_vectorizer(a, b):
 
 
 def test_exact_fit_on_cluster_equals_local(cluster, sample, tmp_path, local_exact):
-    src = sample / "reviews-train.tsv"
+    src = sample / "reviews-test.tsv"
     remote = _fit(
-        src, tmp_path / "r.joblib", EXACT, "--scheduler", cluster.scheduler_address, "--partition-mb", "0.03"
+        src, tmp_path / "r.joblib", EXACT, "--scheduler", cluster.scheduler_address, "--partition-mb", "0.01"
     )
     assert_same_vectorizer(local_exact, remote)
-    assert len(local_exact[0].vectorizer.vocabulary_) > 5000 and len(
-        local_exact[0].char_vectorizer.vocabulary_
+    assert (
+        local_exact[0].n_docs == 1000
+        and len(local_exact[0].vectorizer.vocabulary_) > 1000
+        and len(local_exact[0].char_vectorizer.vocabulary_)
     )
     # and they transform new text alike
     from nlpcli.text.recipe import Preprocessor
@@ -83,7 +85,7 @@ def test_exact_fit_on_cluster_equals_local(cluster, sample, tmp_path, local_exac
     raw, _ = read_column([str(sample / "reviews-test.tsv")])
     tokens = Preprocessor(local_exact[1]).process(raw)
     X, Y = local_exact[0].transform(tokens, raw), remote[0].transform(tokens, raw)
-    assert X.shape == Y.shape and X.nnz > 10_000 and (X != Y).nnz == 0
+    assert X.shape == Y.shape and X.nnz > 5_000 and (X != Y).nnz == 0
 
 
 def test_hashed_fit_on_cluster_equals_local(cluster, sample, tmp_path):
@@ -171,7 +173,7 @@ def _tasks_done(scheduler) -> int:
 def test_worker_killed_mid_fit_vectorizer_unchanged(cluster, sample, tmp_path, local_exact):
     pids = [w.process.process.pid for w in cluster.workers.values()]
     out = tmp_path / "killed.joblib"
-    cmd = ["vectorize", "fit", str(sample / "reviews-train.tsv"), *EXACT, "-o", str(out)]
+    cmd = ["vectorize", "fit", str(sample / "reviews-test.tsv"), *EXACT, "-o", str(out)]
     proc = subprocess.Popen(
         [
             sys.executable,
