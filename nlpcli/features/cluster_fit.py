@@ -90,3 +90,10 @@ def _result(future):
             f"the cluster gave up on a task after the workers running it died ({exc}); "
             "check the workers' memory and logs"
         ) from None
+    except RuntimeError as exc:
+        if "deserializ" not in str(exc):
+            raise
+        raise NlpcliError(
+            "the workers could not load the task: every worker needs the same Python packages "
+            "and nlpcli version as this one"
+        ) from None
