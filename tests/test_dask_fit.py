@@ -13,6 +13,7 @@ import time
 
 import numpy as np
 import pytest
+from conftest import REPO, run_nlpcli
 
 distributed = pytest.importorskip("distributed")
 
@@ -20,23 +21,9 @@ EXACT = ["-t", "kiwi", "--ngram", "1,2", "--char-ngram", "2,3", "--min-df", "2",
 HASHED = ["--hashing", "12", "--ngram", "1,2", "--char-ngram", "1,3", "--min-df", "2", "--max-df", "0.4"]
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    from distributed import LocalCluster
-
-    with LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        silence_logs=50,
-    ) as c:
-        yield c
-
-
 def _cli(*args, **kw):
-    return subprocess.run([sys.executable, "-m", "nlpcli", *args], capture_output=True, text=True, **kw)
+    res = run_nlpcli(*args, **kw)
+    return subprocess.CompletedProcess(args, res.code, res.out, res.err)
 
 
 def _fit(src, out, options, *extra):
@@ -188,6 +175,7 @@ def test_worker_killed_mid_fit_vectorizer_unchanged(cluster, sample, tmp_path, l
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     deadline = time.monotonic() + 120
     while _tasks_done(cluster.scheduler) < 2 and time.monotonic() < deadline and proc.poll() is None:
