@@ -209,7 +209,7 @@ def render(info: dict) -> str:
             ("tokenizers", f"source {info['tokenizers']['source']}, target {info['tokenizers']['target']}")
         )
     else:
-        rows.append(("preprocess", info["preprocess"] or "none (pre-tokenized input)"))
+        rows.append(("preprocess", info["preprocess"] or "none"))
         rows.append(("user words", f"{info['user_words']:,}"))
     rows += _data_rows(info)
     lines = _aligned(rows)

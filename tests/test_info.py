@@ -159,6 +159,19 @@ def test_info_on_an_embed_model_directory(cli, made):
     assert _info(cli, model / store.INDEX)["path"] == str(model)  # a file inside the model
 
 
+def test_info_on_imported_vectors(cli, tmp_path):
+    vec = tmp_path / "small.vec"
+    vec.write_text("3 2\n영화 0.1 0.2\n배우 0.3 -0.1\n연기 0.0 1.0\n", encoding="utf-8")
+    res = cli("-q", "embed", "import", str(vec), "-o", str(tmp_path / "imported"))
+    assert res.code == 0, res.err
+    info = _info(cli, tmp_path / "imported")
+    assert info["kind"] == "vectors" and info["recipe"] is None and info["preprocess"] is None
+    assert info["training_data"]["inputs"] == [str(vec)]
+    assert info["training_data"]["input_bytes"] == {str(vec): os.path.getsize(vec)}
+    assert info["training_data"]["other"]["vocabulary"] == 3
+    assert info["libraries"] == {"numpy": _version("numpy")}
+
+
 def test_info_on_a_new_torch_file_reads_only_the_manifest(tmp_path, cli):
     torch = pytest.importorskip("torch")
     path = tmp_path / "m.pt"
