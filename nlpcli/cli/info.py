@@ -15,7 +15,8 @@ from nlpcli.cli import app
     "wrote it, the preprocessing recipe, parameters, training data, dev metrics, the versions of "
     "the libraries it was made with (and the installed ones where they differ), its size and "
     "whether its checksum verifies.\n\n"
-    "Reads the manifest only: nothing is loaded or run. Works on every artifact nlpcli writes "
+    "Reads the manifest, not the model: quick on large models, and nothing in the file is run. "
+    "Works on every artifact nlpcli writes "
     "(vectorizers, models, translators, checkpoints, embed model directories).\n\n"
     "Example: nlpcli info sentiment.joblib --json",
 )
