@@ -125,7 +125,7 @@ def _dev_metrics(data: dict) -> dict | None:
     if isinstance(data.get("dev_metrics"), dict):
         return data["dev_metrics"]
     if data.get("best_dev_bleu") is not None:  # a translator
-        return {"bleu": data["best_dev_bleu"], "best_epoch": data.get("best_epoch")}
+        return {"bleu": data["best_dev_bleu"]}  # the best epoch's; which one is among the other facts
     return None
 
 
@@ -168,15 +168,16 @@ def _data_rows(info: dict) -> list[tuple[str, str]]:
     td = info["training_data"]
     sizes = td["input_bytes"]
     files = [f"{p} ({_size(sizes[p])})" if p in sizes else p for p in td["inputs"]]
+    unit = "sentence pairs" if info["tokenizers"] else "documents"
     rows = [("training data", ", ".join(files) or "-")]
     if td["documents"] is not None:
-        rows.append(("documents", _value(td["documents"])))
+        rows.append((unit, _value(td["documents"])))
     if td["classes"]:
         counts = [f"{c} ({n:,})" if n is not None else c for c, n in td["classes"].items()]
         rows.append(("classes", f"{len(counts)}: {', '.join(counts)}"))
     if td["dev"]:
         n = td["dev_documents"]
-        rows.append(("dev data", td["dev"] + (f", {n:,} documents" if n else "")))
+        rows.append(("dev data", td["dev"] + (f", {n:,} {unit}" if n else "")))
     if info["dev_metrics"]:
         rows.append(("dev metrics", ", ".join(f"{k} {_value(v)}" for k, v in info["dev_metrics"].items())))
     rows += [(k.replace("_", " "), _value(v)) for k, v in td["other"].items()]
