@@ -49,6 +49,7 @@ def connect(address: str):
         ) from None
     if "://" not in address and ":" not in address:
         raise UsageError(f"--scheduler takes an address such as tcp://10.0.0.5:8786 (got {address!r})")
+    _probe(address)
     try:
         return Client(address, timeout="15s", set_as_default=False)
     except (OSError, TimeoutError) as exc:
@@ -56,6 +57,54 @@ def connect(address: str):
             f"cannot reach the Dask scheduler at {address} ({exc}); "
             "start one with 'dask scheduler' and workers with 'dask worker ADDRESS'"
         ) from None
+
+
+def _probe(address: str, seconds: float = 5.0) -> None:
+    """A plain TCP connection to a ``tcp://`` scheduler first: a closed port or a host that does
+    not answer fails here within ``seconds``, where the client would retry for its whole timeout."""
+    import socket
+    from urllib.parse import urlsplit
+
+    if "://" in address and not address.startswith("tcp://"):
+        return  # tls://, ucx://, inproc://: left to the client
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    try:
+        host, port = parts.hostname, parts.port or 8786
+    except ValueError:
+        raise UsageError(
+            f"--scheduler takes an address such as tcp://10.0.0.5:8786 (got {address!r})"
+        ) from None
+    try:
+        socket.create_connection((host, port), timeout=seconds).close()
+    except OSError as exc:
+        raise NlpcliError(
+            f"cannot reach the Dask scheduler at {address} ({exc.strerror or exc}); "
+            "start one with 'dask scheduler' and workers with 'dask worker ADDRESS'"
+        ) from None
+
+
+def worker_threads(client, address: str) -> dict[str, int]:
+    """The cluster's workers and their threads (an error when it has none)."""
+    info = client.scheduler_info(n_workers=-1) if _accepts_n_workers(client) else client.scheduler_info()
+    workers = info.get("workers", {})
+    if not workers:
+        raise NlpcliError(
+            f"the Dask scheduler at {address} has no workers; start some with "
+            f"'dask worker {address} --nthreads 1'"
+        )
+    return {addr: int(w.get("nthreads", 1)) for addr, w in workers.items()}
+
+
+def run_in_worker(func: Callable, initializer: Callable | None, initargs: tuple, chunk: Any) -> Any:
+    """Inside a task: ``func(chunk)`` in this worker process, initialised once as
+    :func:`dask_ordered_map`'s tasks are (the same tagger serves both)."""
+    return _run_chunk(func, initializer, initargs, _init_key(initializer, initargs), chunk)
+
+
+def _init_key(initializer: Callable | None, initargs: tuple) -> str:
+    import json
+
+    return json.dumps([getattr(initializer, "__qualname__", None), initargs], sort_keys=True, default=str)
 
 
 def dask_ordered_map(
@@ -67,22 +116,10 @@ def dask_ordered_map(
     prefetch: int | None = None,
 ) -> Iterator[Any]:
     """Yield ``func(chunk)`` for every chunk, in order, computed on the cluster at ``address``."""
-    import json
-
     client = connect(address)
     try:
-        workers = (
-            client.scheduler_info(n_workers=-1).get("workers", {})
-            if _accepts_n_workers(client)
-            else client.scheduler_info().get("workers", {})
-        )
-        if not workers:
-            raise NlpcliError(
-                f"the Dask scheduler at {address} has no workers; start some with "
-                f"'dask worker {address} --nthreads 1'"
-            )
-        prefetch = prefetch or max(4, 2 * sum(w.get("nthreads", 1) for w in workers.values()))
-        key = json.dumps([getattr(initializer, "__qualname__", None), initargs], sort_keys=True, default=str)
+        prefetch = prefetch or max(4, 2 * sum(worker_threads(client, address).values()))
+        key = _init_key(initializer, initargs)
         pending: deque = deque()
         try:
             for chunk in chunks:
