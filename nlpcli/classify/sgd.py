@@ -453,6 +453,7 @@ class Job:
     keep_raw: bool
     clip: bool = True  # regression: clip predictions to the range of the training numbers
     score: object = None  # (estimator) -> dev score, higher is better; None: no dev data
+    cluster: dict | None = None  # trained on a Dask cluster: the shards and their job (resume)
 
 
 def batch_xy(extractor, labels: list[str] | None, keep_raw: bool, batch: list):
@@ -564,13 +565,9 @@ def train_sgd(inputs: list[str], spec: InputSpec, output: str, cfg, sgd: SgdConf
     the dev metrics (None without dev data) and the dev data's name."""
     from nlpcli.text.recipe import Recipe
 
-    if cfg.dev_fraction:
-        raise UsageError("--dev-fraction holds documents in memory; for sgd give a --dev FILE")
-    checkpoint = sgd.checkpoint or sgd.resume or f"{output}.ckpt"  # a resumed run goes on in its checkpoint
-    if not os.path.isdir(os.path.dirname(os.path.abspath(output))):
-        raise DataError("the output directory does not exist; create it first", source=output)
+    checkpoint = checkpoint_path(output, cfg, sgd)
     if sgd.resume:
-        job, state, recipe = _resume(sgd.resume, inputs, spec, cfg)
+        job, state, recipe = _resume(sgd.resume, inputs, spec, cfg, cluster=False)
     else:
         extractor, recipe, keep_raw = _features(cfg)
         stdin = STDIO in inputs
@@ -627,6 +624,15 @@ def train_sgd(inputs: list[str], spec: InputSpec, output: str, cfg, sgd: SgdConf
     )
     state = fit(job, state, checkpoint, lambda s: _save_checkpoint(checkpoint, job, s, recipe, cfg))
     return _finish(job, state, output, cfg, recipe, data, dev_ds, checkpoint)
+
+
+def checkpoint_path(output: str, cfg, sgd: SgdConfig) -> str:
+    """The checks every sgd run starts with; returns where its checkpoint goes."""
+    if cfg.dev_fraction:
+        raise UsageError("--dev-fraction holds documents in memory; for sgd give a --dev FILE")
+    if not os.path.isdir(os.path.dirname(os.path.abspath(output))):
+        raise DataError("the output directory does not exist; create it first", source=output)
+    return sgd.checkpoint or sgd.resume or f"{output}.ckpt"  # a resumed run goes on in its checkpoint
 
 
 def new_state(sgd: SgdConfig, seed: int, scan_: Scan) -> State:
@@ -752,12 +758,22 @@ def _save_checkpoint(path: str, job: Job, state: State, recipe, cfg) -> None:
     )
 
 
-def _resume(path: str, inputs: list[str], spec: InputSpec, cfg):
-    """The job and state saved in a checkpoint (the options of the interrupted run are kept)."""
+def _resume(path: str, inputs: list[str], spec: InputSpec, cfg, cluster: bool):
+    """The job and state saved in a checkpoint (the options of the interrupted run are kept);
+    ``cluster``: resuming with --scheduler."""
     from nlpcli.text.recipe import Recipe
 
     payload = artifacts.load(path, kinds=(CHECKPOINT_KIND,), trust=cfg.trust).payload
     job = Job(**payload["job"])
+    if (job.cluster is not None) != cluster:
+        raise UsageError(
+            f"{path} is the checkpoint of a run "
+            + (
+                "on a Dask cluster: resume it with --scheduler ADDRESS"
+                if job.cluster
+                else "in one process: resume it without --scheduler"
+            )
+        )
     if job.scan.cache is not None and not os.path.exists(job.scan.cache):
         raise DataError(
             "the token cache of this checkpoint is gone; train again without --resume", source=job.scan.cache

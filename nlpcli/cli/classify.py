@@ -50,6 +50,16 @@ Tokenized = Annotated[
     ),
 ]
 
+TrainScheduler = Annotated[
+    Optional[str],
+    typer.Option(
+        "--scheduler",
+        help="sgd: train on a Dask cluster, the scheduler's address (tcp://HOST:8786): the workers "
+        "read the inputs themselves (a path or URL every worker sees), fit shards of them in "
+        "parallel and their weights are averaged after each epoch (see docs/sgd.md).",
+    ),
+]
+
 TRAIN_HELP = """Train a classifier (or regressor) on labelled text and save it as one artifact.
 
 Models: logreg (logistic regression on n-gram tf-idf), linreg (ridge, or least absolute deviations
@@ -376,6 +386,7 @@ def train_cmd(
     text_field: TextField = None,
     encoding_errors: EncodingErrors = "strict",
     jobs: Jobs = 1,
+    scheduler: TrainScheduler = None,
     trust: TrustArtifact = False,
 ) -> None:
     from nlpcli.classify.models import EstimatorConfig
@@ -396,7 +407,7 @@ def train_cmd(
                                           early_stopping=early_stopping, batch_size=batch_size)
     cfg = TrainConfig(model=model, task=task, recipe=recipe, tokenized=tokenized, vectorizer=vectorizer,
                       features=features, estimator=estimator, dev=dev, dev_fraction=dev_fraction, seed=seed,
-                      jobs=jobs, trust=trust, metrics_out=metrics_out)
+                      jobs=jobs, trust=trust, metrics_out=metrics_out, scheduler=scheduler)
     rnn = loop = sgd = None
     if model == "sgd":
         from nlpcli.classify.sgd import SgdConfig
