@@ -359,7 +359,9 @@ def train_on_cluster(inputs: list[str], spec: InputSpec, output: str, cfg, sgd: 
                 )
                 sjob = replace(sjob, stamps=stamps)
             else:
+                start = time.perf_counter()
                 job, state, recipe, cluster, sjob = _prepare(client, inputs, spec, cfg, sgd, flag)
+                data["first_pass_seconds"] = round(time.perf_counter() - start, 2)
             dev_ds = S._dev(job, cfg, recipe)
             data.update(
                 documents=job.scan.documents,
