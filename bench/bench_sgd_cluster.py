@@ -48,7 +48,6 @@ def tokenized(name: str) -> Path:
 
 def run(label: str, args: list, model: Path) -> dict:
     m = measure(label, NLPCLI + ["train", *args, "-o", model])
-    sys.path.insert(0, str(REPO))
     from nlpcli import artifacts
 
     art = artifacts.load(model)
@@ -81,7 +80,9 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=1, help="rounds of local, 1 worker, 2 workers (median)")
     ap.add_argument("--save", type=Path)
     a = ap.parse_args()
+    # this checkout's nlpcli in the client and in the workers (spawned with this sys.path)
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    sys.path.insert(0, str(REPO))
     train_tsv, dev_tsv = tokenized("train"), tokenized("dev")
     if a.limit:
         train_tsv = head_file(train_tsv, a.limit + 1, OUT / f"train-{a.limit}.mecab.tsv")

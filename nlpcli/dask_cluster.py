@@ -95,6 +95,26 @@ def worker_threads(client, address: str) -> dict[str, int]:
     return {addr: int(w.get("nthreads", 1)) for addr, w in workers.items()}
 
 
+def check_workers(client, address: str, module: str) -> None:
+    """Every worker imports ``module`` and runs this nlpcli version, or one clear error. (A task
+    whose function a worker cannot unpickle would wait for ever, so ask with builtins alone.)"""
+    from nlpcli import __version__
+
+    expr = f"__import__('importlib').import_module({module!r}) and __import__('nlpcli').__version__"
+    try:
+        versions = client.run(eval, expr)
+    except Exception as exc:  # the worker's own error, e.g. ModuleNotFoundError
+        raise NlpcliError(
+            f"a worker of the Dask cluster at {address} cannot import {module} "
+            f"({type(exc).__name__}: {exc}); install this nlpcli ({__version__}) on every worker"
+        ) from None
+    other = sorted(f"{w} has {v}" for w, v in versions.items() if v != __version__)
+    if other:
+        raise NlpcliError(
+            f"the Dask workers need the nlpcli version that runs here ({__version__}): {', '.join(other)}"
+        )
+
+
 def run_in_worker(func: Callable, initializer: Callable | None, initargs: tuple, chunk: Any) -> Any:
     """Inside a task: ``func(chunk)`` in this worker process, initialised once as
     :func:`dask_ordered_map`'s tasks are (the same tagger serves both)."""

@@ -274,3 +274,24 @@ def test_a_worker_killed_in_mid_epoch_does_not_stop_the_run(cluster, tmp_path):
     assert "sgd epoch 2: 20,000 documents" in err
     r = run_nlpcli("predict", str(out), input="정말 재밌어요\n")
     assert r.code == 0 and r.out.split("\t")[0] in ("0", "1")
+
+
+def test_workers_without_this_nlpcli_are_one_clear_error():
+    from nlpcli import __version__
+    from nlpcli.dask_cluster import check_workers
+    from nlpcli.errors import NlpcliError
+
+    class Client:
+        def __init__(self, answer):
+            self.answer = answer
+
+        def run(self, func, expr):
+            if isinstance(self.answer, Exception):
+                raise self.answer
+            return {w: func(expr) if v is None else v for w, v in self.answer.items()}
+
+    check_workers(Client({"tcp://a:1": None}), "tcp://s:1", "nlpcli.classify.sgd_cluster")  # here: fine
+    with pytest.raises(NlpcliError, match=r"cannot import nlpcli.classify.sgd_cluster \(ModuleNotFoundError"):
+        check_workers(Client(ModuleNotFoundError("no")), "tcp://s:1", "nlpcli.classify.sgd_cluster")
+    with pytest.raises(NlpcliError, match=rf"version that runs here \({__version__}\): tcp://b:1 has 0.0.1"):
+        check_workers(Client({"tcp://a:1": None, "tcp://b:1": "0.0.1"}), "tcp://s:1", "nlpcli")

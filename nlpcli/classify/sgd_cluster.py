@@ -340,7 +340,7 @@ def train_on_cluster(inputs: list[str], spec: InputSpec, output: str, cfg, sgd: 
     """``train --model sgd --scheduler ADDRESS`` (``cfg``: the
     :class:`~nlpcli.classify.train.TrainConfig`): returns the dev metrics (None without dev
     data) and the dev data's name, as :func:`nlpcli.classify.sgd.train_sgd` does."""
-    from nlpcli.dask_cluster import connect
+    from nlpcli.dask_cluster import check_workers, connect
 
     checkpoint = S.checkpoint_path(output, cfg, sgd)
     if STDIO in inputs:
@@ -350,6 +350,7 @@ def train_on_cluster(inputs: list[str], spec: InputSpec, output: str, cfg, sgd: 
         )
     client = connect(cfg.scheduler)
     try:
+        check_workers(client, cfg.scheduler, __name__)
         with InterruptFlag() as flag:
             if sgd.resume:
                 job, state, recipe = S._resume(sgd.resume, inputs, spec, cfg, cluster=True)
