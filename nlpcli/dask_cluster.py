@@ -49,55 +49,69 @@ def connect(address: str):
         ) from None
     if "://" not in address and ":" not in address:
         raise UsageError(f"--scheduler takes an address such as tcp://10.0.0.5:8786 (got {address!r})")
-    _probe(address)
+    probe(address)
     try:
         return Client(address, timeout="15s", set_as_default=False)
     except (OSError, TimeoutError) as exc:
+        raise _unreachable(address, exc) from None
+    except (MemoryError, ValueError, TypeError) as exc:  # something else answered on that port
         raise NlpcliError(
-            f"cannot reach the Dask scheduler at {address} ({exc}); "
-            "start one with 'dask scheduler' and workers with 'dask worker ADDRESS'"
+            f"what answers at {address} is not a Dask scheduler ({type(exc).__name__}); check the address"
         ) from None
 
 
-def _probe(address: str, seconds: float = 5.0) -> None:
-    """A plain TCP connection to a ``tcp://`` scheduler first: a closed port or a host that does
-    not answer fails here within ``seconds``, where the client would retry for its whole timeout."""
-    import socket
-    from urllib.parse import urlsplit
+#: seconds to wait for the scheduler's port to accept a connection
+PROBE_TIMEOUT = 5.0
 
-    if "://" in address and not address.startswith("tcp://"):
-        return  # tls://, ucx://, inproc://: left to the client
-    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+
+def _unreachable(address: str, exc: BaseException) -> NlpcliError:
+    return NlpcliError(
+        f"cannot reach the Dask scheduler at {address} ({exc}); "
+        "start one with 'dask scheduler' and workers with 'dask worker ADDRESS'"
+    )
+
+
+def probe(address: str, timeout: float = PROBE_TIMEOUT) -> None:
+    """Fail fast, with one clear error, when nothing listens at a tcp/tls ``address`` (a closed
+    port fails at once, a host that does not answer after ``timeout`` s), instead of the
+    client's retrying until its own timeout."""
+    import socket
+
+    from distributed.comm import parse_address, parse_host_port
+
     try:
-        host, port = parts.hostname, parts.port or 8786
-    except ValueError:
+        protocol, location = parse_address(address)
+        if protocol not in ("tcp", "tls"):
+            return
+        host, port = parse_host_port(location)
+    except (ValueError, TypeError):
         raise UsageError(
             f"--scheduler takes an address such as tcp://10.0.0.5:8786 (got {address!r})"
         ) from None
     try:
-        socket.create_connection((host, port), timeout=seconds).close()
-    except OSError as exc:
-        raise NlpcliError(
-            f"cannot reach the Dask scheduler at {address} ({exc.strerror or exc}); "
-            "start one with 'dask scheduler' and workers with 'dask worker ADDRESS'"
-        ) from None
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as exc:  # refused, timed out, unknown host
+        raise _unreachable(address, exc.strerror or exc) from None
 
 
-def worker_threads(client, address: str) -> dict[str, int]:
-    """The cluster's workers and their threads (an error when it has none)."""
-    info = client.scheduler_info(n_workers=-1) if _accepts_n_workers(client) else client.scheduler_info()
-    workers = info.get("workers", {})
+def require_workers(client, address: str) -> dict:
+    """The cluster's workers (address -> info); one clear error when it has none."""
+    workers = (
+        client.scheduler_info(n_workers=-1).get("workers", {})
+        if _accepts_n_workers(client)
+        else client.scheduler_info().get("workers", {})
+    )
     if not workers:
         raise NlpcliError(
             f"the Dask scheduler at {address} has no workers; start some with "
             f"'dask worker {address} --nthreads 1'"
         )
-    return {addr: int(w.get("nthreads", 1)) for addr, w in workers.items()}
+    return workers
 
 
 def check_workers(client, address: str, module: str) -> None:
     """Every worker imports ``module`` and runs this nlpcli version, or one clear error. (A task
-    whose function a worker cannot unpickle would wait for ever, so ask with builtins alone.)"""
+    whose function a worker cannot unpickle can wait for ever, so ask with builtins alone.)"""
     from nlpcli import __version__
 
     expr = f"__import__('importlib').import_module({module!r}) and __import__('nlpcli').__version__"
@@ -127,6 +141,28 @@ def _init_key(initializer: Callable | None, initargs: tuple) -> str:
     return json.dumps([getattr(initializer, "__qualname__", None), initargs], sort_keys=True, default=str)
 
 
+def tree_reduce(client, futures: list, combine: Callable[[Any, Any], Any], split_every: int = 2):
+    """One future: ``combine`` applied on the cluster to pairs (then pairs of pairs...) of
+    ``futures``, in order, so no single worker or the client ever holds all the partial results.
+    ``combine`` must not modify its arguments (a task may be rerun on the same inputs)."""
+    if not futures:
+        raise ValueError("nothing to reduce")
+    level = list(futures)
+    while len(level) > 1:
+        groups = [level[i : i + split_every] for i in range(0, len(level), split_every)]
+        level = [
+            g[0] if len(g) == 1 else client.submit(_combine_all, combine, *g, pure=False) for g in groups
+        ]
+    return level[0]
+
+
+def _combine_all(combine: Callable[[Any, Any], Any], first: Any, *rest: Any) -> Any:
+    result = first
+    for item in rest:
+        result = combine(result, item)
+    return result
+
+
 def dask_ordered_map(
     func: Callable[[Any], Any],
     chunks: Iterable[Any],
@@ -138,7 +174,8 @@ def dask_ordered_map(
     """Yield ``func(chunk)`` for every chunk, in order, computed on the cluster at ``address``."""
     client = connect(address)
     try:
-        prefetch = prefetch or max(4, 2 * sum(worker_threads(client, address).values()))
+        workers = require_workers(client, address)
+        prefetch = prefetch or max(4, 2 * sum(w.get("nthreads", 1) for w in workers.values()))
         key = _init_key(initializer, initargs)
         pending: deque = deque()
         try:

@@ -121,11 +121,11 @@ def test_deal_spreads_the_partitions_over_the_shards():
 # -- on a cluster ----------------------------------------------------------------------------
 
 
-def test_one_epoch_is_the_weighted_mean_of_the_shards_fitted_here(cluster, tmp_path, monkeypatch):
-    monkeypatch.setattr(C, "PARTITION_BYTES", 60_000)  # 7 partitions in 2 shards
+def test_one_epoch_is_the_weighted_mean_of_the_shards_fitted_here(cluster, tmp_path):
     out = tmp_path / "m.joblib"
     sgd = small(epochs=1, average=True)
-    train([TRAIN], LABEL, str(out), config(seed=3, scheduler=cluster.scheduler_address), sgd=sgd)
+    cfg = config(seed=3, scheduler=cluster.scheduler_address, partition_bytes=60_000)  # 7 partitions
+    train([TRAIN], LABEL, str(out), cfg, sgd=sgd)
     manifest = artifacts.read_manifest(out)
     assert manifest["kind"] == "classifier" and manifest["params"]["model"] == "sgd"
     assert manifest["data"]["cluster"] == {

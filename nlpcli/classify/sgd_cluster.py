@@ -40,8 +40,6 @@ from nlpcli.errors import DataError, NlpcliError, UsageError
 from nlpcli.interrupt import InterruptFlag
 from nlpcli.textio import STDIO, InputSpec, atomic_path, chunked, display_name
 
-#: bytes of input per partition (the unit a worker reads; a shard holds several)
-PARTITION_BYTES = 32 << 20
 #: the arrays that are averaged: the weights, and for averaged SGD the running means and the
 #: weights they follow (an estimator has some of them)
 WEIGHTS = (
@@ -280,15 +278,19 @@ def _stamps(paths) -> tuple:
     return tuple(stamps)
 
 
-def connect_cluster(client, address: str, inputs: list[str], spec: InputSpec, shards: int | None = None):
-    """Plan the partitions of ``inputs`` and deal them into ``shards`` (default: one per worker
-    thread); returns the :class:`Cluster` and the inputs' stamps."""
-    from nlpcli.dask_cluster import worker_threads
+def connect_cluster(
+    client, address: str, inputs: list[str], spec: InputSpec, target_bytes: int, shards: int | None = None
+):
+    """Plan the partitions of ``inputs`` (about ``target_bytes`` each) and deal them into
+    ``shards`` (default: one per worker thread); returns the :class:`Cluster` and the inputs'
+    stamps."""
+    from nlpcli.dask_cluster import require_workers
     from nlpcli.partitions import plan
 
-    slots = sorted(a for a, n in worker_threads(client, address).items() for _ in range(n))
+    workers = require_workers(client, address)
+    slots = sorted(a for a, w in workers.items() for _ in range(int(w.get("nthreads", 1))))
     n = shards or len(slots)
-    parts = plan(inputs, spec, PARTITION_BYTES)
+    parts = plan(inputs, spec, target_bytes)
     stamps = _stamps([p.path for p in parts])
     if len(parts) < n:  # smaller partitions, so that every worker has some
         total = sum(size for _, size, _ in stamps)
@@ -300,9 +302,9 @@ def connect_cluster(client, address: str, inputs: list[str], spec: InputSpec, sh
 
 def _placement(cluster: Cluster) -> list[str]:
     """Each shard's worker for this round: its home, or (gone) a living worker, spread evenly."""
-    from nlpcli.dask_cluster import worker_threads
+    from nlpcli.dask_cluster import require_workers
 
-    alive = sorted(worker_threads(cluster.client, cluster.address))
+    alive = sorted(require_workers(cluster.client, cluster.address))
     return [home if home in alive else alive[k % len(alive)] for k, home in enumerate(cluster.homes)]
 
 
@@ -356,7 +358,7 @@ def train_on_cluster(inputs: list[str], spec: InputSpec, output: str, cfg, sgd: 
                 job, state, recipe = S._resume(sgd.resume, inputs, spec, cfg, cluster=True)
                 sjob = job.cluster["job"]
                 cluster, stamps = connect_cluster(
-                    client, cfg.scheduler, job.inputs, job.spec, job.cluster["shards"]
+                    client, cfg.scheduler, job.inputs, job.spec, job.cluster["bytes"], job.cluster["shards"]
                 )
                 sjob = replace(sjob, stamps=stamps)
             else:
@@ -387,11 +389,12 @@ def train_on_cluster(inputs: list[str], spec: InputSpec, output: str, cfg, sgd: 
 def _prepare(client, inputs: list[str], spec: InputSpec, cfg, sgd: S.SgdConfig, flag: InterruptFlag):
     """The first pass on the cluster: the job, the state before the first epoch, the recipe,
     the cluster and the shards' job."""
+    from nlpcli.features.counting import merged
     from nlpcli.text.recipe import Recipe
 
     extractor, recipe, keep_raw = S._features(cfg)
     reader = Recipe(operation="split", nfc=recipe.nfc) if cfg.tokenized else recipe
-    cluster, stamps = connect_cluster(client, cfg.scheduler, inputs, spec)
+    cluster, stamps = connect_cluster(client, cfg.scheduler, inputs, spec, cfg.partition_bytes)
     progress.info(
         f"sgd on {cfg.scheduler}: {cluster.workers} workers, {len(cluster.shards)} shards of "
         f"{cluster.partitions} partitions"
@@ -409,7 +412,7 @@ def _prepare(client, inputs: list[str], spec: InputSpec, cfg, sgd: S.SgdConfig, 
     for shard_scan, shard_counts in results:
         scan_.merge(shard_scan)
         if shard_counts is not None:
-            counts = shard_counts if counts is None else [a.merge(b) for a, b in zip(counts, shard_counts)]
+            counts = shard_counts if counts is None else merged(counts, shard_counts)
     scan_.check(", ".join(display_name(p) for p in inputs))
     if fitting is not None:
         S._fit_features(extractor, scan_, counts, inputs, spec, reader, sgd, keep_raw)
@@ -417,7 +420,7 @@ def _prepare(client, inputs: list[str], spec: InputSpec, cfg, sgd: S.SgdConfig, 
     sjob = replace(sjob, labels=tuple(labels) if labels is not None else None)
     job = S.Job(
         sgd, scan_, inputs, spec, None, extractor, labels, cfg.seed, keep_raw, clip=cfg.estimator.clip,
-        cluster={"shards": len(cluster.shards), "job": sjob},
+        cluster={"shards": len(cluster.shards), "bytes": cfg.partition_bytes, "job": sjob},
     )  # fmt: skip
     return job, S.new_state(sgd, cfg.seed, scan_), recipe, cluster, sjob
 

@@ -53,6 +53,7 @@ class TrainConfig:
     trust: bool = False
     metrics_out: str | None = None
     scheduler: str | None = None  # sgd: train on the Dask cluster at this address
+    partition_bytes: int = 32 << 20  # with scheduler: the parts the workers read
 
     def __post_init__(self):
         if self.scheduler and self.model != "sgd":

@@ -14,6 +14,7 @@ from nlpcli.cli.options import (
     Jobs,
     Output,
     OutputFormat,
+    PartitionMB,
     Scheduler,
     Seed,
     TextColumn,
@@ -387,6 +388,7 @@ def train_cmd(
     encoding_errors: EncodingErrors = "strict",
     jobs: Jobs = 1,
     scheduler: TrainScheduler = None,
+    partition_mb: PartitionMB = 32.0,
     trust: TrustArtifact = False,
 ) -> None:
     from nlpcli.classify.models import EstimatorConfig
@@ -407,7 +409,8 @@ def train_cmd(
                                           early_stopping=early_stopping, batch_size=batch_size)
     cfg = TrainConfig(model=model, task=task, recipe=recipe, tokenized=tokenized, vectorizer=vectorizer,
                       features=features, estimator=estimator, dev=dev, dev_fraction=dev_fraction, seed=seed,
-                      jobs=jobs, trust=trust, metrics_out=metrics_out, scheduler=scheduler)
+                      jobs=jobs, trust=trust, metrics_out=metrics_out, scheduler=scheduler,
+                      partition_bytes=round(partition_mb * 2**20))
     rnn = loop = sgd = None
     if model == "sgd":
         from nlpcli.classify.sgd import SgdConfig

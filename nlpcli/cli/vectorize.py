@@ -10,10 +10,12 @@ import typer
 from nlpcli.cli import app
 from nlpcli.cli.options import (
     EncodingErrors,
+    FitScheduler,
     Format,
     Inputs,
     Jobs,
     LabelColumn,
+    PartitionMB,
     Scheduler,
     TextColumn,
     TextField,
@@ -123,6 +125,8 @@ def fit_cmd(
     text_field: TextField = None,
     encoding_errors: EncodingErrors = "strict",
     jobs: Jobs = 1,
+    scheduler: FitScheduler = None,
+    partition_mb: PartitionMB = 32.0,
 ) -> None:
     from nlpcli.errors import UsageError
     from nlpcli.features import vectorize
@@ -160,7 +164,16 @@ def fit_cmd(
     )
     spec = input_spec(fmt, text_column, label_column, text_field, encoding_errors)
     vectorize.fit(
-        inputs or ["-"], spec, config, recipe, output, jobs=jobs, matrix_out=matrix_out, labels_out=labels_out
+        inputs or ["-"],
+        spec,
+        config,
+        recipe,
+        output,
+        jobs=jobs,
+        matrix_out=matrix_out,
+        labels_out=labels_out,
+        scheduler=scheduler,
+        partition_bytes=round(partition_mb * 2**20),
     )
 
 
