@@ -10,8 +10,8 @@ ratios 1 worker / local and 2 workers / 1 worker. The 'cpu' column counts the cl
 tree only, not the workers'.
 
 The clusters start before the clock and the runs alternate (local, 1 worker, 2 workers, with
-``--repeat`` rounds), so load from other jobs falls on all three; the table shows the run with
-the median epochs' docs/s of each.
+``--repeat`` rounds), so load from other jobs falls on all three; the table shows, of each, the
+run with the median epochs' docs/s (of two rounds, the slower); the JSON keeps every run.
 
 Input: ``train.tsv`` and ``dev.tsv`` tokenized once with MeCab into ``bench/out/`` and trained
 with ``--tokenized`` (``--limit N``: the first N training reviews).
