@@ -20,21 +20,6 @@ EXACT = ["-t", "kiwi", "--ngram", "1,2", "--char-ngram", "2,3", "--min-df", "2",
 HASHED = ["--hashing", "12", "--ngram", "1,2", "--char-ngram", "1,3", "--min-df", "2", "--max-df", "0.4"]
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    from distributed import LocalCluster
-
-    with LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        silence_logs=50,
-    ) as c:
-        yield c
-
-
 def _cli(*args, **kw):
     return subprocess.run([sys.executable, "-m", "nlpcli", *args], capture_output=True, text=True, **kw)
 

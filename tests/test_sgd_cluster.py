@@ -14,6 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import run_nlpcli
+from test_sgd import config as sgd_config
+from test_sgd import small as sgd_small
+from test_sgd import weights
 
 from nlpcli import artifacts
 from nlpcli.classify import sgd as S
@@ -34,38 +37,12 @@ SPLIT = Recipe("split")
 LABEL = InputSpec(label_column="label")
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    from distributed import LocalCluster
-
-    with LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        silence_logs=50,
-    ) as c:
-        yield c
-
-
 def config(**kw) -> TrainConfig:
-    kw.setdefault("recipe", SPLIT)
-    kw.setdefault("features", VectorizerConfig(ngram=(1, 2), hashing=18))
-    return TrainConfig(model="sgd", **kw)
+    return sgd_config(**{"features": VectorizerConfig(ngram=(1, 2), hashing=18), **kw})
 
 
 def small(**kw) -> S.SgdConfig:
-    kw.setdefault("batch_size", 500)
-    kw.setdefault("chunk_size", 400)
-    kw.setdefault("shuffle_buffer", 1000)
-    kw.setdefault("patience", None)
-    return S.SgdConfig(**kw)
-
-
-def weights(path) -> np.ndarray:
-    est = artifacts.load(path).payload.estimator
-    return np.concatenate([est.coef_.ravel(), np.ravel(est.intercept_)])
+    return sgd_small(**{"batch_size": 500, "chunk_size": 400, "shuffle_buffer": 1000, "patience": None, **kw})
 
 
 # -- mixing, without a cluster ---------------------------------------------------------------
