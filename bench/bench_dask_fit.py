@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import CACHE, NLPCLI, data_file, head_file, machine, measure, workdir  # noqa: E402
+from _common import CACHE, NLPCLI, data_file, head_file, local_cluster, machine, measure, workdir  # noqa: E402
 
 
 def tokenized(limit: int) -> tuple[Path, int]:
@@ -50,16 +50,7 @@ def same_vectorizer(a: str, b: str) -> bool:
 
 
 def on_cluster(workers: int, fit: list[str], out: Path, partition_mb: float, warm: Path):
-    from distributed import LocalCluster
-
-    with LocalCluster(
-        n_workers=workers,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        silence_logs=50,
-    ) as cluster:
+    with local_cluster(workers) as cluster:
         remote = ["--scheduler", cluster.scheduler_address, "--partition-mb", str(partition_mb)]
         measure("warm", [*NLPCLI, "-q", "vectorize", "fit", str(warm), "-o", str(out), *remote])
         return measure(f"{workers} worker(s)", [*fit, "-o", str(out), *remote])

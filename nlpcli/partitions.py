@@ -34,6 +34,7 @@ from nlpcli.textio import (
     decode_lines,
     detect_format,
     gunzipped,
+    open_raw,
     records_of_lines,
 )
 from nlpcli.textio import (
@@ -71,25 +72,7 @@ def _fs(url: str):
 
 def _open_raw(path: str) -> IO[bytes]:
     """The raw (still compressed) bytes of a local path or URL, with one clear error."""
-    if not is_url(path):
-        try:
-            return open(path, "rb")
-        except FileNotFoundError:
-            raise DataError("no such file; check the path", source=path) from None
-        except IsADirectoryError:
-            raise DataError("is a directory, expected a file", source=path) from None
-        except PermissionError:
-            raise DataError("permission denied", source=path) from None
-        except OSError as exc:
-            raise DataError(f"cannot read ({exc.strerror or exc})", source=path) from None
-    try:
-        return _fs(path).open(path, "rb")
-    except FileNotFoundError:
-        raise DataError("no such file; check the URL", source=path) from None
-    except IsADirectoryError:
-        raise DataError("is a directory, expected a file", source=path) from None
-    except OSError as exc:
-        raise DataError(f"cannot read ({exc})", source=path) from None
+    return open_raw(path, lambda p, mode: _fs(p).open(p, mode)) if is_url(path) else open_raw(path)
 
 
 def _size_and_magic(path: str) -> tuple[int, bytes]:

@@ -94,20 +94,21 @@ class Record:
 
 
 def _open_binary(path: str) -> IO[bytes]:
-    if path == STDIO:
-        raw = sys.stdin.buffer
-    else:
-        try:
-            raw = open(path, "rb")
-        except FileNotFoundError:
-            raise DataError("no such file; check the path", source=path) from None
-        except IsADirectoryError:
-            raise DataError("is a directory, expected a file", source=path) from None
-        except PermissionError:
-            raise DataError("permission denied", source=path) from None
-        except OSError as exc:  # a name too long, a loop of links...
-            raise DataError(f"cannot read ({exc.strerror or exc})", source=path) from None
-    return gunzipped(raw)
+    return gunzipped(sys.stdin.buffer if path == STDIO else open_raw(path))
+
+
+def open_raw(path: str, opener=open) -> IO[bytes]:
+    """``opener(path, "rb")`` (the bytes as stored, still compressed), with one clear error."""
+    try:
+        return opener(path, "rb")
+    except FileNotFoundError:
+        raise DataError("no such file; check the path", source=path) from None
+    except IsADirectoryError:
+        raise DataError("is a directory, expected a file", source=path) from None
+    except PermissionError:
+        raise DataError("permission denied", source=path) from None
+    except OSError as exc:  # a name too long, a loop of links, a network error...
+        raise DataError(f"cannot read ({exc.strerror or exc})", source=path) from None
 
 
 def gunzipped(raw: IO[bytes]) -> IO[bytes]:

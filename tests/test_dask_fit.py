@@ -13,6 +13,7 @@ import time
 
 import numpy as np
 import pytest
+from conftest import REPO, run_nlpcli
 
 distributed = pytest.importorskip("distributed")
 
@@ -21,7 +22,8 @@ HASHED = ["--hashing", "12", "--ngram", "1,2", "--char-ngram", "1,3", "--min-df"
 
 
 def _cli(*args, **kw):
-    return subprocess.run([sys.executable, "-m", "nlpcli", *args], capture_output=True, text=True, **kw)
+    res = run_nlpcli(*args, **kw)
+    return subprocess.CompletedProcess(args, res.code, res.out, res.err)
 
 
 def _fit(src, out, options, *extra):
@@ -173,6 +175,7 @@ def test_worker_killed_mid_fit_vectorizer_unchanged(cluster, sample, tmp_path, l
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     deadline = time.monotonic() + 120
     while _tasks_done(cluster.scheduler) < 2 and time.monotonic() < deadline and proc.poll() is None:

@@ -122,7 +122,7 @@ def test_unreadable_inputs_are_one_error_naming_them(tmp_path):
         partitions.plan([str(tmp_path)], InputSpec())
     with pytest.raises(UsageError, match="stdin"):
         partitions.plan(["-"], InputSpec())
-    with pytest.raises(DataError, match="no such file; check the URL"):
+    with pytest.raises(DataError, match="no such file; check the path"):
         partitions.plan([f"file://{missing}"], InputSpec())
     # planned, then gone before a worker reads it
     path = tmp_path / "gone.txt"
