@@ -30,7 +30,17 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import NLPCLI, REPO, data_file, finish, head_file, machine, measure, print_table  # noqa: E402
+from _common import (  # noqa: E402
+    NLPCLI,
+    REPO,
+    data_file,
+    finish,
+    head_file,
+    local_cluster,
+    machine,
+    measure,
+    print_table,
+)
 
 OUT = REPO / "bench" / "out"
 
@@ -88,15 +98,8 @@ def main() -> int:
         train_tsv = head_file(train_tsv, a.limit + 1, OUT / f"train-{a.limit}.mecab.tsv")
     common = [train_tsv, "--tokenized", "--model", "sgd", "--dev", dev_tsv, "--epochs", str(a.epochs)]
     common += ["--no-early-stopping", "--seed", "0", *shlex.split(a.sgd)]
-    from distributed import LocalCluster
-
-    def cluster(n: int):
-        return LocalCluster(
-            n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
-        )
-
     runs: dict[str, list[dict]] = {"local": [], "1 worker": [], "2 workers": []}
-    with cluster(1) as one, cluster(2) as two:  # both started before the clock; the runs alternate
+    with local_cluster(1) as one, local_cluster(2) as two:  # started before the clock; runs alternate
         for _ in range(a.repeat):
             runs["local"].append(run("local", common, OUT / "sgd-local.joblib"))
             for label, c in (("1 worker", one), ("2 workers", two)):

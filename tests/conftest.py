@@ -98,22 +98,6 @@ def sample() -> Path:
     return SAMPLE
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    """A Dask cluster of 2 worker processes with one thread each, on 127.0.0.1, one per test module
-    (the ``--scheduler`` tests; skipped without Dask)."""
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        silence_logs=50,
-    ) as c:
-        yield c
-
-
 def java_available() -> bool:
     try:
         import jpype
