@@ -109,6 +109,38 @@ def require_workers(client, address: str) -> dict:
     return workers
 
 
+def check_workers(client, address: str, module: str) -> None:
+    """Every worker imports ``module`` and runs this nlpcli version, or one clear error. (A task
+    whose function a worker cannot unpickle can wait for ever, so ask with builtins alone.)"""
+    from nlpcli import __version__
+
+    expr = f"__import__('importlib').import_module({module!r}) and __import__('nlpcli').__version__"
+    try:
+        versions = client.run(eval, expr)
+    except Exception as exc:  # the worker's own error, e.g. ModuleNotFoundError
+        raise NlpcliError(
+            f"a worker of the Dask cluster at {address} cannot import {module} "
+            f"({type(exc).__name__}: {exc}); install this nlpcli ({__version__}) on every worker"
+        ) from None
+    other = sorted(f"{w} has {v}" for w, v in versions.items() if v != __version__)
+    if other:
+        raise NlpcliError(
+            f"the Dask workers need the nlpcli version that runs here ({__version__}): {', '.join(other)}"
+        )
+
+
+def run_in_worker(func: Callable, initializer: Callable | None, initargs: tuple, chunk: Any) -> Any:
+    """Inside a task: ``func(chunk)`` in this worker process, initialised once as
+    :func:`dask_ordered_map`'s tasks are (the same tagger serves both)."""
+    return _run_chunk(func, initializer, initargs, _init_key(initializer, initargs), chunk)
+
+
+def _init_key(initializer: Callable | None, initargs: tuple) -> str:
+    import json
+
+    return json.dumps([getattr(initializer, "__qualname__", None), initargs], sort_keys=True, default=str)
+
+
 def tree_reduce(client, futures: list, combine: Callable[[Any, Any], Any], split_every: int = 2):
     """One future: ``combine`` applied on the cluster to pairs (then pairs of pairs...) of
     ``futures``, in order, so no single worker or the client ever holds all the partial results.
@@ -140,13 +172,11 @@ def dask_ordered_map(
     prefetch: int | None = None,
 ) -> Iterator[Any]:
     """Yield ``func(chunk)`` for every chunk, in order, computed on the cluster at ``address``."""
-    import json
-
     client = connect(address)
     try:
         workers = require_workers(client, address)
         prefetch = prefetch or max(4, 2 * sum(w.get("nthreads", 1) for w in workers.values()))
-        key = json.dumps([getattr(initializer, "__qualname__", None), initargs], sort_keys=True, default=str)
+        key = _init_key(initializer, initargs)
         pending: deque = deque()
         try:
             for chunk in chunks:
