@@ -277,3 +277,17 @@ def recheck_without_nfc(
     return not compare_tokens(
         [reference[i] for i in bad], lines, f"{label} --no-nfc", [texts[i] for i in bad]
     )
+
+
+def local_cluster(n_workers: int):
+    """A Dask LocalCluster of ``n_workers`` worker processes, one thread each, on 127.0.0.1."""
+    from distributed import LocalCluster
+
+    return LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        silence_logs=50,
+    )

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
 
 
 def run(args: list[str]) -> tuple[float, str]:
@@ -52,16 +53,9 @@ def main() -> None:
     n_docs = sum(1 for _ in open(data, encoding="utf-8")) - 1
     common = ["preprocess", "morphs", "--stem", "--norm", "--tagger", opts.tagger, data]
 
-    from distributed import LocalCluster
+    from _common import local_cluster
 
-    with LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        silence_logs=50,
-    ) as cluster:
+    with local_cluster(2) as cluster:
         address = cluster.scheduler_address
         with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8") as warm:
             warm.write("워커를 데우는 문장입니다\n" * 64)

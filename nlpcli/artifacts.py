@@ -33,9 +33,9 @@ import platform
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from nlpcli import __version__
+from nlpcli import __version__, versions
 from nlpcli.errors import (
     ArtifactError,
     ArtifactKindError,
@@ -94,10 +94,19 @@ def make_manifest(
         "params": params or {},
         "recipe": recipe,
         "data": data or {},
+        "libraries": versions.for_artifact(kind, params, recipe),
+        "input_bytes": _input_bytes(data or {}),
     }
     if extra:
         manifest.update(extra)
     return manifest
+
+
+def _input_bytes(data: dict) -> dict[str, int]:
+    """The size of each training input named in a data summary that is a file on disk."""
+    names = data.get("inputs") if isinstance(data.get("inputs"), list) else []
+    names = [*names, *(data.get(key) for key in ("train", "dev"))]
+    return {n: os.path.getsize(n) for n in dict.fromkeys(names) if isinstance(n, str) and os.path.isfile(n)}
 
 
 # --------------------------------------------------------------------------------------------
@@ -448,7 +457,84 @@ def _sniff(path: str) -> str:
 
 
 def read_manifest(path: str | os.PathLike, trust: bool = False) -> dict:
-    return load(path, trust=trust).manifest
+    """The manifest of an artifact file, with the checks of :func:`load`; see :func:`peek`."""
+    return peek(path, trust).manifest
+
+
+class Peek(NamedTuple):
+    manifest: dict
+    #: the checksum footer matched (False: the file has none, written by nlpcli 0.1)
+    verified: bool
+    #: ``joblib`` or ``torch``
+    storage: str
+
+
+def peek(path: str | os.PathLike, trust: bool = False) -> Peek:
+    """The manifest of an artifact file, read without building what the file holds.
+
+    The manifest is the first entry of the stored dict, so reading stops at the first object
+    beyond plain data (a scikit-learn estimator, an nlpcli class, a torch tensor): neither
+    scikit-learn nor torch is imported, and of a torch file only the small pickle record is read.
+    The checks are those of :func:`load` (missing, empty, not an artifact, checksum, newer
+    version, recipe); a file this cannot read (compressed joblib, anything unusual) is loaded.
+    """
+    path = os.fspath(path)
+    kind = _sniff(path)
+    verified = verify_footer(path)
+    manifest = _peek_manifest(path, kind)
+    if manifest is None:
+        return Peek(load(path, trust=trust).manifest, verified, kind)
+    manifest = check_manifest(path, manifest, None)
+    _check_recipe(path, manifest)
+    return Peek(manifest, verified, kind)
+
+
+class _PastManifest(Exception):
+    """Reading reached the payload: the manifest before it is complete."""
+
+
+class _ManifestReader(pickle.Unpickler):
+    """Builds plain data only (through the allowlist) and stops at anything else."""
+
+    refused: list[str]
+
+    def find_class(self, module, name):
+        if module.split(".")[0] not in ("builtins", "collections", "copyreg", "numpy"):
+            raise _PastManifest
+        return _allowlisted(super().find_class, self.refused, module, name)
+
+    def persistent_load(self, pid):  # a torch storage
+        raise _PastManifest
+
+
+def _peek_manifest(path: str, kind: str) -> dict | None:
+    """The manifest at the head of the pickle (of a torch file: its ``data.pkl`` record), or None."""
+    import io
+    import zipfile
+
+    try:
+        if kind == "torch":
+            with zipfile.ZipFile(path) as archive:
+                record = next(n for n in archive.namelist() if n.endswith("/data.pkl"))
+                fh = io.BytesIO(archive.read(record))
+        else:
+            fh = open(path, "rb")  # closed by the with block below
+            if fh.read(1) != b"\x80":  # compressed by joblib
+                fh.close()
+                return None
+            fh.seek(0)
+        with fh:
+            reader = _ManifestReader(fh)
+            reader.refused = []
+            try:
+                obj = reader.load()
+                found = [obj.get(MANIFEST_KEY)] if isinstance(obj, dict) else []
+            except _PastManifest:
+                memo = reader.memo.copy()  # the manifest is the first dict with a kind
+                found = [memo[i] for i in sorted(memo) if isinstance(memo[i], dict) and "kind" in memo[i]]
+    except Exception:  # damaged, or not laid out as nlpcli writes: load() says what is wrong
+        return None
+    return found[0] if found and not reader.refused and isinstance(found[0], dict) else None
 
 
 def _read_pickle(path: str, trust: bool) -> tuple[Any, list[str]]:
@@ -505,15 +591,18 @@ def load(
     if not verify_footer(path):
         UNVERIFIED.append(path)
     if kind == "torch":
-        return _load_torch(path, kinds, map_location)
-    obj, refused = _read_pickle(path, trust)
-    manifest = obj.get(MANIFEST_KEY) if isinstance(obj, dict) else None
-    if isinstance(manifest, dict) and "kind" in manifest:
-        check_manifest(path, manifest, None)  # a newer version explains unknown classes
-    _refuse(path, refused)
-    manifest = check_manifest(path, manifest, kinds)
-    _check_recipe(path, manifest)
-    return Artifact(manifest, obj["payload"], path)
+        artifact = _load_torch(path, kinds, map_location)
+    else:
+        obj, refused = _read_pickle(path, trust)
+        manifest = obj.get(MANIFEST_KEY) if isinstance(obj, dict) else None
+        if isinstance(manifest, dict) and "kind" in manifest:
+            check_manifest(path, manifest, None)  # a newer version explains unknown classes
+        _refuse(path, refused)
+        manifest = check_manifest(path, manifest, kinds)
+        _check_recipe(path, manifest)
+        artifact = Artifact(manifest, obj["payload"], path)
+    versions.warn_if_tagger_changed(path, artifact.manifest)
+    return artifact
 
 
 def _check_recipe(path: str, manifest: dict) -> None:

@@ -49,13 +49,118 @@ def connect(address: str):
         ) from None
     if "://" not in address and ":" not in address:
         raise UsageError(f"--scheduler takes an address such as tcp://10.0.0.5:8786 (got {address!r})")
+    probe(address)
     try:
         return Client(address, timeout="15s", set_as_default=False)
     except (OSError, TimeoutError) as exc:
+        raise _unreachable(address, exc) from None
+    except (MemoryError, ValueError, TypeError) as exc:  # something else answered on that port
         raise NlpcliError(
-            f"cannot reach the Dask scheduler at {address} ({exc}); "
-            "start one with 'dask scheduler' and workers with 'dask worker ADDRESS'"
+            f"what answers at {address} is not a Dask scheduler ({type(exc).__name__}); check the address"
         ) from None
+
+
+#: seconds to wait for the scheduler's port to accept a connection
+PROBE_TIMEOUT = 5.0
+
+
+def _unreachable(address: str, exc: BaseException) -> NlpcliError:
+    return NlpcliError(
+        f"cannot reach the Dask scheduler at {address} ({exc}); "
+        "start one with 'dask scheduler' and workers with 'dask worker ADDRESS'"
+    )
+
+
+def probe(address: str, timeout: float = PROBE_TIMEOUT) -> None:
+    """Fail fast, with one clear error, when nothing listens at a tcp/tls ``address`` (a closed
+    port fails at once, a host that does not answer after ``timeout`` s), instead of the
+    client's retrying until its own timeout."""
+    import socket
+
+    from distributed.comm import parse_address, parse_host_port
+
+    try:
+        protocol, location = parse_address(address)
+        if protocol not in ("tcp", "tls"):
+            return
+        host, port = parse_host_port(location)
+    except (ValueError, TypeError):
+        raise UsageError(
+            f"--scheduler takes an address such as tcp://10.0.0.5:8786 (got {address!r})"
+        ) from None
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as exc:  # refused, timed out, unknown host
+        raise _unreachable(address, exc.strerror or exc) from None
+
+
+def require_workers(client, address: str) -> dict:
+    """The cluster's workers (address -> info); one clear error when it has none."""
+    workers = (
+        client.scheduler_info(n_workers=-1).get("workers", {})
+        if _accepts_n_workers(client)
+        else client.scheduler_info().get("workers", {})
+    )
+    if not workers:
+        raise NlpcliError(
+            f"the Dask scheduler at {address} has no workers; start some with "
+            f"'dask worker {address} --nthreads 1'"
+        )
+    return workers
+
+
+def check_workers(client, address: str, module: str) -> None:
+    """Every worker imports ``module`` and runs this nlpcli version, or one clear error. (A task
+    whose function a worker cannot unpickle can wait for ever, so ask with builtins alone.)"""
+    from nlpcli import __version__
+
+    expr = f"__import__('importlib').import_module({module!r}) and __import__('nlpcli').__version__"
+    try:
+        versions = client.run(eval, expr)
+    except Exception as exc:  # the worker's own error, e.g. ModuleNotFoundError
+        raise NlpcliError(
+            f"a worker of the Dask cluster at {address} cannot import {module} "
+            f"({type(exc).__name__}: {exc}); install this nlpcli ({__version__}) on every worker"
+        ) from None
+    other = sorted(f"{w} has {v}" for w, v in versions.items() if v != __version__)
+    if other:
+        raise NlpcliError(
+            f"the Dask workers need the nlpcli version that runs here ({__version__}): {', '.join(other)}"
+        )
+
+
+def run_in_worker(func: Callable, initializer: Callable | None, initargs: tuple, chunk: Any) -> Any:
+    """Inside a task: ``func(chunk)`` in this worker process, initialised once as
+    :func:`dask_ordered_map`'s tasks are (the same tagger serves both)."""
+    return _run_chunk(func, initializer, initargs, _init_key(initializer, initargs), chunk)
+
+
+def _init_key(initializer: Callable | None, initargs: tuple) -> str:
+    import json
+
+    return json.dumps([getattr(initializer, "__qualname__", None), initargs], sort_keys=True, default=str)
+
+
+def tree_reduce(client, futures: list, combine: Callable[[Any, Any], Any], split_every: int = 2):
+    """One future: ``combine`` applied on the cluster to pairs (then pairs of pairs...) of
+    ``futures``, in order, so no single worker or the client ever holds all the partial results.
+    ``combine`` must not modify its arguments (a task may be rerun on the same inputs)."""
+    if not futures:
+        raise ValueError("nothing to reduce")
+    level = list(futures)
+    while len(level) > 1:
+        groups = [level[i : i + split_every] for i in range(0, len(level), split_every)]
+        level = [
+            g[0] if len(g) == 1 else client.submit(_combine_all, combine, *g, pure=False) for g in groups
+        ]
+    return level[0]
+
+
+def _combine_all(combine: Callable[[Any, Any], Any], first: Any, *rest: Any) -> Any:
+    result = first
+    for item in rest:
+        result = combine(result, item)
+    return result
 
 
 def dask_ordered_map(
@@ -67,22 +172,11 @@ def dask_ordered_map(
     prefetch: int | None = None,
 ) -> Iterator[Any]:
     """Yield ``func(chunk)`` for every chunk, in order, computed on the cluster at ``address``."""
-    import json
-
     client = connect(address)
     try:
-        workers = (
-            client.scheduler_info(n_workers=-1).get("workers", {})
-            if _accepts_n_workers(client)
-            else client.scheduler_info().get("workers", {})
-        )
-        if not workers:
-            raise NlpcliError(
-                f"the Dask scheduler at {address} has no workers; start some with "
-                f"'dask worker {address} --nthreads 1'"
-            )
+        workers = require_workers(client, address)
         prefetch = prefetch or max(4, 2 * sum(w.get("nthreads", 1) for w in workers.values()))
-        key = json.dumps([getattr(initializer, "__qualname__", None), initargs], sort_keys=True, default=str)
+        key = _init_key(initializer, initargs)
         pending: deque = deque()
         try:
             for chunk in chunks:

@@ -103,15 +103,15 @@ def _open_error(exc: OSError, path: str) -> DataError:
         return DataError("is a directory, expected a file", source=path)
     if isinstance(exc, PermissionError):
         return DataError("permission denied", source=path)
-    return DataError(
-        f"cannot read ({exc.strerror or exc})", source=path
-    )  # a name too long, a loop of links...
+    # a name too long, a loop of links, a network error...
+    return DataError(f"cannot read ({exc.strerror or exc})", source=path)
 
 
 def check_input(path: str) -> None:
     """Check an input before the work starts: it exists, is not a directory, and a regular file
-    opens for reading. Nothing is read (a pipe such as ``<(zcat x.gz)`` keeps all its data)."""
-    if path == STDIO:
+    opens for reading. Nothing is read (a pipe such as ``<(zcat x.gz)`` keeps all its data); an
+    fsspec URL (``s3://...``, for the workers of a Dask cluster) is left to the code that opens it."""
+    if path == STDIO or "://" in path:
         return
     try:
         st = os.stat(path)
@@ -124,13 +124,19 @@ def check_input(path: str) -> None:
 
 
 def _open_binary(path: str) -> IO[bytes]:
-    if path == STDIO:
-        raw = sys.stdin.buffer
-    else:
-        try:
-            raw = open(path, "rb")
-        except OSError as exc:
-            raise _open_error(exc, path) from None
+    return gunzipped(sys.stdin.buffer if path == STDIO else open_raw(path))
+
+
+def open_raw(path: str, opener=open) -> IO[bytes]:
+    """``opener(path, "rb")`` (the bytes as stored, still compressed), with one clear error."""
+    try:
+        return opener(path, "rb")
+    except OSError as exc:
+        raise _open_error(exc, path) from None
+
+
+def gunzipped(raw: IO[bytes]) -> IO[bytes]:
+    """``raw`` itself, or a gzip reader over it when it starts with gzip's magic bytes."""
     peek = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
     if peek == b"\x1f\x8b":
         return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
@@ -147,25 +153,33 @@ def iter_lines(path: str, encoding_errors: str = "strict") -> Iterator[tuple[int
     name = display_name(path)
     fh = _open_binary(path)
     try:
-        for number, raw in enumerate(fh, 1):
-            if b"\x00" in raw:
-                raise DataError(
-                    "contains a NUL byte: this looks like a binary file, not text", source=name, line=number
-                )
-            try:
-                line = raw.decode("utf-8", encoding_errors)
-            except UnicodeDecodeError as exc:
-                raise _invalid_utf8(raw[exc.start], exc.start + 1, name, number) from None
-            if number == 1 and line.startswith("\ufeff"):
-                line = line[1:]
-            if line.endswith("\n"):
-                line = line[:-2] if line.endswith("\r\n") else line[:-1]
-            yield number, line
+        yield from decode_lines(enumerate(fh, 1), name, encoding_errors)
     except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
         raise DataError(f"corrupt or truncated gzip data ({exc})", source=name) from None
     finally:
         if path != STDIO:
             fh.close()
+
+
+def decode_lines(
+    numbered: Iterable[tuple[int, bytes]], name: str, encoding_errors: str = "strict"
+) -> Iterator[tuple[int, str]]:
+    """:func:`iter_lines` over ``(line_number, raw_line)`` pairs from any binary source: each
+    line checked for NUL bytes, decoded, its ending removed (and the BOM of line 1)."""
+    for number, raw in numbered:
+        if b"\x00" in raw:
+            raise DataError(
+                "contains a NUL byte: this looks like a binary file, not text", source=name, line=number
+            )
+        try:
+            line = raw.decode("utf-8", encoding_errors)
+        except UnicodeDecodeError as exc:
+            raise _invalid_utf8(raw[exc.start], exc.start + 1, name, number) from None
+        if number == 1 and line.startswith("\ufeff"):
+            line = line[1:]
+        if line.endswith("\n"):
+            line = line[:-2] if line.endswith("\r\n") else line[:-1]
+        yield number, line
 
 
 def _invalid_utf8(byte: int, column: int, name: str, line: int) -> DataError:
@@ -321,9 +335,10 @@ def _check_label_column(columns: Sequence[str], wanted: str | None, name: str) -
         )
 
 
-def _read_delimited(path: str, spec: InputSpec, delimiter: str) -> Iterator[Record]:
+def _read_delimited(
+    path: str, spec: InputSpec, delimiter: str, lines: Iterator[tuple[int, str]]
+) -> Iterator[Record]:
     name = display_name(path)
-    lines = iter_lines(path, spec.encoding_errors)
     if delimiter == "\t":
         # TSV as the unix tools write it: no quoting, one row per line.
         rows: Iterator[tuple[int, list[str]]] = ((n, line.split("\t")) for n, line in lines)
@@ -369,11 +384,11 @@ def _csv_rows(lines: Iterator[tuple[int, str]], name: str) -> Iterator[tuple[int
         raise DataError(f"malformed CSV ({exc})", source=name, line=state["line"]) from None
 
 
-def _read_jsonl(path: str, spec: InputSpec) -> Iterator[Record]:
+def _read_jsonl(path: str, spec: InputSpec, lines: Iterator[tuple[int, str]]) -> Iterator[Record]:
     name = display_name(path)
     key = spec.text_field or spec.text_column or "text"
     label_key = spec.label_column
-    for number, line in iter_lines(path, spec.encoding_errors):
+    for number, line in lines:
         if not line.strip():
             yield Record("", {key: ""}, name, number, None, key)
             continue
@@ -444,14 +459,14 @@ def _mend_surrogates(value, errors: str):
     return value
 
 
-def _read_plain(path: str, spec: InputSpec) -> Iterator[Record]:
+def _read_plain(path: str, spec: InputSpec, lines: Iterator[tuple[int, str]]) -> Iterator[Record]:
     if spec.label_column is not None:
         raise UsageError(
             f"{display_name(path)}: plain text has no columns, so --label-column "
             f"{spec.label_column!r} cannot be used; give a TSV/CSV/JSONL file or --format"
         )
     name = display_name(path)
-    for number, line in iter_lines(path, spec.encoding_errors):
+    for number, line in lines:
         yield Record(line, None, name, number)
 
 
@@ -459,15 +474,20 @@ def read_records(paths: Sequence[str] | str, spec: InputSpec | None = None) -> I
     """Stream the documents of one or more inputs, in order."""
     spec = spec or InputSpec()
     for path in _input_paths(paths):
-        fmt = detect_format(path, spec.format)
-        if fmt == "text":
-            yield from _read_plain(path, spec)
-        elif fmt == "tsv":
-            yield from _read_delimited(path, spec, "\t")
-        elif fmt == "csv":
-            yield from _read_delimited(path, spec, ",")
-        else:
-            yield from _read_jsonl(path, spec)
+        yield from records_of_lines(path, spec, iter_lines(path, spec.encoding_errors))
+
+
+def records_of_lines(path: str, spec: InputSpec, lines: Iterator[tuple[int, str]]) -> Iterator[Record]:
+    """The records of ``path`` parsed out of ``lines`` (``(line_number, line)`` pairs, the header
+    first for TSV/CSV), as :func:`read_records` parses the whole file."""
+    fmt = detect_format(path, spec.format)
+    if fmt == "text":
+        return _read_plain(path, spec, lines)
+    if fmt == "tsv":
+        return _read_delimited(path, spec, "\t", lines)
+    if fmt == "csv":
+        return _read_delimited(path, spec, ",", lines)
+    return _read_jsonl(path, spec, lines)
 
 
 def chunked(items: Iterable, size: int) -> Iterator[list]:

@@ -118,3 +118,21 @@ def _default_progress_settings():
 
     yield
     progress.configure()
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A Dask cluster of 2 separate worker processes (one thread each) on 127.0.0.1, one per
+    test module that asks for it."""
+    pytest.importorskip("distributed")
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        silence_logs=50,
+    ) as c:
+        yield c

@@ -14,7 +14,9 @@ from conftest import default_signals
 HEAVY = ("torch", "gensim", "sklearn")
 
 
-@pytest.mark.parametrize("args", [["--help"], ["preprocess", "--help"], ["vectorize", "--help"]])
+@pytest.mark.parametrize(
+    "args", [["--help"], ["preprocess", "--help"], ["vectorize", "--help"], ["--version"]]
+)
 def test_help_does_not_import_heavy_libraries(args):
     code = (
         "import sys\nfrom nlpcli.cli import main\n"

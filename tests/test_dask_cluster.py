@@ -15,21 +15,6 @@ import pytest
 distributed = pytest.importorskip("distributed")
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    from distributed import LocalCluster
-
-    with LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        silence_logs=50,
-    ) as c:
-        yield c
-
-
 def _cli(*args, **kw):
     return subprocess.run([sys.executable, "-m", "nlpcli", *args], capture_output=True, text=True, **kw)
 

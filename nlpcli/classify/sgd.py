@@ -178,12 +178,39 @@ class Scan:
     offsets: list[int] = field(default_factory=list)  # byte offset of each chunk of the cache
     temporary: bool = False  # the cache goes when training ends (stdin)
 
+    def add(self, label: str, number: float | None) -> None:
+        """Count one document kept, with its label (and number, for regression)."""
+        self.documents += 1
+        self.labels.add(label)
+        if number is not None:
+            self.low, self.high = min(self.low, number), max(self.high, number)
+            self.total += number
 
-def _clean(text: str) -> str:
+    def merge(self, other: Scan) -> Scan:
+        """Add the scan of other inputs (another shard of a cluster)."""
+        self.documents += other.documents
+        self.labels |= other.labels
+        self.low, self.high = min(self.low, other.low), max(self.high, other.high)
+        self.total += other.total
+        self.empty += other.empty
+        return self
+
+    def check(self, name: str) -> None:
+        """After the scan: a warning for the documents left out, an error when none is left."""
+        if self.empty:
+            progress.warn(f"{name}: {self.empty:,} documents are empty after preprocessing and were left out")
+        if not self.documents:
+            raise DataError(
+                "no documents with text to train on" + (" (all were empty)" if self.empty else ""),
+                source=name,
+            )
+
+
+def one_line(text: str) -> str:
     return text.replace("\t", " ").replace("\n", " ").replace("\r", " ")
 
 
-def _check_label(r, task: str, classes: set | None) -> tuple[str, float | None]:
+def check_label(r, task: str, classes: set | None) -> tuple[str, float | None]:
     label = (r.label or "").strip()
     if not label:
         raise DataError("empty label", source=r.source, line=r.line)
@@ -195,7 +222,7 @@ def _check_label(r, task: str, classes: set | None) -> tuple[str, float | None]:
             source=r.source,
             line=r.line,
         )
-    return _clean(label), None
+    return one_line(label), None
 
 
 def cache_path(
@@ -259,20 +286,16 @@ def scan(
         try:
             for records, texts in _docs_from_inputs(inputs, spec, recipe, jobs):
                 for r, text in zip(records, texts):
-                    label, number = _check_label(r, cfg.task, classes)
+                    label, number = check_label(r, cfg.task, classes)
                     if not text.strip():
                         result.empty += 1
                         continue
-                    raw = _clean(r.text) if keep_raw else None
+                    raw = one_line(r.text) if keep_raw else None
                     if out is not None:
                         if result.documents % cfg.chunk_size == 0:
                             result.offsets.append(out.tell())
-                        out.write(f"{label}\t{_clean(text)}" + (f"\t{raw}\n" if keep_raw else "\n"))
-                    result.documents += 1
-                    result.labels.add(label)
-                    if number is not None:
-                        result.low, result.high = min(result.low, number), max(result.high, number)
-                        result.total += number
+                        out.write(f"{label}\t{one_line(text)}" + (f"\t{raw}\n" if keep_raw else "\n"))
+                    result.add(label, number)
                     if counts is not None:
                         pending.append((text, raw))
                 if counts is not None and len(pending) >= cfg.chunk_size:
@@ -283,12 +306,7 @@ def scan(
         finally:
             if out is not None:
                 out.close()
-    if result.empty:
-        progress.warn(f"{name}: {result.empty:,} documents are empty after preprocessing and were left out")
-    if not result.documents:
-        raise DataError(
-            "no documents with text to train on" + (" (all were empty)" if result.empty else ""), source=name
-        )
+    result.check(name)
     return result
 
 
@@ -332,9 +350,14 @@ def epoch_chunks(
                 line = fh.readline()
                 if not line:
                     break
-                parts = line.rstrip("\n").split("\t")
-                chunk.append((parts[0], parts[1], parts[2] if keep_raw else None))
+                chunk.append(cached_document(line, keep_raw))
             yield chunk
+
+
+def cached_document(line: str, keep_raw: bool) -> tuple[str, str, str | None]:
+    """``(label, tokens, raw)`` from a line of a token cache."""
+    parts = line.rstrip("\n").split("\t")
+    return parts[0], parts[1], parts[2] if keep_raw else None
 
 
 def shuffled_batches(chunks, rng, buffer_size: int, batch_size: int) -> Iterator[list]:
@@ -438,18 +461,28 @@ class Job:
     keep_raw: bool
     clip: bool = True  # regression: clip predictions to the range of the training numbers
     score: object = None  # (estimator) -> dev score, higher is better; None: no dev data
+    cluster: dict | None = None  # trained on a Dask cluster: the shards and their job (resume)
 
 
-def _xy(job: Job, batch: list):
+def batch_xy(extractor, labels: list[str] | None, keep_raw: bool, batch: list):
+    """The features and targets of a minibatch of ``(label, tokens, raw)`` documents."""
     import numpy as np
 
     texts = [t for _, t, _ in batch]
-    raw = [r for _, _, r in batch] if job.keep_raw else None
-    X = job.extractor.transform(texts, raw) if job.keep_raw else job.extractor.transform(texts)
-    if job.labels is None:
+    raw = [r for _, _, r in batch] if keep_raw else None
+    X = extractor.transform(texts, raw) if keep_raw else extractor.transform(texts)
+    if labels is None:
         return X, np.fromiter((float(v) for v, _, _ in batch), dtype=float, count=len(batch))
-    index = {label: i for i, label in enumerate(job.labels)}
+    index = {label: i for i, label in enumerate(labels)}
     return X, np.fromiter((index[v] for v, _, _ in batch), dtype=np.int64, count=len(batch))
+
+
+def fit_batch(estimator, X, y, classes) -> None:
+    """One ``partial_fit`` (``classes``: the class indices; None for regression)."""
+    if classes is not None:
+        estimator.partial_fit(X, y, classes=classes)
+    else:
+        estimator.partial_fit(X, y)
 
 
 def run_epoch(job: Job, state: State, flag: InterruptFlag) -> int:
@@ -465,11 +498,7 @@ def run_epoch(job: Job, state: State, flag: InterruptFlag) -> int:
             if b < state.batch:  # fitted before the checkpoint: replay the order only
                 bar.advance(len(batch))
                 continue
-            X, y = _xy(job, batch)
-            if classes is not None:
-                state.estimator.partial_fit(X, y, classes=classes)
-            else:
-                state.estimator.partial_fit(X, y)
+            fit_batch(state.estimator, *batch_xy(job.extractor, job.labels, job.keep_raw, batch), classes)
             state.batch = b + 1
             done += len(batch)
             bar.advance(len(batch))
@@ -545,13 +574,9 @@ def train_sgd(inputs: list[str], spec: InputSpec, output: str, cfg, sgd: SgdConf
     the dev metrics (None without dev data) and the dev data's name."""
     from nlpcli.text.recipe import Recipe
 
-    if cfg.dev_fraction:
-        raise UsageError("--dev-fraction holds documents in memory; for sgd give a --dev FILE")
-    # a resumed run goes on in its checkpoint
-    checkpoint = sgd.checkpoint or sgd.resume or default_checkpoint(output)
-    check_output(output, binary=True)
+    checkpoint = checkpoint_path(output, cfg, sgd)
     if sgd.resume:
-        job, state, recipe = _resume(sgd.resume, inputs, spec, cfg)
+        job, state, recipe = _resume(sgd.resume, inputs, spec, cfg, cluster=False)
     else:
         extractor, recipe, keep_raw = _features(cfg)
         stdin = STDIO in inputs
@@ -599,9 +624,7 @@ def train_sgd(inputs: list[str], spec: InputSpec, output: str, cfg, sgd: SgdConf
             keep_raw,
             clip=cfg.estimator.clip,
         )
-        state = State(sgd.make_estimator(cfg.seed))
-        if isinstance(state.estimator, CenteredRegressor):
-            state.estimator.offset = scan_.total / scan_.documents
+        state = new_state(sgd, cfg.seed, scan_)
     dev_ds = _dev(job, cfg, recipe)
     data.update(
         documents=job.scan.documents,
@@ -610,6 +633,25 @@ def train_sgd(inputs: list[str], spec: InputSpec, output: str, cfg, sgd: SgdConf
     )
     state = fit(job, state, checkpoint, lambda s: _save_checkpoint(checkpoint, job, s, recipe, cfg))
     return _finish(job, state, output, cfg, recipe, data, dev_ds, checkpoint)
+
+
+def checkpoint_path(output: str, cfg, sgd: SgdConfig) -> str | None:
+    """The checks every sgd run starts with; returns where its checkpoint goes (none for a model
+    written to stdout, unless --checkpoint names one)."""
+    if cfg.dev_fraction:
+        raise UsageError("--dev-fraction holds documents in memory; for sgd give a --dev FILE")
+    check_output(output, binary=True)
+    return (
+        sgd.checkpoint or sgd.resume or default_checkpoint(output)
+    )  # a resumed run goes on in its checkpoint
+
+
+def new_state(sgd: SgdConfig, seed: int, scan_: Scan) -> State:
+    """The state before the first epoch: a fresh estimator (a regressor centred on the mean)."""
+    state = State(sgd.make_estimator(seed))
+    if isinstance(state.estimator, CenteredRegressor):
+        state.estimator.offset = scan_.total / scan_.documents
+    return state
 
 
 def _features(cfg):
@@ -727,12 +769,22 @@ def _save_checkpoint(path: str, job: Job, state: State, recipe, cfg) -> None:
     )
 
 
-def _resume(path: str, inputs: list[str], spec: InputSpec, cfg):
-    """The job and state saved in a checkpoint (the options of the interrupted run are kept)."""
+def _resume(path: str, inputs: list[str], spec: InputSpec, cfg, cluster: bool):
+    """The job and state saved in a checkpoint (the options of the interrupted run are kept);
+    ``cluster``: resuming with --scheduler."""
     from nlpcli.text.recipe import Recipe
 
     payload = artifacts.load(path, kinds=(CHECKPOINT_KIND,), trust=cfg.trust).payload
     job = Job(**payload["job"])
+    if (job.cluster is not None) != cluster:
+        raise UsageError(
+            f"{path} is the checkpoint of a run "
+            + (
+                "on a Dask cluster: resume it with --scheduler ADDRESS"
+                if job.cluster
+                else "in one process: resume it without --scheduler"
+            )
+        )
     if job.scan.cache is not None and not os.path.exists(job.scan.cache):
         raise DataError(
             "the token cache of this checkpoint is gone; train again without --resume", source=job.scan.cache

@@ -52,8 +52,12 @@ class TrainConfig:
     jobs: int = 1
     trust: bool = False
     metrics_out: str | None = None
+    scheduler: str | None = None  # sgd: train on the Dask cluster at this address
+    partition_bytes: int = 32 << 20  # with scheduler: the parts the workers read
 
     def __post_init__(self):
+        if self.scheduler and self.model != "sgd":
+            raise UsageError("--scheduler trains --model sgd only (the other models fit in one process)")
         if self.model not in MODELS:
             raise UsageError(f"--model must be one of {', '.join(MODELS)}")
         if self.task not in TASKS:
@@ -130,7 +134,13 @@ def train(
         from nlpcli.classify.sgd import SgdConfig, train_sgd
 
         data = {"inputs": [display_name(p) for p in inputs]}
-        dev_metrics, dev_name = train_sgd(inputs, spec, output, cfg, sgd or SgdConfig(task=cfg.task), data)
+        sgd = sgd or SgdConfig(task=cfg.task)
+        if cfg.scheduler:
+            from nlpcli.classify.sgd_cluster import train_on_cluster
+
+            dev_metrics, dev_name = train_on_cluster(inputs, spec, output, cfg, sgd, data)
+        else:
+            dev_metrics, dev_name = train_sgd(inputs, spec, output, cfg, sgd, data)
         return _report(cfg, dev_metrics, dev_name)
     recipe = cfg.recipe
     extractor = None

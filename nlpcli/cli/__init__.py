@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from nlpcli import __version__, progress
+from nlpcli import progress
 from nlpcli.errors import ExitStatus, NlpcliError, OutputClosed
 from nlpcli.textio import utf8_stdio
 
@@ -32,7 +32,9 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        print(f"nlpcli {__version__}")
+        from nlpcli import versions
+
+        print(versions.report())
         raise typer.Exit()
 
 
@@ -43,14 +45,20 @@ def _global(
     ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+        bool,
+        typer.Option(
+            "--version",
+            callback=_version,
+            is_eager=True,
+            help="Print the versions of nlpcli and of the libraries that shape its results, and exit.",
+        ),
     ] = False,
 ) -> None:
     progress.configure(quiet=quiet, debug=debug)
 
 
 #: command modules, in the order of ``--help``; each adds its commands to ``app`` when imported.
-COMMAND_MODULES = ("preprocess", "vectorize", "embed", "classify", "translate")
+COMMAND_MODULES = ("preprocess", "vectorize", "embed", "classify", "translate", "info")
 
 
 def _register() -> None:

@@ -15,6 +15,7 @@ from nlpcli.cli.options import (
     Jobs,
     Output,
     OutputFormat,
+    PartitionMB,
     RowNorm,
     Scheduler,
     Seed,
@@ -64,6 +65,17 @@ Tokenized = Annotated[
         "takes raw text.",
     ),
 ]
+
+TrainScheduler = Annotated[
+    Optional[str],
+    typer.Option(
+        "--scheduler",
+        help="sgd: train on a Dask cluster, the scheduler's address (tcp://HOST:8786): the workers "
+        "read the inputs themselves (a path or URL every worker sees), fit shards of them in "
+        "parallel and their weights are averaged after each epoch (see docs/sgd.md).",
+    ),
+]
+
 
 #: choices, made once (an annotation is evaluated for each command the parser builds)
 Model = choice("Model", ("logreg", "linreg", "mlp", "sgd", "rnn"))
@@ -433,6 +445,8 @@ def train_cmd(
     text_field: TextField = None,
     encoding_errors: EncodingErrors = "strict",
     jobs: Jobs = 1,
+    scheduler: TrainScheduler = None,
+    partition_mb: PartitionMB = 32.0,
     trust: TrustArtifact = False,
 ) -> None:
     from nlpcli.classify.models import EstimatorConfig
@@ -453,7 +467,8 @@ def train_cmd(
                                           early_stopping=early_stopping, batch_size=batch_size)
     cfg = TrainConfig(model=model, task=task, recipe=recipe, tokenized=tokenized, vectorizer=vectorizer,
                       features=features, estimator=estimator, dev=dev, dev_fraction=dev_fraction, seed=seed,
-                      jobs=jobs, trust=trust, metrics_out=metrics_out)
+                      jobs=jobs, trust=trust, metrics_out=metrics_out, scheduler=scheduler,
+                      partition_bytes=round(partition_mb * 2**20))
     rnn = loop = sgd = None
     if model == "sgd":
         from nlpcli.classify.sgd import SgdConfig

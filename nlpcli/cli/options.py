@@ -198,3 +198,23 @@ Scheduler = Annotated[
         "nlpcli (and Java for KoNLPy taggers); start them with --nthreads 1.",
     ),
 ]
+
+FitScheduler = Annotated[
+    Optional[str],
+    typer.Option(
+        "--scheduler",
+        help="Fit on a Dask cluster: the scheduler's address (tcp://HOST:8786). The workers read "
+        "the inputs themselves, so give paths (or fsspec URLs) that every worker can read. Workers "
+        "need the same nlpcli (and Java for KoNLPy taggers); start them with --nthreads 1.",
+    ),
+]
+
+PartitionMB = Annotated[
+    float,
+    typer.Option(
+        "--partition-mb",
+        min=0.001,
+        help="With --scheduler: the size of the parts (MB) the inputs are cut into, one task each "
+        "(compressed and CSV files are one part each).",
+    ),
+]

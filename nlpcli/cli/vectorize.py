@@ -11,10 +11,12 @@ from nlpcli.cli import app
 from nlpcli.cli.options import (
     EncodingErrors,
     FeatureKind,
+    FitScheduler,
     Format,
     Inputs,
     Jobs,
     LabelColumn,
+    PartitionMB,
     RowNorm,
     Scheduler,
     TextColumn,
@@ -134,6 +136,8 @@ def fit_cmd(
     text_field: TextField = None,
     encoding_errors: EncodingErrors = "strict",
     jobs: Jobs = 1,
+    scheduler: FitScheduler = None,
+    partition_mb: PartitionMB = 32.0,
 ) -> None:
     from nlpcli.errors import UsageError
     from nlpcli.features import vectorize
@@ -171,7 +175,16 @@ def fit_cmd(
     )
     spec = input_spec(fmt, text_column, label_column, text_field, encoding_errors)
     vectorize.fit(
-        inputs or ["-"], spec, config, recipe, output, jobs=jobs, matrix_out=matrix_out, labels_out=labels_out
+        inputs or ["-"],
+        spec,
+        config,
+        recipe,
+        output,
+        jobs=jobs,
+        matrix_out=matrix_out,
+        labels_out=labels_out,
+        scheduler=scheduler,
+        partition_bytes=round(partition_mb * 2**20),
     )
 
 

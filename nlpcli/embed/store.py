@@ -34,7 +34,7 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 
-from nlpcli import artifacts
+from nlpcli import artifacts, versions
 from nlpcli.errors import ArtifactError, ArtifactKindError, CorruptArtifactError, DataError  # noqa: F401
 from nlpcli.textio import naming_write_errors, usual_mode
 
@@ -64,8 +64,9 @@ def resolve(path: str | os.PathLike) -> str:
     return path
 
 
-def read_manifest(path: str, kinds: Iterable[str] | None = None) -> dict:
-    """Read and check ``MODEL/nlpcli.json``: kind, version, and the size of every file."""
+def read_manifest(path: str, kinds: Iterable[str] | None = None, *, warn: bool = True) -> dict:
+    """Read and check ``MODEL/nlpcli.json``: kind, version, and the size of every file (and with
+    ``warn``, say when the tagger the model was made with has changed since)."""
     model = resolve(path)
     if not os.path.exists(model):
         raise ArtifactError(f"{model}: no such model; check the path (train one with 'nlpcli embed train')")
@@ -111,6 +112,8 @@ def read_manifest(path: str, kinds: Iterable[str] | None = None) -> dict:
                 f"{os.path.join(model, name)}: checksum mismatch: changed or damaged "
                 "since it was written; the model is corrupt, re-create it"
             )
+    if warn:
+        versions.warn_if_tagger_changed(model, manifest)
     return manifest
 
 

@@ -73,6 +73,12 @@ class TermCounts:
         self.tf[:n] += df if binary else np.bincount(X.indices, weights=X.data, minlength=n)
         self.n_docs += len(docs)
 
+    def copy(self) -> TermCounts:
+        return TermCounts(dict(self.index), self.df.copy(), self.tf.copy(), self.n_docs)
+
+    def size(self) -> int:
+        return len(self.index)
+
     def merge(self, other: TermCounts) -> TermCounts:
         """This plus ``other`` (in place); the order of merging does not change the result."""
         n = len(other.index)
@@ -100,6 +106,12 @@ class HashedCounts:
     def add_matrix(self, X) -> None:
         self.df += column_document_counts(X)
         self.n_docs += X.shape[0]
+
+    def copy(self) -> HashedCounts:
+        return HashedCounts(self.df.copy(), self.n_docs)
+
+    def size(self) -> int:
+        return len(self.df)
 
     def merge(self, other: HashedCounts) -> HashedCounts:
         if len(other.df) != len(self.df):
@@ -158,3 +170,14 @@ def smooth_idf(df: np.ndarray, n_docs: int) -> np.ndarray:
     np.log(idf, out=idf)
     idf += 1.0
     return idf
+
+
+def merged(a: list, b: list) -> list:
+    """Block by block, the sum of two lists of counts (word block, then char block), as new
+    objects: ``a`` and ``b`` are left as they were (a cluster may rerun a merge on the same
+    inputs). The bigger count of each pair is copied and the smaller one added to it."""
+    out = []
+    for x, y in zip(a, b):
+        big, small = (x, y) if x.size() >= y.size() else (y, x)
+        out.append(big.copy().merge(small))
+    return out

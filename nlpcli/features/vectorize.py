@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from nlpcli import artifacts, progress
-from nlpcli.errors import DataError
+from nlpcli.errors import DataError, UsageError
 from nlpcli.features.vectorizers import TextFeatures, VectorizerConfig
 from nlpcli.text.recipe import Preprocessor, Recipe
 from nlpcli.text.stream import preprocess_chunks
@@ -81,13 +81,58 @@ def fit(
     jobs: int = 1,
     matrix_out: str | None = None,
     labels_out: str | None = None,
+    scheduler: str | None = None,
+    partition_bytes: int = 32 << 20,
 ) -> TextFeatures:
     """Fit a vectorizer on ``inputs`` and save it (with the recipe) to ``output``.
 
     The documents stream past once and only their counts are kept (memory grows with the
     vocabulary, or with ``2**hashing``, never with the number of documents). ``matrix_out``
-    needs them a second time: they are spooled to a temporary file beside it meanwhile.
+    needs them a second time: they are spooled to a temporary file beside it meanwhile. With
+    ``scheduler`` the counting runs on that Dask cluster, whose workers read the inputs
+    themselves, in parts of about ``partition_bytes`` (:mod:`nlpcli.features.cluster_fit`); the
+    vectorizer is the same.
     """
+    if scheduler:
+        if matrix_out or labels_out:
+            raise UsageError(
+                "--matrix-out and --labels-out need the documents where nlpcli runs: with --scheduler, "
+                "run 'vectorize transform --scheduler' on the fitted vectorizer instead"
+            )
+        from nlpcli.features.cluster_fit import count_on_cluster
+
+        features = TextFeatures(config)
+        counts = count_on_cluster(inputs, spec, config, recipe, scheduler, partition_bytes)
+        documents = counts[0].n_docs
+        if documents == 0:
+            raise _no_documents(inputs)
+        features.fit_counts(counts)
+    else:
+        features, documents = _fit_here(inputs, spec, config, recipe, jobs, matrix_out, labels_out)
+    data = {
+        "inputs": [display_name(p) for p in inputs],
+        "documents": documents,
+        "features": features.n_features,
+    }
+    artifacts.save(output, KIND, features, params=config.to_dict(), recipe=recipe.to_dict(), data=data)
+    progress.info(f"vectorizer: {documents:,} documents, {features.n_features:,} features -> {output}")
+    return features
+
+
+def _no_documents(inputs: list[str]) -> DataError:
+    return DataError("the input holds no documents to fit the vectorizer on", source=display_name(inputs[0]))
+
+
+def _fit_here(
+    inputs: list[str],
+    spec: InputSpec,
+    config: VectorizerConfig,
+    recipe: Recipe,
+    jobs: int,
+    matrix_out: str | None,
+    labels_out: str | None,
+) -> tuple[TextFeatures, int]:
+    """The local fit: count the chunks as they stream past, then fit on the counts."""
     features = TextFeatures(config)
     counts = features.counters()
     documents = 0
@@ -115,20 +160,11 @@ def fit(
                 labels.writelines(f"{label}\n" for label in chunk.labels)
             bar.advance(len(chunk.texts))
         if documents == 0:
-            raise DataError(
-                "the input holds no documents to fit the vectorizer on", source=display_name(inputs[0])
-            )
+            raise _no_documents(inputs)
         features.fit_counts(counts)
         if spool is not None:
             save_matrix(_stacked(features.transform(c.texts, c.raw) for c in spool.read()), matrix_out)
-    data = {
-        "inputs": [display_name(p) for p in inputs],
-        "documents": documents,
-        "features": features.n_features,
-    }
-    artifacts.save(output, KIND, features, params=config.to_dict(), recipe=recipe.to_dict(), data=data)
-    progress.info(f"vectorizer: {documents:,} documents, {features.n_features:,} features -> {output}")
-    return features
+    return features, documents
 
 
 class _Spool:

@@ -274,5 +274,10 @@ def init_worker(recipe: dict, threads: int = 1) -> None:
 
 
 def process_in_worker(texts: list[str]) -> list[str]:
+    return worker_preprocessor().process(texts)
+
+
+def worker_preprocessor() -> Preprocessor:
+    """The preprocessor :func:`init_worker` built in this process."""
     assert _WORKER is not None, "init_worker was not called"
-    return _WORKER.process(texts)
+    return _WORKER
