@@ -109,7 +109,10 @@ def _closed_port() -> int:
 def test_unreachable_scheduler_and_unreadable_input_are_one_line(sample, tmp_path):
     address = f"tcp://127.0.0.1:{_closed_port()}"
     start = time.monotonic()
-    res = _cli("vectorize", "fit", str(sample / "reviews-test.tsv"), "--scheduler", address, timeout=60)
+    out = str(tmp_path / "v.joblib")
+    res = _cli(
+        "vectorize", "fit", str(sample / "reviews-test.tsv"), "--scheduler", address, "-o", out, timeout=60
+    )
     assert time.monotonic() - start < 10
     assert res.returncode == 1 and "Traceback" not in res.stderr
     assert res.stderr.strip().splitlines() == [
@@ -117,13 +120,21 @@ def test_unreachable_scheduler_and_unreadable_input_are_one_line(sample, tmp_pat
         "start one with 'dask scheduler' and workers with 'dask worker ADDRESS'"
     ]
     missing = tmp_path / "missing.tsv"  # found out before any connection is tried
-    res = _cli("vectorize", "fit", str(missing), "--scheduler", address, timeout=60)
+    res = _cli("vectorize", "fit", str(missing), "--scheduler", address, "-o", out, timeout=60)
     assert res.returncode == 1
     assert res.stderr.strip().splitlines() == [f"nlpcli: error: {missing}: no such file; check the path"]
-    res = _cli("vectorize", "fit", "-", "--scheduler", address, input="a\n", timeout=60)
+    res = _cli("vectorize", "fit", "-", "--scheduler", address, "-o", out, input="a\n", timeout=60)
     assert res.returncode == 2 and "cluster workers cannot read stdin" in res.stderr
     res = _cli(
-        "vectorize", "fit", str(sample / "reviews-test.tsv"), "--scheduler", address, "--matrix-out", "X.npz"
+        "vectorize",
+        "fit",
+        str(sample / "reviews-test.tsv"),
+        "--scheduler",
+        address,
+        "--matrix-out",
+        "X.npz",
+        "-o",
+        out,
     )
     assert res.returncode == 2 and "--matrix-out" in res.stderr
 

@@ -213,7 +213,16 @@ def test_stdin_and_other_models_are_usage_errors(tmp_path):
         "--scheduler", "tcp://127.0.0.1:1", "-o", str(tmp_path / "m.joblib"), input=text,
     )  # fmt: skip
     assert r.code == 2 and "cannot read stdin" in r.err
-    r = run_nlpcli("train", TRAIN, "--model", "logreg", "--scheduler", "tcp://127.0.0.1:1")
+    r = run_nlpcli(
+        "train",
+        TRAIN,
+        "--model",
+        "logreg",
+        "--scheduler",
+        "tcp://127.0.0.1:1",
+        "-o",
+        str(tmp_path / "m.joblib"),
+    )
     assert r.code == 2 and "--scheduler trains --model sgd only" in r.err
 
 
