@@ -272,6 +272,24 @@ def _load_joblib(path: str, trust: bool) -> tuple[Any, list[str]]:
             return obj, unpickler.refused
 
 
+def loads_restricted(data: bytes, what: str) -> Any:
+    """Unpickle ``data`` (a pickle nested inside an artifact that was already checked) through the
+    allowlist; refused or broken bytes raise the errors :func:`load` raises, naming ``what``."""
+    import io
+
+    unpickler = _FastRestrictedUnpickler(io.BytesIO(data))
+    unpickler.refused = []
+    try:
+        obj = unpickler.load()
+    except Exception as exc:
+        if not unpickler.refused:
+            raise CorruptArtifactError(
+                f"{what}: truncated or corrupt ({type(exc).__name__}); re-create it"
+            ) from None
+    _refuse(what, unpickler.refused)
+    return obj
+
+
 # --------------------------------------------------------------------------------------------
 # the checksum footer
 

@@ -496,3 +496,30 @@ def test_two_runs_at_once_share_or_rebuild_the_cache_without_corrupting_it(tmp_p
     assert cached[:-1] == [" ".join(line.split()) for line in lines]
     meta = json.loads((tmp_path / tokens[0].replace(".txt", ".json")).read_text(encoding="utf-8"))
     assert meta["documents"] == len(lines)
+
+
+def test_queries_checksum_the_files_they_read_and_the_rest_when_read(w2v, tmp_path):
+    """A query reads vocab.txt and index.npy: a flipped byte there is refused; one in a file the
+    query never opens (gensim's arrays) is refused by the command that does open it."""
+    from nlpcli.errors import CorruptArtifactError
+
+    def flipped(name: str) -> str:
+        copy = _copy(w2v, tmp_path / name)
+        path = os.path.join(copy, name)
+        data = bytearray(open(path, "rb").read())
+        data[len(data) // 2] ^= 0x01
+        open(path, "wb").write(bytes(data))
+        return copy
+
+    for name in (store.VOCAB, store.INDEX):
+        with pytest.raises(CorruptArtifactError, match=f"{name}: checksum mismatch"):
+            WordIndex(flipped(name))
+    gensim_arrays = flipped("model.gensim.wv.vectors.npy")
+    index = WordIndex(gensim_arrays)
+    assert [h.word for h in index.similar(["영화"], topn=3)] == [
+        h.word for h in WordIndex(w2v).similar(["영화"], topn=3)
+    ]
+    with pytest.raises(CorruptArtifactError, match="vectors.npy: checksum mismatch"):
+        index.raw_vector("영화")  # the raw vectors live in that file
+    with pytest.raises(CorruptArtifactError, match="checksum mismatch"):
+        store.read_manifest(gensim_arrays)  # every file, as loading the gensim model does

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from nlpcli.classify.linear import softmax
 from nlpcli.errors import UsageError
 
 SKLEARN_MODELS = ("logreg", "linreg", "mlp")
@@ -177,18 +178,19 @@ class Prediction:
     values: np.ndarray | None = None
 
 
-def softmax(scores: np.ndarray) -> np.ndarray:
-    scores = np.asarray(scores)
-    scores = scores[:, None] if scores.ndim == 1 else np.atleast_2d(scores)  # binary: one score a row
-    if scores.shape[1] == 1:  # binary decision function
-        scores = np.hstack([-scores, scores])
-    scores = scores - scores.max(axis=1, keepdims=True)
-    exp = np.exp(scores)
-    return exp / exp.sum(axis=1, keepdims=True)
-
-
 class TextModel:
-    """Feature extractor + fitted estimator + label names: tokenized text in, predictions out."""
+    """Feature extractor + fitted estimator + label names: tokenized text in, predictions out.
+
+    A linear model saved by this version also holds ``scoring``, plain tables (numpy arrays) of
+    its features and weights (:mod:`nlpcli.classify.linear`): predictions then come from numpy
+    alone, and the scikit-learn objects travel packed as bytes inside the pickle, unpacked (through
+    the artifact allowlist) only when something asks for ``extractor`` or ``estimator``. Without
+    the tables (older artifacts, mlp, doc2vec features) scikit-learn does the work as before.
+    """
+
+    #: predictions of more documents than this at once go through scikit-learn when the features
+    #: hash their terms (its hashing is compiled; the plain one is Python)
+    PLAIN_HASHING_LIMIT = 64
 
     def __init__(
         self,
@@ -198,21 +200,86 @@ class TextModel:
         labels: list[str] | None,
         value_range: tuple[float, float] | None = None,
     ):
-        self.extractor = extractor
-        self.estimator = estimator
+        self._extractor = extractor
+        self._estimator = estimator
+        self._packed: bytes | None = None
         self.task = task
         self.labels = labels
         self.value_range = value_range  # regression: clip predictions to it (None: no clipping)
+        self.scoring: dict | None = None
+        self._plain = None
+
+    # -- storing ------------------------------------------------------------------------------
+
+    def __getstate__(self) -> dict:
+        state = {k: v for k, v in self.__dict__.items() if k != "_plain"}
+        if self.scoring is not None and self._packed is None:
+            import pickle
+
+            state["_packed"] = pickle.dumps((self._extractor, self._estimator), protocol=5)
+        if state.get("_packed") is not None:
+            state["_extractor"] = state["_estimator"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        # artifacts written before the plain tables hold the scikit-learn objects themselves
+        state = dict(state)
+        for old in ("extractor", "estimator"):
+            if old in state:
+                state["_" + old] = state.pop(old)
+        state.setdefault("_packed", None)
+        state.setdefault("scoring", None)
+        state["_plain"] = None
+        self.__dict__.update(state)
+
+    def _unpack(self) -> None:
+        if self._packed is not None and self._extractor is None and self._estimator is None:
+            from nlpcli.artifacts import loads_restricted
+
+            self._extractor, self._estimator = loads_restricted(self._packed, "the model's scikit-learn part")
+
+    @property
+    def extractor(self):
+        self._unpack()
+        return self._extractor
+
+    @extractor.setter
+    def extractor(self, value) -> None:
+        self._unpack()
+        self._extractor, self._packed, self.scoring = value, None, None
+
+    @property
+    def estimator(self):
+        self._unpack()
+        return self._estimator
+
+    @estimator.setter
+    def estimator(self, value) -> None:
+        self._unpack()
+        self._estimator, self._packed, self.scoring = value, None, None
+
+    def prepare_scoring(self, texts: Sequence[str], raw: Sequence[str] | None = None) -> bool:
+        """Keep the plain tables of a linear model (checked against scikit-learn on ``texts``)."""
+        from nlpcli.classify.linear import export_scorer
+
+        self.scoring = export_scorer(self, texts, raw)
+        return self.scoring is not None
+
+    # -- using --------------------------------------------------------------------------------
 
     @property
     def needs_raw(self) -> bool:
         """Whether the features also read the raw documents (character n-grams of the text)."""
+        if self.scoring is not None:
+            return bool(self.scoring["features"]["needs_raw"])
         return bool(getattr(self.extractor, "needs_raw", False))
 
     @property
     def has_probability(self) -> bool:
         """Whether the classifier gives probabilities of its own (a hinge-loss SGD model does not:
         its scores only rank the labels, and ``predict`` leaves the probability empty)."""
+        if self.scoring is not None:
+            return self.task == "classification" and self.scoring["link"] != "decision"
         return self.task == "classification" and hasattr(self.estimator, "predict_proba")
 
     def features(self, texts: Sequence[str], raw: Sequence[str] | None = None):
@@ -239,6 +306,25 @@ class TextModel:
             proba = full
         return Prediction(probabilities=proba)
 
+    def _plain_scorer(self, n: int):
+        """The plain features for ``n`` documents, or None when scikit-learn is to score them."""
+        if self.scoring is None:
+            return None
+        hashing = any(b["terms"] is None for b in self.scoring["features"]["blocks"])
+        if hashing and n > self.PLAIN_HASHING_LIMIT:
+            return None
+        if self._plain is None:
+            from nlpcli.features.plain import PlainFeatures
+
+            self._plain = PlainFeatures(self.scoring["features"])
+        return self._plain
+
     def predict(self, texts: Sequence[str], raw: Sequence[str] | None = None) -> Prediction:
         """Predictions for tokenized ``texts`` (and their ``raw`` documents, when the features need them)."""
+        plain = self._plain_scorer(len(texts))
+        if plain is not None:
+            from nlpcli.classify.linear import score
+
+            X = plain.transform(list(texts), None if raw is None else list(raw))
+            return Prediction(*score(self.scoring, X, self.labels, self.value_range))
         return self.predict_features(self.features(texts, raw))

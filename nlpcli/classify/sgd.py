@@ -810,6 +810,9 @@ def _finish(job: Job, state: State, output: str, cfg, recipe, data: dict, dev_ds
         data["dev_metrics"] = {
             k: v for k, v in dev_metrics.items() if k in ("accuracy", "macro_f1", "mae", "rmse", "n")
         }
+    model.prepare_scoring(
+        dev_ds.texts if dev_ds is not None else [], dev_ds.raw if dev_ds is not None else None
+    )
     data.update(
         fit_seconds=round(state.seconds, 2), epochs=state.history, best_epoch=state.best_epoch or None
     )

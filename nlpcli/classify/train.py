@@ -245,6 +245,7 @@ def _train_sklearn(
             k: v for k, v in dev_metrics.items() if k in ("accuracy", "macro_f1", "mae", "rmse", "n")
         }
     data["fit_seconds"] = round(fit_seconds, 2)
+    model.prepare_scoring(train_ds.texts, train_ds.raw)
     params = {
         "model": cfg.model,
         "task": cfg.task,

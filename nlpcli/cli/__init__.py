@@ -1,7 +1,10 @@
 """The Typer layer: ``app``, the global options, and :func:`main`, which maps errors to exit codes.
 
 Commands live in one module each and stay thin: parse options, call one core function. Nothing
-here imports torch, gensim or scikit-learn at start-up.
+here imports torch, gensim or scikit-learn at start-up. ``app`` has every command once it is
+asked for (``from nlpcli.cli import app``); :func:`main` registers only the module of the command
+it runs (``nlpcli predict``: the classify module), since Typer builds every registered command,
+options and all, on each run.
 """
 
 from __future__ import annotations
@@ -15,10 +18,11 @@ from typing import Annotated
 import typer
 
 from nlpcli import progress
+from nlpcli.cli import coercion
 from nlpcli.errors import ExitStatus, NlpcliError, OutputClosed
 from nlpcli.textio import utf8_stdio
 
-app = typer.Typer(
+_app = typer.Typer(
     name="nlpcli",
     help="Korean text processing and modelling from the command line.\n\n"
     "stdout carries data only; messages and progress go to stderr. "
@@ -38,7 +42,10 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+coercion.install()
+
+
+@_app.callback()
 def _global(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress and no warnings on stderr.")
@@ -59,16 +66,74 @@ def _global(
 
 #: command modules, in the order of ``--help``; each adds its commands to ``app`` when imported.
 COMMAND_MODULES = ("preprocess", "vectorize", "embed", "classify", "translate", "info")
+#: the module of each top-level command (a command missing here makes ``main`` register them all)
+COMMAND_HOMES = {
+    "preprocess": "preprocess",
+    "vectorize": "vectorize",
+    "embed": "embed",
+    "train": "classify",
+    "predict": "classify",
+    "translate": "translate",
+    "info": "info",
+}
+#: options of the ``nlpcli`` group itself (none takes a value)
+_GLOBAL_OPTIONS = ("--quiet", "-q", "--debug")
+_registered: list[str] = []
+_registering = False
 
 
-def _register() -> None:
+def _register(names: tuple[str, ...] = COMMAND_MODULES) -> None:
+    """Import the command modules ``names`` (each adds its commands to ``app``), keeping the
+    commands in the order of :data:`COMMAND_MODULES` whatever was registered before."""
+    global _registering
     import importlib
     import importlib.util
 
-    for name in COMMAND_MODULES:
-        module = f"nlpcli.cli.{name}"
-        if importlib.util.find_spec(module) is not None:
-            importlib.import_module(module)
+    _registering = True
+    try:
+        for name in [n for n in names if n not in _registered]:
+            module = f"nlpcli.cli.{name}"
+            if importlib.util.find_spec(module) is not None:
+                importlib.import_module(module)
+            _registered.append(name)
+    finally:
+        _registering = False
+    order = {name: i for i, name in enumerate(COMMAND_MODULES)}
+
+    def rank(callback) -> int:
+        return order.get(getattr(callback, "__module__", "").rsplit(".", 1)[-1], len(order))
+
+    _app.registered_commands.sort(key=lambda c: rank(c.callback))
+    _app.registered_groups.sort(key=lambda g: rank(_first_callback(g.typer_instance)))
+    _reflow_helps(_app)
+
+
+def _first_callback(typer_app: typer.Typer):
+    for command in typer_app.registered_commands:
+        return command.callback
+    for group in typer_app.registered_groups:
+        return _first_callback(group.typer_instance)
+    return None
+
+
+def _modules_for(args: list[str]) -> tuple[str, ...]:
+    """The command modules a run with ``args`` needs: the command's own, or all of them (no
+    command, ``--help`` or ``--version`` of the group, a name that is no command)."""
+    for arg in args:
+        if arg in _GLOBAL_OPTIONS:
+            continue
+        if arg in COMMAND_HOMES:
+            return (COMMAND_HOMES[arg],)
+        break
+    return COMMAND_MODULES
+
+
+def __getattr__(name: str):
+    if name == "app":  # the whole app (a command module importing it while it registers: as it is)
+        if not _registering:
+            _register()
+        return _app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def reflow(text: str | None) -> str | None:
@@ -91,20 +156,19 @@ def reflow(text: str | None) -> str | None:
 
 def _reflow_helps(typer_app: typer.Typer) -> None:
     """Reflow every help text; every command checks its paths once its options are parsed and
-    gets plain strings for its choices."""
+    gets plain strings for its choices. Safe to repeat (each registration calls it): reflowing is
+    idempotent and a command is wrapped once."""
     from nlpcli.cli.options import plain_command
 
     for command in typer_app.registered_commands:
         command.help = reflow(command.help or inspect.getdoc(command.callback))
-        command.callback = plain_command(command.callback)
+        if not getattr(command.callback, "_nlpcli_plain", False):
+            command.callback = plain_command(command.callback)
+            command.callback._nlpcli_plain = True  # type: ignore[attr-defined]
     for group in typer_app.registered_groups:
         group.help = reflow(group.help)
         group.typer_instance.info.help = reflow(group.typer_instance.info.help)
         _reflow_helps(group.typer_instance)
-
-
-_register()
-_reflow_helps(app)
 
 
 def _silence_stdout() -> None:
@@ -136,7 +200,8 @@ def main(argv: list[str] | None = None) -> None:
     utf8_stdio()
     code: int = ExitStatus.OK
     try:
-        result = app(args=args, prog_name="nlpcli", standalone_mode=False)
+        _register(_modules_for(args))
+        result = _app(args=args, prog_name="nlpcli", standalone_mode=False)
         # without standalone mode, typer *returns* the code of an Exit (Ctrl-C is Exit(130))
         code = result if isinstance(result, int) else ExitStatus.OK
         if code == ExitStatus.INTERRUPTED:

@@ -74,7 +74,8 @@ class WordIndex:
     """Vocabulary + memory-mapped normalized vectors of one model."""
 
     def __init__(self, path: str):
-        self.manifest = store.read_manifest(path, store.WORD_KINDS)
+        # only the files a query reads are checksummed (the others when they are first read)
+        self.manifest = store.read_manifest(path, store.WORD_KINDS, checked=(store.VOCAB, store.INDEX))
         self.dir = store.resolve(path)
         self.kind = self.manifest["kind"]
         if not self.manifest.get("word_vectors", True):
@@ -90,6 +91,7 @@ class WordIndex:
             )
         self._lookup: dict[str, int] | None = None
         self._ngrams = None
+        self._checked: set[str] = set()
 
     @property
     def lookup(self) -> dict[str, int]:
@@ -135,9 +137,17 @@ class WordIndex:
         hint = f"; did you mean {', '.join(near)}?" if near else ""
         return UnknownWordError(f"{word!r} is not in the model's vocabulary ({len(self):,} words){hint}")
 
+    def _checked_array(self, name: str) -> str:
+        """The file of the array ``name`` (:func:`store.array_path`), its checksum verified."""
+        path = store.array_path(self.dir, self.manifest, name)
+        if path not in self._checked:
+            store.check_files(self.dir, self.manifest, [os.path.relpath(path, self.dir)])
+            self._checked.add(path)
+        return path
+
     def _ngram_matrix(self):
         if self._ngrams is None:
-            self._ngrams = np.load(store.array_path(self.dir, self.manifest, "ngrams"), mmap_mode="r")
+            self._ngrams = np.load(self._checked_array("ngrams"), mmap_mode="r")
         return self._ngrams
 
     def oov_vector(self, word: str) -> np.ndarray | None:
@@ -172,7 +182,7 @@ class WordIndex:
         word = self.clean(word)
         i = self.index_of(word)
         if i is not None:
-            fname = store.array_path(self.dir, self.manifest, "vectors")
+            fname = self._checked_array("vectors")
             return np.array(np.load(fname, mmap_mode="r")[i])
         v = self.oov_vector(word)
         if v is None:

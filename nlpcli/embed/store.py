@@ -64,9 +64,14 @@ def resolve(path: str | os.PathLike) -> str:
     return path
 
 
-def read_manifest(path: str, kinds: Iterable[str] | None = None, *, warn: bool = True) -> dict:
-    """Read and check ``MODEL/nlpcli.json``: kind, version, and the size of every file (and with
-    ``warn``, say when the tagger the model was made with has changed since)."""
+def read_manifest(
+    path: str, kinds: Iterable[str] | None = None, checked: Iterable[str] | None = None, *, warn: bool = True
+) -> dict:
+    """Read and check ``MODEL/nlpcli.json``: kind, version, the size of every file, and the
+    CRC-32 of the files named in ``checked`` (None: all of them). A command that reads only some
+    files (a query: ``vocab.txt`` and ``index.npy``) checks those and calls :func:`check_files`
+    before it opens another; reading a file it never uses would only cost time. With ``warn``,
+    say when the tagger the model was made with has changed since."""
     model = resolve(path)
     if not os.path.exists(model):
         raise ArtifactError(f"{model}: no such model; check the path (train one with 'nlpcli embed train')")
@@ -106,15 +111,22 @@ def read_manifest(path: str, kinds: Iterable[str] | None = None, *, warn: bool =
     crcs = manifest.get("crc32", {})  # absent in models of nlpcli 0.1
     if not isinstance(crcs, dict) or (crcs and set(crcs) != set(manifest.get("files", {}))):
         raise CorruptArtifactError(f"{mpath}: damaged file list; the model is corrupt, re-create it")
-    for name, crc in crcs.items():
-        if _crc32(os.path.join(model, name)) != crc:
+    check_files(model, manifest, crcs if checked is None else checked)
+    if warn:
+        versions.warn_if_tagger_changed(model, manifest)
+    return manifest
+
+
+def check_files(model: str, manifest: dict, names: Iterable[str]) -> None:
+    """Compare the CRC-32 of each of ``names`` (inside ``model``) with the manifest's (files it
+    does not list, and models of nlpcli 0.1 without CRCs, go unchecked)."""
+    crcs = manifest.get("crc32", {})
+    for name in names:
+        if name in crcs and _crc32(os.path.join(model, name)) != crcs[name]:
             raise CorruptArtifactError(
                 f"{os.path.join(model, name)}: checksum mismatch: changed or damaged "
                 "since it was written; the model is corrupt, re-create it"
             )
-    if warn:
-        versions.warn_if_tagger_changed(model, manifest)
-    return manifest
 
 
 def _manifest_crc(manifest: dict) -> int:
