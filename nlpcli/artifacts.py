@@ -642,6 +642,49 @@ def _check_recipe(path: str, manifest: dict) -> None:
         ) from None
 
 
+class _Stub:
+    """What :func:`peek` puts where a torch file has a tensor or any object of a class."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __setstate__(self, state):
+        pass
+
+
+class _PeekUnpickler(pickle.Unpickler):
+    """Reads the plain values of a torch file's pickle and nothing else: every class or function
+    it names becomes :class:`_Stub` (never called for real), every tensor storage None."""
+
+    def find_class(self, module, name):
+        if (module, name) in _SAFE_GLOBALS and module == "builtins":
+            return super().find_class(module, name)
+        if (module, name) == ("collections", "OrderedDict"):
+            return super().find_class(module, name)
+        return _Stub
+
+    def persistent_load(self, pid):
+        return None
+
+
+def peek(path: str | os.PathLike) -> dict | None:
+    """The plain values (manifest, configs, vocabularies; no tensors) of a torch artifact, read
+    without importing torch and without checks: only to start work early (a tagger) while the
+    real :func:`load` runs. None when ``path`` is no torch artifact or cannot be read."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(os.fspath(path)) as z:
+            name = next((n for n in z.namelist() if n.endswith("/data.pkl")), None)
+            if name is None:
+                return None
+            with z.open(name) as fh:
+                obj = _PeekUnpickler(fh).load()
+    except Exception:
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
 def _load_torch(path: str, kinds: Iterable[str] | None, map_location: str) -> Artifact:
     import torch
 

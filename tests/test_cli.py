@@ -179,3 +179,65 @@ def test_help_paragraphs_are_reflowed_not_broken_at_source_lines():
     assert (
         "Kiwi morphemes on a Korean source side and sentencepiece unigram 4k on any other side" in proc.stdout
     )
+
+
+def test_a_run_registers_only_its_command_module_and_help_keeps_the_order():
+    """``nlpcli predict`` builds only the classify module's commands; asking for ``app`` afterwards
+    gives every command in the order of --help, and the map of commands to modules is right."""
+    code = (
+        "import sys\nimport nlpcli.cli as cli\n"
+        "try:\n    cli.main(['predict', '--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('nlpcli.cli.')), file=sys.stderr)\n"
+        "from typer.main import get_command\n"
+        "group = get_command(cli.app)\n"
+        "def home(cmd):\n"
+        "    cb = cmd.callback if not hasattr(cmd, 'commands') else next(iter(cmd.commands.values())).callback\n"
+        "    return cb.__module__.rsplit('.', 1)[1] if cb.__module__.startswith('nlpcli') else cb.__qualname__\n"
+        "homes = {name: home(cmd) for name, cmd in group.commands.items()}\n"
+        "print(list(group.commands), homes == cli.COMMAND_HOMES, homes, file=sys.stderr)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    modules, order = proc.stderr.strip().splitlines()[-2:]
+    assert "embed" not in modules and "translate" not in modules and "vectorize" not in modules
+    assert order.startswith("['preprocess', 'train', 'predict', 'vectorize', 'embed', 'translate'] True"), (
+        order
+    )
+
+
+@pytest.mark.parametrize(
+    "annotation,values",
+    [
+        (int, ["0", "7", "-3", "007", 5, "1.5", "+2", " 3", "x", "", "1_000"]),
+        (float, ["0.5", "1e-3", ".5", "5.", "-2", 3, 2.5, "nan", "inf", "x", "1,5", "1e400"]),
+        (str, ["a b", "", "영화"]),
+        (list[str], [["a", "b"], ("x",), []]),
+    ],
+)
+def test_quick_option_values_are_what_pydantic_gives(annotation, values):
+    """Every value the quick coercion converts comes out exactly as Typer's pydantic adapter
+    would give it; the rest are left to the adapter (and its error messages)."""
+    from typer._adapters import try_build_adapter
+    from typer.models import OptionInfo
+
+    from nlpcli.cli.coercion import _Unsure, quick_value
+
+    for bounds in ({}, {"min": 1}, {"max": 10}):
+        info = OptionInfo(**bounds)
+        adapter = try_build_adapter(annotation, info)
+        for value in values:
+            try:
+                quick = quick_value(annotation, value, info)
+            except _Unsure:
+                continue
+            want = adapter.validate_python(value)
+            assert quick == want and type(quick) is type(want), (value, bounds)
+
+
+def test_quick_enum_values_are_the_members():
+    from nlpcli.cli.coercion import _Unsure, quick_value
+    from nlpcli.cli.options import TaggerName
+
+    assert quick_value(TaggerName, "kiwi", None) is TaggerName("kiwi")
+    with pytest.raises(_Unsure):
+        quick_value(TaggerName, "KIWI!", None)

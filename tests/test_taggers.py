@@ -216,3 +216,28 @@ def test_user_words_survive_into_predict(cli, sample, tmp_path):
     assert Preprocessor(loaded.recipe).process([f"{COINED} 영화"]) == [f"{COINED} 영화"]
     r = cli("predict", str(model), input=f"진짜 {COINED} 영화\n")
     assert r.code == 0 and r.out.split("\t")[0] in ("0", "1"), r.err
+
+
+@pytest.mark.parametrize("name", ["mecab", "kiwi"])
+def test_a_prepared_tagger_is_the_one_created_next_and_tags_the_same(name):
+    from nlpcli.text import taggers
+
+    texts = ["정말 재밌어요", "오늘 날씨가 좋네요", ""]
+    taggers.prepare(name)
+    prepared = taggers._PREPARED[(name, 1, ())][0]
+    assert taggers.create_tagger(name) is prepared  # after its warm-up thread is done
+    assert (name, 1, ()) not in taggers._PREPARED
+    assert taggers.create_tagger(name) is not prepared  # used once: the next one is new
+    assert prepared.pos(texts) == taggers.create_tagger(name).pos(texts)
+    taggers.prepare(name, threads=2)
+    assert taggers.create_tagger(name) is not taggers._PREPARED[(name, 2, ())][0]  # other options
+    taggers._PREPARED.clear()
+
+
+def test_preparing_an_unusable_tagger_leaves_the_error_to_create_tagger():
+    from nlpcli.text import taggers
+
+    taggers.prepare("no-such-tagger")
+    assert not taggers._PREPARED
+    with pytest.raises(UsageError, match="unknown tagger"):
+        taggers.create_tagger("no-such-tagger")

@@ -72,6 +72,38 @@ def load_model(
     )
 
 
+def _peeked_recipe(path: str) -> Recipe | None:
+    """The recipe of a torch model file, read without torch (:func:`artifacts.peek`); None for
+    other files or on any doubt (the real load then reports what is wrong)."""
+    plain = artifacts.peek(path) if path.endswith((".pt", ".pth")) or _is_zip(path) else None
+    manifest = plain.get(artifacts.MANIFEST_KEY) if plain else None
+    try:
+        return Recipe.from_dict(manifest["recipe"])  # type: ignore[index]
+    except Exception:
+        return None
+
+
+def _is_zip(path: str) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) == b"PK\x03\x04"
+    except OSError:
+        return False
+
+
+def _start_tagger(recipe: Recipe | None, jobs: int) -> None:
+    """Build the recipe's tagger now and let it warm up on a thread while the model loads and the
+    input is read (:func:`nlpcli.text.taggers.prepare`), for the runs that tag in this process."""
+    from nlpcli.text.stream import THREADED_TAGGERS
+    from nlpcli.text.taggers import prepare
+
+    if recipe is None or not recipe.uses_tagger:
+        return
+    threaded = recipe.tagger in THREADED_TAGGERS
+    if threaded or jobs <= 1:
+        prepare(recipe.tagger, max(1, jobs) if threaded else 1, [tuple(w) for w in recipe.user_words])
+
+
 def format_number(value: float) -> str:
     return f"{value:.4f}".rstrip("0").rstrip(".") if abs(value) < 1e6 else f"{value:.6g}"
 
@@ -128,7 +160,11 @@ def predict_files(
         raise UsageError("--top-k must be 1 or more")
     if metrics_out and not spec.label_column:
         raise UsageError("--metrics-out needs the gold labels: name their column with --label-column")
+    if not tokenized and not scheduler:  # a torch model's recipe, read before torch loads
+        _start_tagger(_peeked_recipe(model_path), jobs)
     model = load_model(model_path, trust=trust, device=device, threads=threads)
+    if not tokenized and not scheduler:
+        _start_tagger(model.recipe, jobs)
     if model.task == "regression" and top_k > 1:
         raise UsageError("--top-k is for classifiers; this model predicts numbers")
     if model.labels is not None:
