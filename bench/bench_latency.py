@@ -156,8 +156,15 @@ def build_models(names: set[str]) -> None:
 # -- timing ------------------------------------------------------------------------------------
 
 
-def timed(cmd: list[str], env: dict | None, stdin: Path | None) -> float:
-    return c.measure("run", cmd, stdin=stdin, interval=0.01, env=env).wall
+#: CPU seconds (user + system, whole process tree) of each side's runs, by target: printed beside
+#: the wall times, as they vary less on a busy machine
+CPU: dict[str, list[float]] = {}
+
+
+def timed(name: str, cmd: list[str], env: dict | None, stdin: Path | None) -> float:
+    m = c.measure("run", cmd, stdin=stdin, interval=0.01, env=env)
+    CPU.setdefault(name, []).append(m.cpu)
+    return m.wall
 
 
 def alternate(
@@ -165,11 +172,12 @@ def alternate(
 ) -> dict[str, list[float]]:
     """``rounds`` cold runs of each side, taken in turn (one warm-up each first, untimed)."""
     for cmd, env, stdin in sides.values():
-        timed(cmd, env, stdin)
+        timed("warm-up", cmd, env, stdin)
+    CPU.clear()
     walls: dict[str, list[float]] = {name: [] for name in sides}
     for _ in range(rounds):
         for name, (cmd, env, stdin) in sides.items():
-            walls[name].append(timed(cmd, env, stdin))
+            walls[name].append(timed(name, cmd, env, stdin))
     return walls
 
 
@@ -185,10 +193,15 @@ class Report:
 
     def add(self, name: str, walls: dict[str, list[float]], target: str, ok: bool, note: str = "") -> None:
         med = {k: statistics.median(v) for k, v in walls.items()}
-        self.saved[name] = {"medians": med, "runs": walls, "target": target, "pass": ok}
+        cpu = {k: statistics.median(v) for k, v in CPU.items()}
+        self.saved[name] = {"medians": med, "runs": walls, "cpu_medians": cpu, "target": target, "pass": ok}
         parts = "  ".join(f"{k} {v:.3f}" for k, v in med.items())
-        self.rows.append([name, parts, note, target, "PASS" if ok else "FAIL"])
-        print(f"{name}: {parts}  {note}  target {target}: {'PASS' if ok else 'FAIL'}", flush=True)
+        cpus = "  ".join(f"{k} {v:.3f}" for k, v in cpu.items())
+        self.rows.append([name, parts, cpus, note, target, "PASS" if ok else "FAIL"])
+        print(
+            f"{name}: wall {parts}  (cpu {cpus})  {note}  target {target}: {'PASS' if ok else 'FAIL'}",
+            flush=True,
+        )
         if not ok:
             self.failures.append(f"{name}: {note} (target {target})")
 
@@ -355,7 +368,7 @@ def main() -> int:
             if args.parts:
                 translate_parts(args.baseline_checkout, args.rounds)
     print()
-    c.print_table(report.rows, ["target", "medians (s)", "", "goal", ""])
+    c.print_table(report.rows, ["target", "wall medians (s)", "cpu medians (s)", "", "goal", ""])
     return c.finish(report.failures, report.saved, args.save)
 
 

@@ -61,7 +61,11 @@ def _train(d: Path, name: str, model: str = "logreg", task: str = "classificatio
 def _assert_same_as_sklearn(model, texts: list[str]) -> None:
     assert model.scoring is not None, "the plain tables were not kept"
     raw = texts if model.needs_raw else None
-    plain = model.predict(texts, raw=raw)  # numpy, from the tables
+    few = model.predict(texts[:5], raw=raw[:5] if raw else None)  # terms found in the joined string
+    plain = model.predict(texts, raw=raw)  # numpy, from the tables (a dict of the terms)
+    for a, b in ((few.probabilities, plain.probabilities), (few.values, plain.values)):
+        if a is not None:
+            np.testing.assert_array_equal(a, b[:5])
     X = model.extractor.transform(texts, raw=raw) if model.needs_raw else model.extractor.transform(texts)
     mine = PlainFeatures(model.scoring["features"]).transform(texts, raw)
     assert mine.n_columns == X.shape[1]
@@ -158,6 +162,17 @@ def test_sgd_scores_like_sklearn(data, loss, task):
         sgd=SgdConfig(task=task, loss=loss, epochs=2),
     )
     _assert_same_as_sklearn(model, texts)
+
+
+def test_joined_terms_find_every_column(data):
+    from nlpcli.features.plain import JoinedTerms
+
+    d, _ = data
+    block = _train(d, "terms").scoring["features"]["blocks"][0]
+    terms = block["terms"].split("\n")
+    joined = JoinedTerms(block["terms"])
+    assert [joined.get(t) for t in terms] == list(range(len(terms)))
+    assert [joined.get(t) for t in ("", "없는말", terms[0] + " " + terms[1], "a\nb")] == [None] * 4
 
 
 def test_murmurhash_matches_sklearn():

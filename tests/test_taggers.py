@@ -241,3 +241,19 @@ def test_preparing_an_unusable_tagger_leaves_the_error_to_create_tagger():
     assert not taggers._PREPARED
     with pytest.raises(UsageError, match="unknown tagger"):
         taggers.create_tagger("no-such-tagger")
+
+
+@needs_java
+def test_okt_few_texts_called_directly_tag_like_the_batched_stream(sample):
+    from nlpcli.text.taggers import OktTagger
+
+    texts = [r.text for r in read_records([str(sample / "reviews-test.tsv")])][:40] + [
+        "ㅋㅋㅋ 진짜 재밌닼ㅋㅋ"
+    ]
+    tagger = OktTagger()
+    for stem, norm in ((True, True), (False, False)):
+        direct = [
+            tagger.joined(texts[i : i + tagger.DIRECT], stem, norm)
+            for i in range(0, len(texts), tagger.DIRECT)
+        ]
+        assert [line for part in direct for line in part] == tagger.joined(texts, stem, norm)

@@ -142,6 +142,17 @@ class PlainFeatures:
     def n_features(self) -> int:
         return sum(b["width"] for b in self.blocks)
 
+    #: up to this many documents, terms are looked up in the joined vocabulary string itself
+    #: (:class:`JoinedTerms`): building the dict of a 100k-term vocabulary takes longer
+    FEW = 8
+
+    def lookup(self, i: int, n_docs: int):
+        """The term -> column mapping of block ``i`` for a batch of ``n_docs`` documents."""
+        terms = self.blocks[i]["terms"]
+        if n_docs <= self.FEW and isinstance(terms, str) and self._vocabularies[i] is None:
+            return JoinedTerms(terms)
+        return self.vocabulary(i)
+
     def vocabulary(self, i: int) -> dict:
         if self._vocabularies[i] is None:
             terms = self.blocks[i]["terms"]
@@ -171,12 +182,26 @@ class PlainFeatures:
         if block["terms"] is None:
             rows = _hashed(docs, analyze, block["width"])
         else:
-            rows = _counted(docs, analyze, self.vocabulary(i), block["width"])
+            rows = _counted(docs, analyze, self.lookup(i, len(docs)), block["width"])
         if block["binary"]:
             rows.data[:] = 1.0
         if block["mask"] is not None:  # hashed columns outside the document-frequency bounds
             rows = _keep(rows, block["mask"][rows.indices])
         return _weigh(rows, block)
+
+
+class JoinedTerms:
+    """Term -> column lookups in the stored vocabulary string (terms in column order, one a line):
+    a search of the string per term, for a handful of documents."""
+
+    def __init__(self, joined: str):
+        self._text = _SEPARATOR + joined + _SEPARATOR
+
+    def get(self, term: str) -> int | None:
+        if _SEPARATOR in term:
+            return None
+        at = self._text.find(_SEPARATOR + term + _SEPARATOR)
+        return None if at < 0 else self._text.count(_SEPARATOR, 0, at)
 
 
 def analyzer(kind: str, ngram: tuple[int, int], lowercase: bool) -> Callable[[str], list[str]]:
@@ -249,7 +274,7 @@ def _from_pairs(rows: list[int], cols: list[int], n_docs: int, width: int) -> Ro
     return Rows(indptr, keys - row * width, counts.astype(np.float64), width)
 
 
-def _counted(docs: Sequence[str], analyze, vocabulary: dict, width: int) -> Rows:
+def _counted(docs: Sequence[str], analyze, vocabulary, width: int) -> Rows:
     rows: list[int] = []
     cols: list[int] = []
     get = vocabulary.get

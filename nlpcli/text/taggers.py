@@ -189,6 +189,8 @@ class OktTagger(Tagger):
     #: phrases and normalize (KoNLPy calls per text, not the batched tokenizer): texts per task
     #: when several Python threads share a batch, so a slow slice does not leave the others idle
     SLICE = 32
+    #: batches of at most this many texts go through Okt's tokenize one call a text
+    DIRECT = 8
 
     def __init__(self, threads: int = 1):
         start_jvm(threads=threads)
@@ -239,6 +241,14 @@ class OktTagger(Tagger):
 
     def joined(self, texts: Sequence[str], stem: bool = False, norm: bool = False) -> list[str]:
         """Okt's ``word/Tag`` tokens of each (non-empty) text, joined by newlines."""
+        if len(texts) <= self.DIRECT and self.threads == 1:
+            # a few texts (a one-off query): Okt's tokenize called directly, as KoNLPy does; the
+            # stream and method-handle machinery costs more to set up than it saves here
+            jki = self._jki
+            return [
+                "\n".join(str(t) for t in jki.tokenize(text, bool(norm), bool(stem)).toArray())
+                for text in texts
+            ]
         fn = self._function(norm, stem)
         array, stream = self._array, self._stream
         if self.threads > 1:
