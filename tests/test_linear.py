@@ -172,7 +172,7 @@ def test_joined_terms_find_every_column(data):
     terms = block["terms"].split("\n")
     joined = JoinedTerms(block["terms"])
     assert [joined.get(t) for t in terms] == list(range(len(terms)))
-    assert [joined.get(t) for t in ("", "없는말", terms[0] + " " + terms[1], "a\nb")] == [None] * 4
+    assert [joined.get(t) for t in ("", "없는말", "없는말 없는말", "a\nb")] == [None] * 4
 
 
 def test_murmurhash_matches_sklearn():

@@ -75,7 +75,7 @@ def load_model(
 def _peeked_recipe(path: str) -> Recipe | None:
     """The recipe of a torch model file, read without torch (:func:`artifacts.peek`); None for
     other files or on any doubt (the real load then reports what is wrong)."""
-    plain = artifacts.peek(path) if path.endswith((".pt", ".pth")) or _is_zip(path) else None
+    plain = artifacts.peek(path) if _is_zip(path) else None
     manifest = plain.get(artifacts.MANIFEST_KEY) if plain else None
     try:
         return Recipe.from_dict(manifest["recipe"])  # type: ignore[index]
