@@ -188,8 +188,10 @@ class TextModel:
     the tables (older artifacts, mlp, doc2vec features) scikit-learn does the work as before.
     """
 
-    #: predictions of more documents than this at once go through scikit-learn when the features
-    #: hash their terms (its hashing is compiled; the plain one is Python)
+    #: batches of more documents than this go through scikit-learn (imported once, for a large
+    #: input): its compiled hashing, and its sparse products, beat the plain path there
+    PLAIN_LIMIT = 2000
+    #: the same for hashed features (the plain MurmurHash3 is Python)
     PLAIN_HASHING_LIMIT = 64
 
     def __init__(
@@ -311,7 +313,7 @@ class TextModel:
         if self.scoring is None:
             return None
         hashing = any(b["terms"] is None for b in self.scoring["features"]["blocks"])
-        if hashing and n > self.PLAIN_HASHING_LIMIT:
+        if n > (self.PLAIN_HASHING_LIMIT if hashing else self.PLAIN_LIMIT):
             return None
         if self._plain is None:
             from nlpcli.features.plain import PlainFeatures
