@@ -85,7 +85,7 @@ def build_models(names: set[str]) -> None:
     MODELS.mkdir(parents=True, exist_ok=True)
     cmd, env = nlpcli()
     quiet = cmd + ["--quiet"]
-    taggers = {n.split("-")[1] for n in names if n.startswith("predict-")}
+    taggers = {n.split("-")[1] for n in names if n.startswith("predict-")} - {"rnn"}
     if "predict-rnn" in names:
         taggers.add("mecab")
     for tagger in sorted(taggers):
