@@ -265,10 +265,7 @@ def bench_translate(rounds: int, stdin: Path, baseline: Path | None, report: Rep
     else:
         old_cmd, old_env = nlpcli(baseline)
         sides["baseline"] = (old_cmd + ["translate", "run", MODELS / "ko-en.pt"], old_env, stdin)
-        same = [
-            run(cmd + ["--quiet", "translate", "run", MODELS / "ko-en.pt"], e, SENTENCE + "\n")
-            for cmd, e, _ in sides.values()
-        ]
+        same = [run(side[:3] + ["--quiet"] + side[3:], e, SENTENCE + "\n") for side, e, _ in sides.values()]
         print(f"translate: same translation as the baseline: {same[0] == same[1]} ({same[0].strip()!r})")
     walls = alternate(rounds, sides)
     if baseline is None:
