@@ -280,13 +280,15 @@ import sys, time
 sys.path.insert(0, sys.argv[1])
 t = time.perf_counter()
 import torch
-parts = {"torch import": time.perf_counter() - t}
+parts = {"torch_import": time.perf_counter() - t}
 from nlpcli import artifacts
-from nlpcli.translate import tokenizers as tok
-t = time.perf_counter(); art = artifacts.load(sys.argv[2]); parts["artifact load"] = time.perf_counter() - t
-t = time.perf_counter(); tok.from_dict(dict(art.payload["src_tokenizer"])).start(); parts["source tokenizer (tagger) start"] = time.perf_counter() - t
+from nlpcli.text.taggers import create_tagger
+t = time.perf_counter(); art = artifacts.load(sys.argv[2]); parts["artifact_load"] = time.perf_counter() - t
+kind = art.payload["src_tokenizer"]["kind"]
+t = time.perf_counter(); tagger = create_tagger(kind); parts[f"{kind}_constructor"] = time.perf_counter() - t
+t = time.perf_counter(); tagger.pos([sys.argv[3]]); parts[f"{kind}_first_call"] = time.perf_counter() - t
 from nlpcli.translate.translator import Translator
-t = time.perf_counter(); tr = Translator.load(sys.argv[2]); parts["Translator.load (all of it)"] = time.perf_counter() - t
+t = time.perf_counter(); tr = Translator.load(sys.argv[2]); parts["Translator.load_(tagger_again)"] = time.perf_counter() - t
 t = time.perf_counter(); tr.translate([sys.argv[3]]); parts["translation"] = time.perf_counter() - t
 print(" ".join(f"{k}={v:.3f}" for k, v in parts.items()))
 """

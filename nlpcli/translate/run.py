@@ -147,6 +147,9 @@ def run_files(
     chunk: int = 512,
 ) -> int:
     """Translate every record of ``inputs``; returns the number of sentences translated."""
+    from nlpcli.translate.tokenizers import prepare_taggers
+
+    prepare_taggers(model_path)  # before the translator module imports torch
     from nlpcli.translate.translator import Translator
 
     translator = Translator.load(model_path, device=device, threads=threads)

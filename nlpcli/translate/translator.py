@@ -24,17 +24,6 @@ from nlpcli.translate.data import UNK, Vocabulary, pad, sorted_batches
 from nlpcli.translate.search import Hypothesis, beam_search, greedy
 
 
-def _start_taggers(plain: dict | None) -> None:
-    """Start the tagger of each side whose tokenizer is one (``plain``: the values of the
-    translator file, read without torch), to warm up while torch and the model load."""
-    from nlpcli.text.taggers import prepare
-
-    for side in ("src_tokenizer", "tgt_tokenizer"):
-        data = (plain or {}).get(side)
-        if isinstance(data, dict) and data.get("kind") in tok.TAGGER_KINDS:
-            prepare(data["kind"])
-
-
 @dataclass
 class Candidate:
     text: str
@@ -83,10 +72,7 @@ class Translator:
 
     @classmethod
     def load(cls, path: str, device: str = "auto", threads: int | None = None) -> Translator:
-        from nlpcli import artifacts
-
-        _start_taggers(artifacts.peek(path))  # Kiwi (or the JVM) loads while torch does
-        from nlpcli import training
+        from nlpcli import artifacts, training
         from nlpcli.translate.model import build
 
         art = artifacts.load(path, kinds=(KIND,))
