@@ -309,7 +309,7 @@ def test_embeddings_from_an_embed_model(slice_path, tmp_path, cli):
     train([str(slice_path)], SPEC, str(out), cfg, rnn=rnn, loop=loop)
     words, vectors = load_word_vectors(str(w2v))
     state = artifacts.load(out).payload
-    index = {t: i for i, t in enumerate(state["vocab"])}
+    index = {t: i for i, t in enumerate(state["vocab"].split("\n"))}  # one string, a token a line
     shared = [w for w in words if w in index][:20]
     assert shared
     for w in shared:  # frozen: the trained model still holds the word2vec vectors

@@ -40,11 +40,18 @@ def scores_to_prediction(task: str, scores: np.ndarray, target: dict) -> Predict
     return Prediction(probabilities=softmax(scores.astype(np.float64)))
 
 
+def _strings(value) -> list[str]:
+    """A stored list of strings: one newline-joined string (this version), or a list (0.1)."""
+    if isinstance(value, str):
+        return value.split("\n") if value else []
+    return list(value)
+
+
 def load_rnn_predictor(art, device: str = "auto", threads: int | None = None):
     """(predict(texts) -> Prediction, task, labels) from a loaded torch artifact."""
     p = art.payload
     try:
-        config, tokens, task = dict(p["config"]), list(p["vocab"]), p["task"]
+        config, tokens, task = dict(p["config"]), _strings(p["vocab"]), p["task"]
         labels = list(p["labels"]) or None
         n_out, target = int(p["n_out"]), dict(p.get("target") or {})
         torch_device = training.resolve_device(device)
@@ -58,7 +65,7 @@ def load_rnn_predictor(art, device: str = "auto", threads: int | None = None):
         ) from None
     model.to(torch_device)
     model.eval()
-    vocab = Vocabulary(tokens, list(p.get("subwords") or []), int(config.get("subwords") or 0))
+    vocab = Vocabulary(tokens, _strings(p.get("subwords") or []), int(config.get("subwords") or 0))
     max_length = int(config["max_length"])
 
     def predict(texts: Sequence[str]) -> Prediction:
