@@ -643,7 +643,7 @@ def _check_recipe(path: str, manifest: dict) -> None:
 
 
 class _Stub:
-    """What :func:`peek` puts where a torch file has a tensor or any object of a class."""
+    """What :func:`peek_values` puts where a torch file has a tensor or any object of a class."""
 
     def __init__(self, *args, **kwargs):
         pass
@@ -667,7 +667,7 @@ class _PeekUnpickler(pickle.Unpickler):
         return None
 
 
-def peek(path: str | os.PathLike) -> dict | None:
+def peek_values(path: str | os.PathLike) -> dict | None:
     """The plain values (manifest, configs, vocabularies; no tensors) of a torch artifact, read
     without importing torch and without checks: only to start work early (a tagger) while the
     real :func:`load` runs. None when ``path`` is no torch artifact or cannot be read."""

@@ -212,15 +212,15 @@ def test_plain_pickle_artifacts_and_joblib_written_files_both_load(tmp_path, vec
     assert not marker.exists()
 
 
-def test_peek_reads_a_torch_files_plain_values_without_torch(tmp_path):
-    """``peek`` gives the manifest and configs of a torch artifact without importing torch (to
+def test_peek_values_reads_a_torch_files_plain_values_without_torch(tmp_path):
+    """``peek_values`` gives the manifest and configs of a torch artifact without importing torch (to
     start a tagger early); it never runs anything the file names, and gives None for other files."""
     data = Path(__file__).resolve().parent / "data"
     code = (
         "import sys\nfrom nlpcli import artifacts\n"
-        f"p = artifacts.peek({str(data / 'v0.1-rnn.pt')!r})\n"
+        f"p = artifacts.peek_values({str(data / 'v0.1-rnn.pt')!r})\n"
         "print(p['nlpcli']['kind'], p['nlpcli']['recipe']['tagger'], 'torch' in sys.modules)\n"
-        f"print(artifacts.peek({str(data / 'v0.1-logreg.joblib')!r}), artifacts.peek('/no/such/file'))\n"
+        f"print(artifacts.peek_values({str(data / 'v0.1-logreg.joblib')!r}), artifacts.peek_values('/no/such/file'))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split("\n")[:2] == ["classifier okt False", "None None"]  # (its recipe: split)

@@ -73,9 +73,9 @@ def load_model(
 
 
 def _peeked_recipe(path: str) -> Recipe | None:
-    """The recipe of a torch model file, read without torch (:func:`artifacts.peek`); None for
+    """The recipe of a torch model file, read without torch (:func:`artifacts.peek_values`); None for
     other files or on any doubt (the real load then reports what is wrong)."""
-    plain = artifacts.peek(path) if _is_zip(path) else None
+    plain = artifacts.peek_values(path) if _is_zip(path) else None
     manifest = plain.get(artifacts.MANIFEST_KEY) if plain else None
     try:
         return Recipe.from_dict(manifest["recipe"])  # type: ignore[index]

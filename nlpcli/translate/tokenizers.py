@@ -184,11 +184,11 @@ def prepare_taggers(path: str) -> None:
     """Start the tagger of each side of the translator file ``path`` whose tokenizer is one,
     before torch is imported: Kiwi's first call (most of its loading) then runs on a thread while
     torch and the model load (:func:`nlpcli.text.taggers.prepare`). The file's values are read
-    without torch (:func:`nlpcli.artifacts.peek`); nothing happens on any doubt."""
+    without torch (:func:`nlpcli.artifacts.peek_values`); nothing happens on any doubt."""
     from nlpcli import artifacts
     from nlpcli.text.taggers import prepare
 
-    plain = artifacts.peek(path) or {}
+    plain = artifacts.peek_values(path) or {}
     for side in ("src_tokenizer", "tgt_tokenizer"):
         data = plain.get(side)
         if isinstance(data, dict) and data.get("kind") in TAGGER_KINDS:
