@@ -525,6 +525,19 @@ class _ManifestReader(pickle.Unpickler):
         raise _PastManifest
 
 
+def early_manifest(path: str | os.PathLike) -> dict | None:
+    """The manifest of a joblib or torch artifact read *without* any check (no checksum, no
+    version): only to start work early (a model's tagger) while :func:`load` does the checking;
+    None on any doubt."""
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as fh:
+            kind = "torch" if fh.read(4) == _ZIP_MAGIC else "joblib"
+    except OSError:
+        return None
+    return _peek_manifest(path, kind)
+
+
 def _peek_manifest(path: str, kind: str) -> dict | None:
     """The manifest at the head of the pickle (of a torch file: its ``data.pkl`` record), or None."""
     import io

@@ -9,13 +9,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from nlpcli import artifacts, progress
-from nlpcli.classify import metrics as M
-from nlpcli.classify.models import Prediction
 from nlpcli.errors import ArtifactError, DataError, UsageError
 from nlpcli.text.recipe import Recipe
 from nlpcli.text.stream import preprocess_chunks
@@ -28,6 +24,11 @@ from nlpcli.textio import (
     read_records,
 )
 
+if TYPE_CHECKING:
+    from nlpcli.classify.models import Prediction
+
+#: (numpy, scikit-learn and the metrics are imported where they are used: the model's tagger
+#: starts first and warms up meanwhile)
 MODEL_KINDS = ("classifier", "regressor")
 
 
@@ -73,22 +74,13 @@ def load_model(
 
 
 def _peeked_recipe(path: str) -> Recipe | None:
-    """The recipe of a torch model file, read without torch (:func:`artifacts.peek_values`); None for
-    other files or on any doubt (the real load then reports what is wrong)."""
-    plain = artifacts.peek_values(path) if _is_zip(path) else None
-    manifest = plain.get(artifacts.MANIFEST_KEY) if plain else None
+    """The recipe of a model file read before loading it (:func:`artifacts.early_manifest`);
+    None on any doubt (the real load then reports what is wrong)."""
+    manifest = artifacts.early_manifest(path)
     try:
         return Recipe.from_dict(manifest["recipe"])  # type: ignore[index]
     except Exception:
         return None
-
-
-def _is_zip(path: str) -> bool:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(4) == b"PK\x03\x04"
-    except OSError:
-        return False
 
 
 def _start_tagger(recipe: Recipe | None, jobs: int) -> None:
@@ -110,6 +102,8 @@ def format_number(value: float) -> str:
 
 def _rows(model: LoadedModel, pred: Prediction, top_k: int, structured: bool) -> list[dict]:
     """One dict of output columns per document."""
+    import numpy as np
+
     if model.task == "regression":
         return [{"prediction": round(float(v), 4) if structured else format_number(v)} for v in pred.values]
     proba = pred.probabilities
@@ -160,7 +154,7 @@ def predict_files(
         raise UsageError("--top-k must be 1 or more")
     if metrics_out and not spec.label_column:
         raise UsageError("--metrics-out needs the gold labels: name their column with --label-column")
-    if not tokenized and not scheduler:  # a torch model's recipe, read before torch loads
+    if not tokenized and not scheduler:  # the tagger warms up while the model (and torch) load
         _start_tagger(_peeked_recipe(model_path), jobs)
     model = load_model(model_path, trust=trust, device=device, threads=threads)
     if not tokenized and not scheduler:
@@ -224,6 +218,8 @@ def predict_files(
         )
     if not spec.label_column or count == 0:
         return None
+    from nlpcli.classify import metrics as M
+
     if model.task == "regression":
         result = M.regression_metrics(_gold_numbers(gold, inputs[0]), values)
     else:
