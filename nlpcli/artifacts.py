@@ -45,8 +45,10 @@ from nlpcli.errors import (
 )
 from nlpcli.textio import output_path
 
-#: Bumped when the layout of artifact files changes incompatibly.
-FORMAT_VERSION = 1
+#: Bumped when the layout of artifact files changes incompatibly, so that an older nlpcli refuses
+#: a file it cannot read with a clear "newer format" error. 2: linear models carry plain scoring
+#: tables and RNN models their vocabulary as one string. Format 1 files still load.
+FORMAT_VERSION = 2
 MANIFEST_KEY = "nlpcli"
 
 _ZIP_MAGIC = b"PK\x03\x04"
