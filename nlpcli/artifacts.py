@@ -386,24 +386,18 @@ def save(
     recipe: dict | None = None,
     data: dict | None = None,
     extra: dict | None = None,
-    compress: int = 0,
 ) -> dict:
     """Write a joblib artifact atomically; returns its manifest.
 
-    Uncompressed, it is a plain pickle (protocol 5, arrays in-band), which ``joblib.load`` and
-    ``pickle.load`` both read and which nlpcli loads with the C unpickler; ``compress`` > 0
-    writes joblib's compressed format.
+    It is a plain pickle (protocol 5, arrays in-band), which ``joblib.load`` and ``pickle.load``
+    both read and which nlpcli loads with the C unpickler. (Not joblib's compressed format: the
+    checksum line after a compressed stream would not load.)
     """
     manifest = make_manifest(kind, params=params, recipe=recipe, data=data, extra=extra)
     obj = {MANIFEST_KEY: manifest, "payload": payload}
     with output_path(path) as tmp:
-        if compress:
-            import joblib
-
-            joblib.dump(obj, tmp, compress=compress)
-        else:
-            with open(tmp, "wb") as fh:
-                pickle.dump(obj, fh, protocol=5)
+        with open(tmp, "wb") as fh:
+            pickle.dump(obj, fh, protocol=5)
         add_footer(tmp)
     return manifest
 
