@@ -537,13 +537,10 @@ def early_manifest(path: str | os.PathLike) -> dict | None:
 def _peek_manifest(path: str, kind: str) -> dict | None:
     """The manifest at the head of the pickle (of a torch file: its ``data.pkl`` record), or None."""
     import io
-    import zipfile
 
     try:
         if kind == "torch":
-            with zipfile.ZipFile(path) as archive:
-                record = next(n for n in archive.namelist() if n.endswith("/data.pkl"))
-                fh = io.BytesIO(archive.read(record))
+            fh = io.BytesIO(_torch_record(path))
         else:
             fh = open(path, "rb")  # closed by the with block below
             if fh.read(1) != b"\x80":  # compressed by joblib
@@ -680,18 +677,22 @@ def peek_values(path: str | os.PathLike) -> dict | None:
     """The plain values (manifest, configs, vocabularies; no tensors) of a torch artifact, read
     without importing torch and without checks: only to start work early (a tagger) while the
     real :func:`load` runs. None when ``path`` is no torch artifact or cannot be read."""
-    import zipfile
+    import io
 
     try:
-        with zipfile.ZipFile(os.fspath(path)) as z:
-            name = next((n for n in z.namelist() if n.endswith("/data.pkl")), None)
-            if name is None:
-                return None
-            with z.open(name) as fh:
-                obj = _PeekUnpickler(fh).load()
+        obj = _PeekUnpickler(io.BytesIO(_torch_record(os.fspath(path)))).load()
     except Exception:
         return None
     return obj if isinstance(obj, dict) else None
+
+
+def _torch_record(path: str) -> bytes:
+    """The pickle record (``data.pkl``) of a torch zip file, read without torch; StopIteration
+    when it has none, zipfile's errors when it is no zip."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        return archive.read(next(n for n in archive.namelist() if n.endswith("/data.pkl")))
 
 
 def _load_torch(path: str, kinds: Iterable[str] | None, map_location: str) -> Artifact:
