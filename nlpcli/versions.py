@@ -45,8 +45,6 @@ TAGGER_LIBRARIES = {
     "komoran": ("konlpy",),
     "hannanum": ("konlpy",),
 }
-#: the taggers that run on the JVM (KoNLPy's)
-JVM_TAGGERS = ("okt", "kkma", "komoran", "hannanum")
 #: the key of the JVM's version in a manifest's ``libraries``
 JAVA = "java"
 
@@ -109,7 +107,9 @@ def for_artifact(kind: str, params: dict | None = None, recipe: dict | None = No
     names += _model_libraries(kind, params or {})
     found = {name: installed(name) for name in dict.fromkeys(names)}
     versions = {name: version for name, version in found.items() if version}
-    if any(t in JVM_TAGGERS for t in taggers):
+    from nlpcli.text.taggers import NATIVE_TAGGERS
+
+    if any(t not in NATIVE_TAGGERS for t in taggers):  # KoNLPy's, on the JVM
         java = java_version()
         if java:
             versions[JAVA] = java
