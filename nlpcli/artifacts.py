@@ -12,7 +12,9 @@ artifacts are read with an allowlisting unpickler (the approach of skops.io): on
 scipy.sparse, scikit-learn and nlpcli classes and a handful of known constructors may be named;
 anything else (``os.system``, ``builtins.eval``, ...) is replaced by an inert placeholder and
 the load is refused, unless the user says ``--trust-artifact``. Torch artifacts hold tensors and
-plain JSON-like config only and are read with ``torch.load(weights_only=True)``.
+plain JSON-like config only and are read with ``torch.load(weights_only=True)``, or, where a
+command can answer with numpy alone, by :func:`load_arrays` through a closed list of names
+(:mod:`nlpcli.torchfile`).
 
 The joblib layout is a plain dict ``{"nlpcli": manifest, "payload": object}``, so
 ``joblib.load(path)["payload"]`` still works for users who continue in Python.
@@ -693,6 +695,28 @@ def _torch_record(path: str) -> bytes:
 
     with zipfile.ZipFile(path) as archive:
         return archive.read(next(n for n in archive.namelist() if n.endswith("/data.pkl")))
+
+
+def load_arrays(path: str | os.PathLike, kinds: Iterable[str] | None = None) -> Artifact | None:
+    """A torch artifact with numpy arrays for its tensors (read-only views of the file's bytes),
+    read without importing torch and with the checks of :func:`load`; None when only torch can
+    read it (:mod:`nlpcli.torchfile`), and then :func:`load` is the way."""
+    from nlpcli import torchfile
+
+    path = os.fspath(path)
+    if _sniff(path) != "torch":
+        return None
+    verified = verify_footer(path)
+    try:
+        obj = torchfile.read_arrays(path)
+    except torchfile.NeedsTorch:
+        return None
+    if not verified:
+        UNVERIFIED.append(path)
+    manifest = check_manifest(path, obj.get(MANIFEST_KEY) if isinstance(obj, dict) else None, kinds)
+    artifact = Artifact(manifest, {k: v for k, v in obj.items() if k != MANIFEST_KEY}, path)
+    versions.warn_if_tagger_changed(path, manifest)
+    return artifact
 
 
 def _load_torch(path: str, kinds: Iterable[str] | None, map_location: str) -> Artifact:
