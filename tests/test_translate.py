@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ import torch
 
 from nlpcli import artifacts, training
 from nlpcli.errors import DataError, UsageError
+from nlpcli.training import length_batches
 from nlpcli.translate import KIND
 from nlpcli.translate import tokenizers as tok
 from nlpcli.translate.config import ModelConfig
@@ -26,7 +28,6 @@ from nlpcli.translate.data import (
     UNK,
     PairSpec,
     Vocabulary,
-    length_batches,
     pad,
     read_pairs,
     sorted_batches,
@@ -595,6 +596,169 @@ def test_unknown_output_token_is_copied_from_the_attended_source(model_path):
     cand = tr._candidate(Hypothesis([tom, UNK], -1.0, [0, pos]), source)
     # the unknown output token becomes the source token it attends to (Kiwi cuts "ж" from "漢字")
     assert cand.text.startswith("Tom") and source[pos] in cand.text.split()
+
+
+# --------------------------------------------------------------------------------------------
+# numpy decoding (a few sentences without torch)
+
+PLAIN_CONFIGS = [
+    (cell, attention, feeding, layers, bi)
+    for cell in ("gru", "lstm")
+    for attention in ("bahdanau", "luong", "dot", "none")
+    for feeding in (False, True)
+    for layers in (1, 2)
+    for bi in (False, True)
+    if not (attention == "dot" and bi) and not (attention == "none" and not feeding)
+]
+
+
+def _plain_pair(cell, attention, feeding, layers, bi, seed=0):
+    """A random torch model of this configuration and the numpy model of its weights."""
+    from nlpcli.translate.plain import PlainSeq2Seq
+
+    cfg = ModelConfig(
+        cell=cell,
+        attention=attention,
+        input_feeding=feeding,
+        layers=layers,
+        bidirectional=bi,
+        hidden=10,
+        embedding_dim=12,
+        dropout=0.2,
+    ).to_dict()
+    torch.manual_seed(seed)
+    model = build(cfg, 40, 30)
+    model.eval()
+    weights = {k: v.detach().numpy() for k, v in model.state_dict().items()}
+    return model, PlainSeq2Seq(cfg, weights, 40, 30)
+
+
+@pytest.mark.parametrize("cell,attention,feeding,layers,bi", PLAIN_CONFIGS)
+def test_numpy_decoder_is_the_torch_model(cell, attention, feeding, layers, bi):
+    """Every configuration: the same weights (names and shapes), encoder states, decoder steps and
+    attention, and the same greedy and beam hypotheses, scores and alignments."""
+    from nlpcli.translate import plain
+
+    model, numpy_model = _plain_pair(cell, attention, feeding, layers, bi)
+    assert plain.expected_shapes(model.cfg.to_dict(), 40, 30) == {
+        k: tuple(v.shape) for k, v in model.state_dict().items()
+    }
+    ids = [5, 9, 13, 7, 22, 31]
+    src, lengths = pad([ids])
+    with torch.inference_mode():
+        enc, state, feed = model.encode(src, lengths)
+        p_enc, p_state, p_feed = numpy_model.encode(ids)
+        np.testing.assert_allclose(p_enc.outputs, enc.outputs[0].numpy(), atol=1e-5)
+        for prev in (BOS, 6, 11):
+            pre, state, feed, weights = model.step(torch.tensor([prev]), state, feed, enc)
+            p_pre, p_state, p_feed, p_weights = numpy_model.step(np.array([prev]), p_state, p_feed, p_enc)
+            np.testing.assert_allclose(p_pre, pre.numpy(), atol=1e-5)
+            assert (weights is None) == (p_weights is None) == (attention == "none")
+            if weights is not None:
+                np.testing.assert_allclose(p_weights, weights.numpy(), atol=1e-5)
+        for beam in (1, 3):
+            if beam == 1:
+                expected = greedy(model, src, lengths, [12], alpha=0.7, keep_attention=True)[0]
+                got = plain.greedy(numpy_model, ids, 12, alpha=0.7, keep_attention=True)
+            else:
+                expected = beam_search(
+                    model, src, lengths, [12], beam=3, n_best=3, alpha=0.7, keep_attention=True
+                )[0]
+                got = plain.beam_search(
+                    numpy_model, ids, 12, beam=3, n_best=3, alpha=0.7, keep_attention=True
+                )
+            assert [h.ids for h in got] == [h.ids for h in expected] and [h.align for h in got] == [
+                h.align for h in expected
+            ]
+            np.testing.assert_allclose([h.score for h in got], [h.score for h in expected], atol=1e-4)
+            for g, e in zip(got, expected):
+                assert (g.attention is None) == (e.attention is None)
+                if e.attention is not None:
+                    np.testing.assert_allclose(g.attention, e.attention, atol=1e-5)
+
+
+def test_numpy_translator_equals_the_torch_translator(model_path):
+    plain = Translator.load_plain(str(model_path))
+    torch_tr = Translator.load(str(model_path), device="cpu")
+    assert plain.plain and not torch_tr.plain
+    texts = ["오늘 날씨가 좋네요", "", "톰은 거친 남자야.", "모두가 영원한 평화를 원한다.", "뛰어!" * 40]
+    for options in (dict(beam=1), dict(beam=4, n_best=3, alpha=0.5), dict(beam=2, max_length=5)):
+        got, expected = plain.translate(texts, **options), torch_tr.translate(texts, **options)
+        for g, e in zip(got, expected):
+            assert (g.empty, g.truncated, g.source_tokens) == (e.empty, e.truncated, e.source_tokens)
+            assert [c.text for c in g.candidates] == [c.text for c in e.candidates]
+            np.testing.assert_allclose(
+                [c.score for c in g.candidates], [c.score for c in e.candidates], atol=1e-4
+            )
+    # moved to torch, the tokenizers (Kiwi's model) come along rather than loading again
+    moved = plain.on_torch("cpu")
+    assert not moved.plain and moved.src_tokenizer is plain.src_tokenizer
+    assert moved.translate(texts[:1])[0].text == plain.translate(texts[:1])[0].text
+
+
+def test_numpy_translator_refuses_weights_of_the_wrong_shape(model_path, tmp_path):
+    from nlpcli.errors import CorruptArtifactError
+
+    art = artifacts.load(str(model_path), kinds=(KIND,))
+    payload = dict(art.payload)
+    state = dict(payload["state_dict"])
+    state["bridge.bias"] = state["bridge.bias"][:-1].clone()
+    payload["state_dict"] = state
+    bad = tmp_path / "bad.pt"
+    artifacts.save_torch(bad, KIND, payload, params=art.manifest.get("params"))
+    with pytest.raises(
+        CorruptArtifactError, match=r"bad\.pt: the translation model in it does not load.*bridge\.bias"
+    ):
+        Translator.load_plain(str(bad))
+    with pytest.raises(CorruptArtifactError, match="does not load"):
+        Translator.load(str(bad), device="cpu")
+
+
+def _imports_torch(stderr: str) -> bool:
+    return any(line.rstrip().endswith(" torch") for line in stderr.splitlines())
+
+
+def test_cli_run_few_sentences_without_torch_many_with_it(model_path, tmp_path):
+    """Up to PLAIN_LIMIT sentences: numpy alone (torch is never imported); one more: torch. The
+    translations of the same sentences are the same either way."""
+    from nlpcli.translate.config import PLAIN_LIMIT
+
+    sentences = ["오늘 날씨가 좋네요", "톰은 거친 남자야.", "뛰어!", "모두가 영원한 평화를 원한다."]
+    many = (sentences * PLAIN_LIMIT)[: PLAIN_LIMIT + 1]
+    outputs = {}
+    for name, lines, options in (
+        ("few", sentences, []),
+        ("limit", many[:PLAIN_LIMIT], []),
+        ("many", many, []),
+        ("cuda", sentences, ["--device", "cuda"]),
+    ):
+        env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-X",
+                "importtime",
+                "-m",
+                "nlpcli",
+                "translate",
+                "run",
+                str(model_path),
+                *options,
+            ],
+            input="\n".join(lines) + "\n",
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        if name == "cuda":  # --device cuda always goes through torch (and fails without a GPU)
+            assert _imports_torch(proc.stderr)
+            continue
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert _imports_torch(proc.stderr) == (name == "many"), name
+        outputs[name] = proc.stdout.splitlines()
+    assert len(outputs["many"]) == PLAIN_LIMIT + 1
+    assert outputs["few"] == outputs["limit"][:4] == outputs["many"][:4]
+    assert outputs["limit"] == outputs["many"][:PLAIN_LIMIT]
 
 
 # --------------------------------------------------------------------------------------------

@@ -12,6 +12,11 @@ from dataclasses import asdict, dataclass
 from nlpcli.errors import UsageError
 
 CELLS = ("gru", "lstm")
+
+#: ``translate run``: an input of at most this many sentences is translated with numpy alone
+#: (torch is not imported: 1-2 s saved); more go through torch in batches, faster per sentence
+#: (bench/RESULTS.md: how it was chosen)
+PLAIN_LIMIT = 16
 ATTENTIONS = ("bahdanau", "luong", "dot", "none")
 
 

@@ -22,7 +22,6 @@ import numpy as np
 
 from nlpcli.errors import DataError, UsageError
 from nlpcli.textio import InputSpec, detect_format, display_name, iter_lines, read_records
-from nlpcli.training import length_batches  # noqa: F401  (the length buckets every RNN trainer shares)
 
 PAD, UNK, BOS, EOS = 0, 1, 2, 3
 SPECIALS = ["<pad>", "<unk>", "<s>", "</s>"]
@@ -202,6 +201,8 @@ class Vocabulary:
 
 def sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
     """Deterministic batches of indices sorted by length (for evaluation and translation)."""
+    from nlpcli.training import length_batches  # imports torch: not at the top of this module
+
     return [b.tolist() for b in length_batches(np.asarray(lengths, dtype=np.int64), batch_size)]
 
 

@@ -10,12 +10,14 @@ flat: records are read, translated and written ``chunk`` at a time.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from itertools import chain, islice
 
 from nlpcli import progress
 from nlpcli.errors import UsageError
 from nlpcli.textio import InputSpec, RecordWriter, chunked, default_output_format, open_output, read_records
+from nlpcli.translate.config import PLAIN_LIMIT
 
 
 @dataclass
@@ -134,6 +136,25 @@ def _n_best_lines(number: int, tr) -> list[str]:
     return [f"{number}\t{c.score:.4f}\t{c.text}" for c in tr.candidates] or [f"{number}\t0.0000\t"]
 
 
+def _load(model_path: str, records: Iterator, options: RunOptions, device: str, threads: int | None):
+    """The translator for this input -> (translator, the records, none consumed). The file is
+    checked and read without torch first; then up to :data:`PLAIN_LIMIT` + 1 records are read:
+    if that is all of them (and ``--device`` is not ``cuda``), numpy translates them
+    (:mod:`nlpcli.translate.plain`), else the model moves to torch."""
+    from nlpcli.translate.tokenizers import prepare_taggers
+    from nlpcli.translate.translator import Translator
+
+    prepare_taggers(model_path)  # Kiwi or the JVM starts on a thread while the model loads
+    translator = Translator.load_plain(model_path) if device != "cuda" else None
+    if translator is None:  # only torch reads the file, or --device cuda
+        translator = Translator.load(model_path, device=device, threads=threads)
+    _check_attention(translator, model_path, options)
+    head = list(islice(records, PLAIN_LIMIT + 1))
+    if translator.plain and len(head) > PLAIN_LIMIT:
+        translator = translator.on_torch(device=device, threads=threads)
+    return translator, chain(head, records)
+
+
 def run_files(
     model_path: str,
     inputs: Sequence[str],
@@ -147,13 +168,7 @@ def run_files(
     chunk: int = 512,
 ) -> int:
     """Translate every record of ``inputs``; returns the number of sentences translated."""
-    from nlpcli.translate.tokenizers import prepare_taggers
-
-    prepare_taggers(model_path)  # before the translator module imports torch
-    from nlpcli.translate.translator import Translator
-
-    translator = Translator.load(model_path, device=device, threads=threads)
-    _check_attention(translator, model_path, options)
+    translator, stream_in = _load(model_path, read_records(list(inputs), spec), options, device, threads)
     fmt = output_format or default_output_format(inputs[0], spec)
     n_best_text = fmt == "text" and options.n_best > 1
     want_att = bool(options.attention_plot or options.show_attention)
@@ -162,7 +177,7 @@ def run_files(
     with open_output(output) as stream:
         writer = RecordWriter(stream, fmt, primary="translation")
         with progress.task("translating", unit="sentences") as bar:
-            for records in chunked(read_records(list(inputs), spec), chunk):
+            for records in chunked(stream_in, chunk):
                 results = translator.translate(
                     [r.text for r in records],
                     beam=options.beam,

@@ -3,7 +3,7 @@
 The loop is :mod:`nlpcli.training` (batches, clipping, early stopping on dev BLEU, ``--max-time``
 keeping the best model, checkpoints, ``--resume``, Ctrl-C). What is particular to translation:
 
-* batches come in length buckets (:func:`nlpcli.translate.data.length_batches`), padded, with the
+* batches come in length buckets (:func:`nlpcli.training.length_batches`), padded, with the
   padding masked out of the encoder (packed sequences), of attention and of the loss;
 * the loss is token-level cross-entropy with optional label smoothing; with ``teacher_forcing``
   below 1 the decoder is fed its own predictions part of the time;
@@ -29,10 +29,11 @@ import numpy as np
 
 from nlpcli import artifacts, progress, training
 from nlpcli.errors import DataError, UsageError
+from nlpcli.training import length_batches
 from nlpcli.translate import KIND
 from nlpcli.translate import tokenizers as tok
 from nlpcli.translate.config import ModelConfig
-from nlpcli.translate.data import BOS, UNK, Pairs, PairSpec, Vocabulary, length_batches, pad, read_pairs
+from nlpcli.translate.data import BOS, UNK, Pairs, PairSpec, Vocabulary, pad, read_pairs
 
 SCHEDULES = ("linear", "plateau", "constant")
 

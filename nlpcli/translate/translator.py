@@ -48,6 +48,14 @@ class Translation:
         return self.candidates[0].score if self.candidates else 0.0
 
 
+def _torch_model(config: dict, state_dict: dict, n_src: int, n_tgt: int):
+    from nlpcli.translate.model import build
+
+    model = build(config, n_src, n_tgt)
+    model.load_state_dict(state_dict)
+    return model
+
+
 class Translator:
     def __init__(
         self,
@@ -65,6 +73,8 @@ class Translator:
         self.device = device
         self.info = info or {}
         self.has_attention = model.cfg.attention != "none"
+        self.plain = device is None  # numpy's PlainSeq2Seq, not a torch module
+        self.path = self.info.get("path")
         subword = ("spm", "char")
         self._copy_mark = (tgt_tokenizer.kind in subword) - (
             src_tokenizer.kind in subword
@@ -72,18 +82,44 @@ class Translator:
 
     @classmethod
     def load(cls, path: str, device: str = "auto", threads: int | None = None) -> Translator:
+        """The translator of ``path`` as a torch model on ``device``."""
+        return cls._on_torch(path, device, threads)
+
+    def on_torch(self, device: str = "auto", threads: int | None = None) -> Translator:
+        """This translator's file loaded again as a torch model on ``device``, keeping its
+        tokenizers (a tagger already loaded is not loaded twice)."""
+        return self._on_torch(self.path, device, threads, (self.src_tokenizer, self.tgt_tokenizer))
+
+    @classmethod
+    def _on_torch(cls, path: str, device: str, threads: int | None, tokenizers=None) -> Translator:
         from nlpcli import artifacts, training
-        from nlpcli.translate.model import build
 
         art = artifacts.load(path, kinds=(KIND,))
-        p = art.payload
         torch_device = training.resolve_device(device)
         training.set_threads(threads)
+        translator = cls._from_artifact(art, _torch_model, torch_device, tokenizers)
+        translator.model.to(torch_device)
+        translator.model.eval()
+        return translator
+
+    @classmethod
+    def load_plain(cls, path: str) -> Translator | None:
+        """The translator of ``path`` computed with numpy alone (:mod:`nlpcli.translate.plain`),
+        neither torch nor its model imported; None when only torch can read the file."""
+        from nlpcli import artifacts
+        from nlpcli.translate.plain import PlainSeq2Seq
+
+        art = artifacts.load_arrays(path, kinds=(KIND,))
+        return None if art is None else cls._from_artifact(art, PlainSeq2Seq, None)
+
+    @classmethod
+    def _from_artifact(cls, art, build_model, device, tokenizers=None) -> Translator:
+        """The translator an artifact holds; ``build_model(config, state_dict, n_src, n_tgt)``."""
+        p, path = art.payload, art.path
         try:
             src_vocab, tgt_vocab = Vocabulary(p["src_vocab"]), Vocabulary(p["tgt_vocab"])
-            model = build(dict(p["config"]), len(src_vocab), len(tgt_vocab))
-            model.load_state_dict(p["state_dict"])
-            src_tok, tgt_tok = (
+            model = build_model(dict(p["config"]), p["state_dict"], len(src_vocab), len(tgt_vocab))
+            src_tok, tgt_tok = tokenizers or (
                 tok.from_dict(dict(p["src_tokenizer"])),
                 tok.from_dict(dict(p["tgt_tokenizer"])),
             )
@@ -97,15 +133,14 @@ class Translator:
                 f"({type(exc).__name__}: {str(exc).splitlines()[0][:120]}); "
                 "re-create it"
             ) from None
-        model.to(torch_device)
-        model.eval()
         info = {
             "source_lang": p.get("source_lang"),
             "target_lang": p.get("target_lang"),
             "pairs": dict(p.get("pairs") or {}),
             "manifest": art.manifest,
+            "path": path,
         }
-        return cls(model, src_tok, tgt_tok, src_vocab, tgt_vocab, torch_device, info)
+        return cls(model, src_tok, tgt_tok, src_vocab, tgt_vocab, device, info)
 
     # ------------------------------------------------------------------------------------
 
@@ -139,8 +174,6 @@ class Translator:
         keep_attention: bool = False,
     ) -> list[Translation]:
         """Translations of ``texts`` (in order); see the module docstring for bad input."""
-        import torch
-
         if beam < 1 or n_best < 1 or max_length < 1:
             raise UsageError("--beam, --n-best and --max-length must be positive")
         if n_best > beam:
@@ -155,6 +188,43 @@ class Translator:
             if tokens:
                 todo.append(len(results) - 1)
                 ids.append(self.src_vocab.encode(tr.source_tokens))
+        search = dict(
+            beam=beam, n_best=n_best, max_length=max_length, alpha=alpha, keep_attention=keep_attention
+        )
+        decoded = (
+            self._search_plain(ids, **search) if self.plain else self._search_torch(ids, batch_size, **search)
+        )
+        for i, sent_hyps in decoded:
+            tr = results[todo[i]]
+            tr.candidates = [self._candidate(h, tr.source_tokens) for h in sent_hyps]
+        return results
+
+    def _search_plain(self, ids, *, beam, n_best, max_length, alpha, keep_attention):
+        """(index, hypotheses) of each source, one sentence at a time in numpy."""
+        from nlpcli.translate import plain
+
+        for i, src in enumerate(ids):
+            limit = min(max_length, 2 * len(src) + 10)
+            if beam == 1:
+                yield i, plain.greedy(self.model, src, limit, alpha=alpha, keep_attention=keep_attention)
+            else:
+                yield (
+                    i,
+                    plain.beam_search(
+                        self.model,
+                        src,
+                        limit,
+                        beam=beam,
+                        n_best=n_best,
+                        alpha=alpha,
+                        keep_attention=keep_attention,
+                    ),
+                )
+
+    def _search_torch(self, ids, batch_size, *, beam, n_best, max_length, alpha, keep_attention):
+        """(index, hypotheses) of each source, in length-sorted batches through torch."""
+        import torch
+
         model = self.model
         was_training = model.training
         model.eval()
@@ -177,9 +247,6 @@ class Translator:
                             alpha=alpha,
                             keep_attention=keep_attention,
                         )
-                    for i, sent_hyps in zip(batch, hyps):
-                        tr = results[todo[i]]
-                        tr.candidates = [self._candidate(h, tr.source_tokens) for h in sent_hyps]
+                    yield from zip(batch, hyps)
         finally:
             model.train(was_training)
-        return results
