@@ -64,8 +64,10 @@ BARE = {
 
 
 def nlpcli(checkout: Path = c.REPO) -> tuple[list[str], dict]:
-    """The command and environment that run ``nlpcli`` from ``checkout``."""
-    return [c.PYTHON, "-m", "nlpcli"], {"PYTHONPATH": str(checkout)}
+    """The command and environment that run ``nlpcli`` from ``checkout``. PYTHONSAFEPATH: without
+    it ``python -m`` puts the working directory (this checkout) first on the path, ahead of
+    PYTHONPATH, and the baseline side would run this checkout's code."""
+    return [c.PYTHON, "-m", "nlpcli"], {"PYTHONPATH": str(checkout), "PYTHONSAFEPATH": "1"}
 
 
 def run(cmd: list[str], env: dict | None = None, stdin: str | None = None) -> str:
@@ -283,17 +285,24 @@ def bench_translate(rounds: int, stdin: Path, baseline: Path | None, report: Rep
 PARTS = r"""
 import sys, time
 sys.path.insert(0, sys.argv[1])
-t = time.perf_counter()
-import torch
-parts = {"torch_import": time.perf_counter() - t}
+parts = {}
+t = time.perf_counter(); import numpy; parts["numpy_import"] = time.perf_counter() - t
 from nlpcli import artifacts
 from nlpcli.text.taggers import create_tagger
-t = time.perf_counter(); art = artifacts.load(sys.argv[2]); parts["artifact_load"] = time.perf_counter() - t
+plain = hasattr(artifacts, "load_arrays")  # this checkout: numpy alone for one sentence
+if not plain:
+    t = time.perf_counter(); import torch; parts["torch_import"] = time.perf_counter() - t
+t = time.perf_counter()
+art = artifacts.load_arrays(sys.argv[2]) if plain else artifacts.load(sys.argv[2])
+parts["artifact_load_(numpy)" if plain else "artifact_load_(torch.load)"] = time.perf_counter() - t
 kind = art.payload["src_tokenizer"]["kind"]
 t = time.perf_counter(); tagger = create_tagger(kind); parts[f"{kind}_constructor"] = time.perf_counter() - t
 t = time.perf_counter(); tagger.pos([sys.argv[3]]); parts[f"{kind}_first_call"] = time.perf_counter() - t
 from nlpcli.translate.translator import Translator
-t = time.perf_counter(); tr = Translator.load(sys.argv[2]); parts["Translator.load_(tagger_again)"] = time.perf_counter() - t
+t = time.perf_counter()
+tr = Translator.load_plain(sys.argv[2]) if plain else Translator.load(sys.argv[2])
+parts["Translator_load_(tagger_again)"] = time.perf_counter() - t
+t = time.perf_counter(); tr.translate([sys.argv[3]]); parts["first_translation_(its_tagger's_first_call)"] = time.perf_counter() - t
 t = time.perf_counter(); tr.translate([sys.argv[3]]); parts["translation"] = time.perf_counter() - t
 print(" ".join(f"{k}={v:.3f}" for k, v in parts.items()))
 """
@@ -316,7 +325,7 @@ def translate_parts(baseline: Path | None, rounds: int) -> None:
             f"translate parts, {label} (in-process, median of {rounds}; each load is the first of its kind):"
         )
         for key, values in table.items():
-            print(f"  {key.replace('_', ' '):34s} {statistics.median(values):.3f} s")
+            print(f"  {key.replace('_', ' '):44s} {statistics.median(values):.3f} s")
 
 
 CHECK_KIWI = r"""
