@@ -288,7 +288,10 @@ sys.path.insert(0, sys.argv[1])
 parts = {}
 t = time.perf_counter(); import numpy; parts["numpy_import"] = time.perf_counter() - t
 from nlpcli import artifacts
-from nlpcli.text.taggers import create_tagger
+try:
+    from nlpcli.text.taggers import new_tagger as create_tagger
+except ImportError:  # the baseline
+    from nlpcli.text.taggers import create_tagger
 plain = hasattr(artifacts, "load_arrays")  # this checkout: numpy alone for one sentence
 if not plain:
     t = time.perf_counter(); import torch; parts["torch_import"] = time.perf_counter() - t

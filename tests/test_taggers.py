@@ -220,7 +220,7 @@ def test_user_words_survive_into_predict(cli, sample, tmp_path):
 
 @pytest.mark.parametrize("name", ["mecab", "kiwi"])
 def test_a_prepared_tagger_is_the_one_created_next_and_tags_the_same(name):
-    from nlpcli.text import taggers
+    from nlpcli.text import tagger_start as taggers
 
     texts = ["정말 재밌어요", "오늘 날씨가 좋네요", ""]
     taggers.prepare(name)
@@ -235,7 +235,7 @@ def test_a_prepared_tagger_is_the_one_created_next_and_tags_the_same(name):
 
 
 def test_preparing_an_unusable_tagger_leaves_the_error_to_create_tagger():
-    from nlpcli.text import taggers
+    from nlpcli.text import tagger_start as taggers
 
     taggers.prepare("no-such-tagger")
     assert not taggers._PREPARED

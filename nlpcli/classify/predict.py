@@ -85,9 +85,9 @@ def _peeked_recipe(path: str) -> Recipe | None:
 
 def _start_tagger(recipe: Recipe | None, jobs: int) -> None:
     """Build the recipe's tagger now and let it warm up on a thread while the model loads and the
-    input is read (:func:`nlpcli.text.taggers.prepare`), for the runs that tag in this process."""
+    input is read (:func:`nlpcli.text.tagger_start.prepare`), for the runs that tag in this process."""
     from nlpcli.text.stream import THREADED_TAGGERS
-    from nlpcli.text.taggers import prepare
+    from nlpcli.text.tagger_start import prepare
 
     if recipe is None or not recipe.uses_tagger:
         return

@@ -13,13 +13,13 @@ from dataclasses import asdict, dataclass, field, fields
 
 from nlpcli.errors import DataError, UsageError
 from nlpcli.text.normalize import Normalizer
+from nlpcli.text.tagger_start import create_tagger
 from nlpcli.text.taggers import (
     NATIVE_TAGGERS,
     TAGGERS,
     USER_DICT_TAGGERS,
     Tagger,
     UserWord,
-    create_tagger,
     user_dict_error,
 )
 

@@ -465,52 +465,13 @@ class MecabTagger(Tagger):
         return tag.startswith("N")  # as MeCab().nouns: NNG, NNP, NNB, NNBC, NR, NP
 
 
-#: taggers started ahead of use by :func:`prepare`: key -> (tagger, warm-up thread)
-_PREPARED: dict[tuple, tuple[Tagger, object]] = {}
-#: the first call of a tagger loads much of it lazily (Kiwi's language model: more than its
-#: constructor takes; Okt's dictionaries and JIT): this text warms it up
-WARM_UP_TEXT = "오늘 날씨가 좋네요"
+def tagger_class(name: str) -> type[Tagger]:
+    """The class :func:`create_tagger` builds for ``name`` (without building it)."""
+    classes = {"okt": OktTagger, "kiwi": KiwiTagger, "mecab": MecabTagger}
+    return classes.get(name, _KonlpyTagger)
 
 
-def prepare(name: str, threads: int = 1, user_words: Sequence[UserWord] = ()) -> None:
-    """Build a tagger now and warm it up on a thread (its first call loads the rest of it with the
-    GIL released: Kiwi, the JVM), so that the caller can go on loading a model meanwhile; the next
-    :func:`create_tagger` with the same arguments returns it, once the warm-up is done. Best
-    effort: an error here is left for ``create_tagger`` to raise."""
-    import threading
-
-    key = (name, max(1, threads), tuple(tuple(w) for w in user_words))
-    if key in _PREPARED:
-        return
-    try:
-        tagger = _new_tagger(name, threads, user_words)
-    except Exception:
-        return
-    jvm = name not in NATIVE_TAGGERS
-    thread = threading.Thread(target=_warm_up, args=(tagger, jvm), name="nlpcli-warm-up", daemon=True)
-    thread.start()
-    _PREPARED[key] = (tagger, thread)
-
-
-def _warm_up(tagger: Tagger, jvm: bool) -> None:
-    try:
-        if jvm:
-            attach_daemon()
-        tagger.pos([WARM_UP_TEXT])
-    except Exception:  # the real call reports it
-        pass
-
-
-def create_tagger(name: str, threads: int = 1, user_words: Sequence[UserWord] = ()) -> Tagger:
-    prepared = _PREPARED.pop((name, max(1, threads), tuple(tuple(w) for w in user_words)), None)
-    if prepared is not None:
-        tagger, thread = prepared
-        thread.join()  # type: ignore[attr-defined]
-        return tagger
-    return _new_tagger(name, threads, user_words)
-
-
-def _new_tagger(name: str, threads: int = 1, user_words: Sequence[UserWord] = ()) -> Tagger:
+def new_tagger(name: str, threads: int = 1, user_words: Sequence[UserWord] = ()) -> Tagger:
     if user_words and name not in USER_DICT_TAGGERS:
         raise UsageError(user_dict_error(name))
     if name == "okt":

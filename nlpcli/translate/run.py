@@ -142,9 +142,10 @@ def _load(model_path: str, records: Iterator, options: RunOptions, device: str, 
     if that is all of them (and ``--device`` is not ``cuda``), numpy translates them
     (:mod:`nlpcli.translate.plain`), else the model moves to torch."""
     from nlpcli.translate.tokenizers import prepare_taggers
+
+    prepare_taggers(model_path)  # Kiwi or the JVM starts loading before numpy and the model
     from nlpcli.translate.translator import Translator
 
-    prepare_taggers(model_path)  # Kiwi or the JVM starts on a thread while the model loads
     translator = Translator.load_plain(model_path) if device != "cuda" else None
     if translator is None:  # only torch reads the file, or --device cuda
         translator = Translator.load(model_path, device=device, threads=threads)
