@@ -22,6 +22,11 @@ Targets (seconds are medians of whole processes):
   command run from ``--baseline-checkout`` (a checkout of the older code, e.g. ``git worktree add
   --detach ../nlpcli-base main``), same translation; ``--parts`` also times its parts in-process.
 
+Each process is timed from its start to its exit with nothing polling it (CPU seconds from
+``wait4``, children it reaped included): a poller on the second core would slow a command that
+uses both cores, as nlpcli does while its tagger loads in a child process, and not a one-core
+bare process.
+
 The nlpcli packages timed (this checkout and ``--baseline-checkout``) are byte-compiled first
 (``compileall``), as an installed package and the bare libraries' own site-packages are: under
 ``PYTHONDONTWRITEBYTECODE`` an uncompiled checkout would pay for compiling its modules in every
@@ -169,9 +174,31 @@ CPU: dict[str, list[float]] = {}
 
 
 def timed(name: str, cmd: list[str], env: dict | None, stdin: Path | None) -> float:
-    m = c.measure("run", cmd, stdin=stdin, interval=0.01, env=env)
-    CPU.setdefault(name, []).append(m.cpu)
-    return m.wall
+    """Wall seconds of one whole process; its CPU seconds (children it reaped included, from
+    ``wait4``) go to ``CPU``. Nothing polls the process meanwhile: a poller on the second core
+    would slow a command that uses both (nlpcli's tagger child) and not a one-core bare process."""
+    import tempfile
+    import time
+
+    with open(stdin or os.devnull, "rb") as fin, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            [str(x) for x in cmd],
+            stdin=fin,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            env={**os.environ, **(env or {})},
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            err.seek(0)
+            sys.exit(
+                f"bench: {' '.join(map(str, cmd))} failed ({proc.returncode}):\n{err.read()[-2000:].decode()}"
+            )
+    CPU.setdefault(name, []).append(usage.ru_utime + usage.ru_stime)
+    return wall
 
 
 def alternate(
