@@ -93,7 +93,7 @@ class PlainSeq2Seq:
     """A translator's encoder-decoder in evaluation mode, in numpy (see the module docstring)."""
 
     def __init__(self, config: dict, weights: dict, n_src: int, n_tgt: int):
-        self.cfg = stored_config(config)
+        self.config, self.cfg = dict(config), stored_config(config)
         shapes = expected_shapes(config, n_src, n_tgt)
         for name, shape in shapes.items():
             if name not in weights:

@@ -21,6 +21,7 @@ from nlpcli.errors import CorruptArtifactError, UsageError
 from nlpcli.translate import KIND
 from nlpcli.translate import tokenizers as tok
 from nlpcli.translate.data import UNK, Vocabulary, pad, sorted_batches
+from nlpcli.translate.plain import PlainSeq2Seq
 from nlpcli.translate.search import Hypothesis, beam_search, greedy
 
 
@@ -48,6 +49,19 @@ class Translation:
         return self.candidates[0].score if self.candidates else 0.0
 
 
+def _torch_device(device: str, threads: int | None):
+    from nlpcli import training
+
+    torch_device = training.resolve_device(device)
+    training.set_threads(threads)
+    return torch_device
+
+
+def length_limit(source_length: int, max_length: int) -> int:
+    """How many tokens a translation of a source of this length may have (``</s>`` included)."""
+    return min(max_length, 2 * source_length + 10)
+
+
 def _torch_model(config: dict, state_dict: dict, n_src: int, n_tgt: int):
     from nlpcli.translate.model import build
 
@@ -73,8 +87,7 @@ class Translator:
         self.device = device
         self.info = info or {}
         self.has_attention = model.cfg.attention != "none"
-        self.plain = device is None  # numpy's PlainSeq2Seq, not a torch module
-        self.path = self.info.get("path")
+        self.plain = isinstance(model, PlainSeq2Seq)  # numpy, not a torch module
         subword = ("spm", "char")
         self._copy_mark = (tgt_tokenizer.kind in subword) - (
             src_tokenizer.kind in subword
@@ -83,43 +96,52 @@ class Translator:
     @classmethod
     def load(cls, path: str, device: str = "auto", threads: int | None = None) -> Translator:
         """The translator of ``path`` as a torch model on ``device``."""
-        return cls._on_torch(path, device, threads)
-
-    def on_torch(self, device: str = "auto", threads: int | None = None) -> Translator:
-        """This translator's file loaded again as a torch model on ``device``, keeping its
-        tokenizers (a tagger already loaded is not loaded twice)."""
-        return self._on_torch(self.path, device, threads, (self.src_tokenizer, self.tgt_tokenizer))
-
-    @classmethod
-    def _on_torch(cls, path: str, device: str, threads: int | None, tokenizers=None) -> Translator:
-        from nlpcli import artifacts, training
+        from nlpcli import artifacts
 
         art = artifacts.load(path, kinds=(KIND,))
-        torch_device = training.resolve_device(device)
-        training.set_threads(threads)
-        translator = cls._from_artifact(art, _torch_model, torch_device, tokenizers)
-        translator.model.to(torch_device)
-        translator.model.eval()
-        return translator
+        return cls._from_artifact(art, _torch_model, _torch_device(device, threads))._on_device()
+
+    def on_torch(self, device: str = "auto", threads: int | None = None) -> Translator:
+        """This numpy translator as a torch model on ``device``, from the weights it holds (the
+        file is not read again) and with its tokenizers (a tagger is not loaded twice)."""
+        import torch
+
+        numpy_model = self.model
+        state = {k: torch.from_numpy(np.array(v)) for k, v in numpy_model.w.items()}
+        model = _torch_model(numpy_model.config, state, len(self.src_vocab), len(self.tgt_vocab))
+        translator = Translator(
+            model,
+            self.src_tokenizer,
+            self.tgt_tokenizer,
+            self.src_vocab,
+            self.tgt_vocab,
+            _torch_device(device, threads),
+            self.info,
+        )
+        return translator._on_device()
+
+    def _on_device(self) -> Translator:
+        self.model.to(self.device)
+        self.model.eval()
+        return self
 
     @classmethod
     def load_plain(cls, path: str) -> Translator | None:
         """The translator of ``path`` computed with numpy alone (:mod:`nlpcli.translate.plain`),
         neither torch nor its model imported; None when only torch can read the file."""
         from nlpcli import artifacts
-        from nlpcli.translate.plain import PlainSeq2Seq
 
         art = artifacts.load_arrays(path, kinds=(KIND,))
         return None if art is None else cls._from_artifact(art, PlainSeq2Seq, None)
 
     @classmethod
-    def _from_artifact(cls, art, build_model, device, tokenizers=None) -> Translator:
+    def _from_artifact(cls, art, build_model, device) -> Translator:
         """The translator an artifact holds; ``build_model(config, state_dict, n_src, n_tgt)``."""
         p, path = art.payload, art.path
         try:
             src_vocab, tgt_vocab = Vocabulary(p["src_vocab"]), Vocabulary(p["tgt_vocab"])
             model = build_model(dict(p["config"]), p["state_dict"], len(src_vocab), len(tgt_vocab))
-            src_tok, tgt_tok = tokenizers or (
+            src_tok, tgt_tok = (
                 tok.from_dict(dict(p["src_tokenizer"])),
                 tok.from_dict(dict(p["tgt_tokenizer"])),
             )
@@ -138,7 +160,6 @@ class Translator:
             "target_lang": p.get("target_lang"),
             "pairs": dict(p.get("pairs") or {}),
             "manifest": art.manifest,
-            "path": path,
         }
         return cls(model, src_tok, tgt_tok, src_vocab, tgt_vocab, device, info)
 
@@ -204,7 +225,7 @@ class Translator:
         from nlpcli.translate import plain
 
         for i, src in enumerate(ids):
-            limit = min(max_length, 2 * len(src) + 10)
+            limit = length_limit(len(src), max_length)
             if beam == 1:
                 yield i, plain.greedy(self.model, src, limit, alpha=alpha, keep_attention=keep_attention)
             else:
@@ -232,7 +253,7 @@ class Translator:
             with torch.inference_mode():
                 for batch in sorted_batches([len(x) for x in ids], batch_size):
                     src, lengths = pad([ids[i] for i in batch])
-                    limits = [min(max_length, 2 * int(n) + 10) for n in lengths]
+                    limits = [length_limit(int(n), max_length) for n in lengths]
                     src = src.to(self.device)
                     if beam == 1:
                         hyps = greedy(model, src, lengths, limits, alpha=alpha, keep_attention=keep_attention)
