@@ -84,8 +84,9 @@ def _peeked_recipe(path: str) -> Recipe | None:
 
 
 def _start_tagger(recipe: Recipe | None, jobs: int) -> None:
-    """Build the recipe's tagger now and let it warm up on a thread while the model loads and the
-    input is read (:func:`nlpcli.text.tagger_start.prepare`), for the runs that tag in this process."""
+    """Start building the recipe's tagger now (in a child process, or on a warm-up thread) while
+    the model loads and the input is read (:func:`nlpcli.text.tagger_start.prepare`), for the runs
+    that tag in this process."""
     from nlpcli.text.stream import THREADED_TAGGERS
     from nlpcli.text.tagger_start import prepare
 

@@ -182,9 +182,9 @@ def create(
 
 def prepare_taggers(path: str) -> None:
     """Start the tagger of each side of the translator file ``path`` whose tokenizer is one,
-    before torch is imported: Kiwi's first call (most of its loading) then runs on a thread while
-    torch and the model load (:func:`nlpcli.text.tagger_start.prepare`). The file's values are read
-    without torch (:func:`nlpcli.artifacts.peek_values`); nothing happens on any doubt."""
+    before numpy, torch and the model load (:func:`nlpcli.text.tagger_start.prepare`: in a child
+    process where it can). The file's values are read without torch
+    (:func:`nlpcli.artifacts.peek_values`); nothing happens on any doubt."""
     from nlpcli import artifacts
     from nlpcli.text.tagger_start import prepare
 
