@@ -713,10 +713,15 @@ def load_arrays(path: str | os.PathLike, kinds: Iterable[str] | None = None) -> 
         return None
     if not verified:
         UNVERIFIED.append(path)
-    manifest = check_manifest(path, obj.get(MANIFEST_KEY) if isinstance(obj, dict) else None, kinds)
-    artifact = Artifact(manifest, {k: v for k, v in obj.items() if k != MANIFEST_KEY}, path)
-    versions.warn_if_tagger_changed(path, manifest)
+    artifact = _torch_artifact(path, obj, kinds)
+    versions.warn_if_tagger_changed(path, artifact.manifest)
     return artifact
+
+
+def _torch_artifact(path: str, obj: Any, kinds: Iterable[str] | None) -> Artifact:
+    """The checked manifest and the payload of what a torch file held (tensors or arrays)."""
+    manifest = check_manifest(path, obj.get(MANIFEST_KEY) if isinstance(obj, dict) else None, kinds)
+    return Artifact(manifest, {k: v for k, v in obj.items() if k != MANIFEST_KEY}, path)
 
 
 def _load_torch(path: str, kinds: Iterable[str] | None, map_location: str) -> Artifact:
@@ -733,7 +738,4 @@ def _load_torch(path: str, kinds: Iterable[str] | None, map_location: str) -> Ar
         raise CorruptArtifactError(
             f"{path}: truncated or corrupt torch file ({type(exc).__name__}); re-create the artifact"
         ) from None
-    manifest = obj.get(MANIFEST_KEY) if isinstance(obj, dict) else None
-    manifest = check_manifest(path, manifest, kinds)
-    payload = {k: v for k, v in obj.items() if k != MANIFEST_KEY}
-    return Artifact(manifest, payload, path)
+    return _torch_artifact(path, obj, kinds)
